@@ -43,6 +43,7 @@ from bot.outbox import (
     message_language,
     payload_json,
     read_payload,
+    redraw_of,
 )
 from bot.routing.policy import RoutingPolicy
 from bot.routing.stopped import end_if_not_askable
@@ -105,6 +106,10 @@ class EndedError(Exception):
 
 class NoTargetError(Exception):
     """A message with nowhere to go (e.g. triage without WIEWEET_TRIAGE_CHANNEL)."""
+
+
+class RedrawRefusedError(Exception):
+    """Slack refused to draw a sent recruiting DM again (its error: the DM gone, or not ours): recorded failed."""
 
 
 # The error recorded for a staff post not made in a triage channel shared with another organisation
@@ -212,7 +217,8 @@ class OutboxSender:
         except SharedTriageError as exc:  # given up at once: staff get it by DM (``_tell_staff``)
             error, permanent = SHARED_OUTSIDE, True
             log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
-        except (NoTargetError, PayloadError) as exc:  # retrying sends it nowhere or renders it no better
+        # retrying sends it nowhere (a DM to draw again gone or not ours, too) or renders it no better
+        except (NoTargetError, PayloadError, RedrawRefusedError) as exc:
             error, permanent = str(exc), True
             log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
         except Exception as exc:
@@ -360,12 +366,17 @@ class OutboxSender:
 
     def _redraw(self, message: OutboxMessage, payload: ExpertiseRequest) -> None:
         """A recruiting DM already sent, drawn again as ``payload`` says (an erasure took its label: without it and
-        its button), under this sender's claim; the update can be made again safely. A DM gone from Slack is logged
-        (``update_post``); a transient failure raises: tried again like any post."""
+        its button), under this sender's claim; the update can be made again safely. Recorded sent once Slack took
+        the update; when Slack refused it (the DM gone, not ours: ``update_post``), ``RedrawRefusedError`` with Slack's
+        error: the row is recorded failed with it. A transient failure raises: tried again like any post."""
         self._keep_claim(message)
         rendered = render_payload(payload, self._language(message, payload))
         channel, ts = payload.redraw_channel, payload.redraw_ts
-        update_post(self.services, self.client, channel=channel, ts=ts, shown=(rendered.text, rendered.blocks))
+        refused = update_post(
+            self.services, self.client, channel=channel, ts=ts, shown=(rendered.text, rendered.blocks)
+        )
+        if refused is not None:
+            raise RedrawRefusedError(refused)
         self._sent(message, channel=channel, ts=ts)
         log.info("outbox %s (%s): the DM sent before was drawn again", message.id, message.kind.value)
 
@@ -440,7 +451,9 @@ class OutboxSender:
             )
             return
         if message.kind in ASKER_KINDS or message.kind is OutboxKind.EXPERTISE_REQUEST:
-            if permanent:  # a recruiting DM too: its mark is what recruiting reads (``bot.needs.recruiting``)
+            # a recruiting DM too: its mark is what recruiting reads (``bot.needs.recruiting``); not a redraw (an
+            # update of a DM sent before: its refusal says nothing of whether the person can get a DM)
+            if permanent and redraw_of(message) is None:
                 self._asker_unreachable(message, error)
             return
         if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:

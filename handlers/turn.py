@@ -55,17 +55,21 @@ def update_post(
     ts: str,
     shown: tuple[str, Sequence[Any]],
     if_shared: tuple[str, Sequence[Any]] | None = None,
-) -> None:
+) -> str | None:
     """Update the message at ``channel``/``ts`` (what it shows: ``shared_update``). A message gone or not ours is
-    logged (the change stands; there is nothing to update); a transient failure on Slack's side, or a network
-    error, raises: the caller tries again (the inbox job, the channel-privacy job) or logs it (a request)."""
+    logged (the change stands; there is nothing to update) and Slack's error returned (None when updated); a
+    transient failure on Slack's side, or a network error, raises: the caller tries again (the inbox job, the
+    channel-privacy job) or logs it (a request)."""
     text, blocks = shared_update(services, client, channel, shown, if_shared)
     try:
         client.chat_update(channel=channel, ts=ts, text=text, blocks=list(blocks))
     except SlackApiError as exc:
         if slack_transient(exc):
             raise
-        log.info("chat.update of %s/%s failed: %s", channel, ts, exc.response.get("error"))
+        error = str(exc.response.get("error") or exc)
+        log.info("chat.update of %s/%s failed: %s", channel, ts, error)
+        return error
+    return None
 
 
 class PostUpdates(Protocol):

@@ -43,7 +43,7 @@ from bot.needs.core import (
 )
 from bot.needs.model import PersonRef, RecruitPlan, RecruitRequest
 from bot.outbox import LABEL_GONE, ExpertiseRequest, PayloadError, read_as
-from bot.register.marked import KEPT_ACTION, get_unreachable_mark
+from bot.register.marked import KEPT_ACTION, get_away_mark
 from storage import needs_people_repo as people
 from storage import needs_repo as repo
 from storage import outbox_repo, register_repo
@@ -355,18 +355,25 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
     Gone: their register entry is marked away because Slack cannot reach them (``bot.register.marked``: set by the
     outbox sender once ``users.info`` confirmed the account deleted, by Slack's ``user_change``, or by a DM refused
     with ``user_disabled``, ``user_not_found`` or ``cannot_dm_bot``; cleared when the account is found active again
-    or they or staff make them available), or the last recruiting DM to this Slack id that ended was given up with
+    or they or staff make them available; a mark kept while the account looks active holds too, as
+    ``get_away_mark`` reads it for routing), or the last recruiting DM to this Slack id that ended was given up with
     one of ``RECIPIENT_GONE_ERRORS``, and their register entry has not changed since (re-activated, imported again).
-    Either holds only while no DM of any kind reached this Slack id after it."""
+    Either holds only while no DM of any kind reached this Slack id after it. A redraw of a DM sent before
+    (``outbox.redraw_of``: an update, not a new DM) counts neither as a DM that reached them nor as one that ended."""
     expert = register_repo.get_expert(session, expert_id=expert_id)
     if expert is None or expert.slack_user_id != slack_user_id:
         return ""
     since: datetime | None = None
     why = ""
-    mark = get_unreachable_mark(session, expert=expert)
+    mark = get_away_mark(session, expert=expert)  # kept or not: the rule routing holds them away by
     if mark is not None:
-        since, why = _utc(mark[0]), mark[1] or "unreachable"
-    messages = outbox_repo.list_outbox_messages_to(session, slack_user_id=slack_user_id)
+        since, why = _utc(mark.kept_at or mark.marked_at), mark.reason or "unreachable"
+    # a redraw (an update of a DM sent before) is no DM that reached them, nor one that ended: left out
+    messages = [
+        m
+        for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=slack_user_id)
+        if outbox.redraw_of(m) is None
+    ]
     ended = [
         m
         for m in messages
