@@ -14,6 +14,7 @@ from bot.register import submissions
 from bot.register.submissions import AlreadyModerated, InvalidRecord
 from bot.register.themes import ThemeResolver, ensure_default_themes
 from bot.register.validation import BAD_URL_ALLOWING_HTTP, validate_practice
+from bot.text import shown_value
 from storage import register_repo
 from storage.db import Database
 from storage.models import AuditLog, OutboxKind, OutboxMessage, Practice, RecordStatus
@@ -101,7 +102,7 @@ def test_a_submission_is_validated_exactly_like_the_import(db: Database, write: 
     row = ",".join(f'"{values[c]}"' for c in PRACTICE_HEADER.split(","))
     errors = import_errors(db, "practices", write("p.csv", f"{PRACTICE_HEADER}\n{row}\n"))
     for column, _code, message, _suggestion in got:
-        expected = BAD_URL_ALLOWING_HTTP.format(url=values["url"]) if column == "url" else message
+        expected = BAD_URL_ALLOWING_HTTP.format(url=shown_value(values["url"])) if column == "url" else message
         assert any(expected in line for line in errors), expected
     # nothing half-saved: no practice, no audit row, no message for staff
     with db.session() as session:
