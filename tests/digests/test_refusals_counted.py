@@ -6,6 +6,7 @@ many channels are subscribed."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from storage.models import DigestRunStatus
 from tests.digests.conftest import IN_WEEK, NOW, PERIOD, add_practice
 from tests.digests.test_lookup_fails import seed
 from tests.digests.test_no_permission_everywhere import DUE, due, emulator, passes_for  # noqa: F401
+from tests.digests.test_operator_refusals import errors
 from tests.digests.test_sending import run_of
 from tests.emulator import SlackEmulator
 
@@ -94,13 +96,12 @@ def test_a_refused_look_up_is_the_look_ups_not_the_channel_refusing_its_post(
     assert "C0DIGEST1" not in remembered(database)[1]
 
 
-@pytest.mark.parametrize(
-    "error", ["invalid_auth", "token_revoked", "account_inactive", "not_authed", "missing_scope"]
-)
+@pytest.mark.parametrize("error", ["invalid_auth", "token_revoked", "account_inactive", "not_authed", "missing_scope"])
 def test_a_refused_token_with_one_channel_subscribed_is_not_counted_against_that_channel(
     database: Database,
     emulator: SlackEmulator,  # noqa: F811
     error: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The only channel's post refused for the token (or a scope the method needs): the token's refusal, as with
     many channels. The run waits for the operator; nothing is kept against the channel, so once the token is fixed
@@ -109,7 +110,10 @@ def test_a_refused_token_with_one_channel_subscribed_is_not_counted_against_that
     emulator.add_channel("C0DIGEST1", name="c0digest1")
     emulator.fail_next("chat.postMessage", error=error, channel="C0DIGEST1", times=100)
     passes = passes_for(database, emulator)
-    assert passes.run(NOW)["C0DIGEST1"].status.value == "retry"
+    with caplog.at_level(logging.INFO):
+        assert passes.run(NOW)["C0DIGEST1"].status.value == "retry"
+    [said] = errors(caplog)  # the operator is told, once, as with many channels
+    assert error in said and "stay due" in said
     run = run_of(database, "C0DIGEST1")
     assert run.status is DigestRunStatus.CLAIMED and error in run.error and run.refused_at is None
     assert remembered(database) == ({}, set())
