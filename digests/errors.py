@@ -50,17 +50,32 @@ class PermanentPostError(Exception):
     """
 
 
+class LookUpRefusedError(PermanentPostError):
+    """Raised by a ``post`` function when the chat service refused the look-up the post waits for (``method``:
+    whether the channel is shared with another organisation), so the post itself was never asked: the week fails as
+    for any ``PermanentPostError``, and the run records the look-up's refusal (this type and ``method`` in its error),
+    never the channel refusing its post (``digests.sender.refused_before`` does not count it)."""
+
+    def __init__(self, error: str, method: str) -> None:
+        super().__init__(f"{method}: {error}")
+        self.error = error
+        self.method = method
+
+
 class OperatorRefusalError(Exception):
     """Raised by a ``post`` function when the chat service refuses for a reason only the operator can fix (a missing
     scope, a revoked or wrong token): retrying this week helps once it is fixed.
 
     The run stays claimed and is tried again once stale, so the week's digest goes out once the app is allowed;
     the poster says it once per pass and tells staff once per week (``subscriptions.tell_digests_refused``).
-    ``asked``: the service refused this post (kept on the run, ``refused_at``: later passes ask the runs not refused
-    first); False when the poster held it without asking, knowing the pass would be refused."""
+    ``asked``: the service refused this post; False when the poster held it without asking, knowing the pass would be
+    refused. ``held``: the refusal may be the channel's own (Slack's ``no_permission``, held until the pass knows
+    whose it is): kept on the run (``refused_at``: later passes ask the runs not refused first). A refusal of the
+    token or of a scope the method needs is the app's, never the channel's, however many channels are due."""
 
-    def __init__(self, error: str, needed: str = "", *, asked: bool = True) -> None:
+    def __init__(self, error: str, needed: str = "", *, asked: bool = True, held: bool = False) -> None:
         super().__init__(f"{error}: needs scope {needed}" if needed else error)
         self.error = error
         self.needed = needed  # the scope the service says is needed, when it says
         self.asked = asked
+        self.held = held and asked  # a post not asked was refused by nothing: nothing to keep

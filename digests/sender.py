@@ -60,8 +60,9 @@ from storage.models import DigestRunStatus
 log = logging.getLogger(__name__)
 
 # How many weeks back a channel's refused (or failed) digest still puts it after the others, while no digest of it
-# went out since without a refusal: a quiet week, a week it was unsubscribed, does not make a channel that keeps
-# refusing come first again. It is never skipped: only asked after the others.
+# went out since (a digest sent on a later try of the week it was refused ends them too): a quiet week, a week it was
+# unsubscribed, does not make a channel that keeps refusing come first again. It is never skipped: only asked after
+# the others.
 REFUSALS_REMEMBERED_WEEKS = 4
 
 Message = TypeVar("Message")
@@ -245,7 +246,7 @@ def send_due_digests(
     """Send every digest that is due now (``due_digests``), one channel after the other: first those whose post was
     never refused this week, then the refused ones, the longest refused first (``refused_at``, kept on the week's
     run: the same order in every process, a cron run's, a restarted one's or another replica's). A channel refused or
-    failed in one of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before, with no digest out unrefused since, counts as
+    failed in one of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before, with no digest of it out since, counts as
     refused then (``_last_refused``): one the app may not post in does not come first again each week, nor after a
     quiet week. A poster that stops a pass after a few refusals (``handlers.digest_post.HeldRefusals``) so asks
     other channels in the next pass.
@@ -321,21 +322,21 @@ class _Refusals:
 def _remembered_refusals(session: Session, *, period: str) -> dict[str, _Refusals]:
     """The refusals of each channel that ``period``'s passes remember, by channel: this week's run refused when asked
     (``refused_at``), or a run of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before refused so or failed for its week (a
-    channel the app may not post in, refused again every week while its subscription stays). Those since a later
-    week's digest went out without a refusal are forgotten: the channel's refusals ended there. A week with no post
-    (quiet, or no run) changes nothing. The one memory that both orders a pass (``send_due_digests``) and says
-    which refusals a channel met before (``refused_before``)."""
+    channel the app may not post in, refused again every week while its subscription stays). Those before a digest of
+    it that went out are forgotten, the refusals of its own week included (refused on Monday, sent on a later try):
+    the channel's refusals ended there. A week with no post (quiet, or no run) changes nothing. The one memory that
+    both orders a pass (``send_due_digests``) and says which refusals a channel met before (``refused_before``)."""
     remembered: dict[str, _Refusals] = {}
     week = IsoWeek.parse(period)
     for back in range(REFUSALS_REMEMBERED_WEEKS, -1, -1):  # the oldest week first, this one last
         for channel_id, run in digest_repo.list_digest_runs(session, period=str(week.shift(-back))).items():
+            if run.status is DigestRunStatus.SENT:  # went out: what was refused before it is over, this week too
+                remembered.pop(channel_id, None)
+                continue
             times = [run.refused_at] if run.refused_at is not None else []
             failed = bool(back) and run.status is DigestRunStatus.FAILED
             if failed:
                 times.append(run.claimed_at)  # renewed just before the refused post
-            if run.status is DigestRunStatus.SENT and not times:
-                remembered.pop(channel_id, None)  # went out unrefused: what was refused before it is over
-                continue
             if not times:
                 continue
             refusals = remembered.setdefault(channel_id, _Refusals(max(times), set()))
@@ -348,7 +349,7 @@ def _remembered_refusals(session: Session, *, period: str) -> dict[str, _Refusal
 def refused_before(db: Database, *, now: datetime, errors: Collection[str], tz: ZoneInfo = TIMEZONE) -> set[str]:
     """The channels whose digest failed for its week with one of the chat service's ``errors``
     (``PermanentPostError``) in a week the pass of ``now``'s week remembers (``_remembered_refusals``: one of the
-    ``REFUSALS_REMEMBERED_WEEKS`` weeks before, no digest of it out unrefused since; a quiet week in between changes
+    ``REFUSALS_REMEMBERED_WEEKS`` weeks before, no digest of it out since; a quiet week in between changes
     nothing): refused for its own reasons then, likely refused so again."""
     texts = {_error_text(PermanentPostError(error)) for error in errors}
     with db.session() as session:
@@ -522,13 +523,13 @@ def _post_parts(
             return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
         except OperatorRefusalError as exc:  # the poster says it once per pass; due again once stale
             log.info("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
-            with db.session() as session:  # refused when asked: later passes, in any process, ask it after the others
+            with db.session() as session:  # refused, perhaps for its own reasons: later passes ask it after the others
                 digest_repo.update_digest_run_error(
                     session,
                     run_id=run_id,
                     worker_id=worker_id,
                     error=_error_text(exc),
-                    refused_at=clock() if exc.asked else None,
+                    refused_at=clock() if exc.held else None,  # the token's refusal is not the channel's
                 )
             return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
         except Exception as exc:

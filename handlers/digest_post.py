@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from digests import sender
-from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
+from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
@@ -164,7 +164,7 @@ def slack_post(
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
             if error in HELD_REFUSALS and held is not None and held.hold(channel, error):
-                raise OperatorRefusalError(error) from exc
+                raise OperatorRefusalError(error, held=True) from exc
             if error in PERMANENT_ERRORS:
                 raise PermanentPostError(error) from exc
             if error in CONFIGURATION_REFUSALS:
@@ -276,9 +276,12 @@ def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals 
     channel gone (``CHANNEL_GONE``: deleted, archived): ``PermanentPostError`` with Slack's error (the subscription
     is turned off and staff are told once); a rate limit: ``RetryLaterError`` (tried again no earlier than Slack
     asked); a refusal only the operator can fix (a missing scope, a bad token): ``OperatorRefusalError``, told to
-    ``refusals`` (said once per pass); a refusal about this channel alone (``CHANNEL_REFUSALS``: ``no_permission``,
-    the app no member of it): ``PermanentPostError``, as its post would be (the week fails once, logged at ERROR
-    once; the subscription stays, staff are not told); anything else (an error on Slack's side, a timeout, a
+    ``refusals`` (said once per pass); a refusal to tell about this channel (``CHANNEL_REFUSALS``: ``no_permission``,
+    in Slack's words "the workspace token used in this request does not have the permissions necessary to complete
+    the request": the token may not read that conversation, which says nothing of whether it would take the post):
+    ``LookUpRefusedError``, the look-up's refusal (the week fails once, since nothing vouches the channel is not
+    shared; logged at ERROR once; the subscription stays, staff are not told; never counted as the channel refusing
+    its post, ``digests.sender.refused_before``); anything else (an error on Slack's side, a timeout, a
     refusal): Slack's error, so the run stays claimed and is tried again once stale. Another refusal that is not
     passing is logged at ERROR: it needs the operator."""
     failure = sort_failed_look_up(exc)
@@ -291,8 +294,8 @@ def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals 
     if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
         text = _rate_limited_text(f"{failure.error}: channel look-up", failure.wait, failure.said)
         return RetryLaterError(failure.wait, text, said=failure.said)
-    if failure.error in CHANNEL_REFUSALS:  # this channel's, for the week: failed once, logged once (the sender)
-        return PermanentPostError(failure.error)
+    if failure.error in CHANNEL_REFUSALS:  # the look-up's, for the week: failed once, logged once (the sender)
+        return LookUpRefusedError(failure.error, INFO)
     if failure.kind is LookUpFailure.REFUSED:
         log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, failure.error)
     return exc

@@ -79,8 +79,9 @@ CONFIGURATION_REFUSALS = TOKEN_REFUSALS | METHOD_REFUSALS
 INFO = "conversations.info"
 READ_SCOPES = {"channels:read": False, "groups:read": True}
 # Slack's refusals about one conversation that no retry this week mends (someone in it has to add the app): the
-# digest channel's look-up before a post fails that week's run, as its post would (``digest_post.look_up_failed``);
-# a source channel's is remembered for the rest of the week (``RefusedChannels``), not asked every pass.
+# digest channel's look-up before a post fails that week's run, recorded as the look-up's refusal, not as the channel
+# refusing its post (``digest_post.look_up_failed``); a source channel's is remembered for the rest of the week
+# (``RefusedChannels``), not asked every pass.
 CHANNEL_REFUSALS = frozenset({"no_permission"})
 POST_SCOPE = "chat:write"  # what ``chat.postMessage`` needs: the digests' and the staff notices' alike
 

@@ -176,7 +176,8 @@ def update_digest_run_error(
 ) -> bool:
     """Note a transient failure; the run stays claimed and is resumed once the claim is stale. ``claimed_at``: the
     claim's time moved (possibly into the future), so that it turns stale when the caller wants it resumed;
-    ``refused_at``: the chat service refused the post when asked (kept until the next such refusal)."""
+    ``refused_at``: the chat service refused the post when asked, perhaps for the channel's own reasons (kept until
+    the next such refusal)."""
     values: dict[str, Any] = {"error": error[:2000]}
     if claimed_at is not None:
         values["claimed_at"] = claimed_at

@@ -50,7 +50,8 @@ class DigestRun(Base):
     parts_total: Mapped[int] = mapped_column(default=0)
     parts_sent: Mapped[list[str]] = mapped_column(default=list)  # ts of each posted part, to resume after a crash
     error: Mapped[str] = mapped_column(Text, default="")
-    # when the chat service last refused a post of this run, asked, in a way that keeps it due (``digests.sender``):
+    # when the chat service last refused a post of this run, asked, in a way that keeps it due and may be the
+    # channel's own (``no_permission``; never a refusal of the token or a scope: the app's) (``digests.sender``):
     # every pass asks the runs never refused first, then the longest refused, in whichever process it runs
     refused_at: Mapped[datetime | None]
 

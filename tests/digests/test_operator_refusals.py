@@ -247,7 +247,7 @@ def test_one_channels_no_permission_is_that_channels_refusal_not_the_passs(
 ) -> None:
     """Slack's ``no_permission`` concerns one conversation (the app is no member of it): the other channels of the
     pass are still asked and get their digest; that channel's post fails its week (as ``not_in_channel`` from a
-    channel still subscribed, ``restricted_action``), its look-up is a refusal to say (tried again once stale); its
+    channel still subscribed, ``restricted_action``), as does its look-up's (recorded as the look-up's refusal); its
     subscription stays and staff are not told the app's configuration is wrong."""
     seed(database, *DUE)
     for channel in DUE:
@@ -270,8 +270,9 @@ def test_one_channels_no_permission_is_that_channels_refusal_not_the_passs(
 def test_a_digest_channels_no_permission_at_the_look_up_fails_its_week_once_not_every_ten_minutes(
     database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The look-up before the post refused with ``no_permission`` is that channel's for the week, as its post
-    would be: one ERROR, and the passes of the rest of the week ask Slack nothing more about it."""
+    """The look-up before the post refused with ``no_permission`` fails that channel's week, as its post would
+    (recorded as the look-up's refusal, ``test_refusals_counted``): one ERROR, and the passes of the rest of the
+    week ask Slack nothing more about it."""
     seed(database, "C0DIGEST1")
     emulator.add_channel("C0DIGEST1", name="c0digest1")
     emulator.fail_next("conversations.info", error="no_permission", channel="C0DIGEST1", times=100)
