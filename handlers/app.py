@@ -315,10 +315,33 @@ def create_app(services: Services, *, http: bool) -> App:
     # who is inside: this team, its Grid organisation and the allowed teams (``handlers.network``)
     team, org = identity.get("team_id"), identity.get("enterprise_id")
     home = Network.of(
-        team_id=team, enterprise_id=org, allowed_teams=settings.allowed_teams, guests_inside=settings.guests_inside
+        team_id=team,
+        enterprise_id=org,
+        allowed_teams=settings.allowed_teams,
+        guests_inside=settings.guests_inside,
+        app_id=own_app_id(app.client, identity.data if isinstance(identity.data, dict) else {}),
     )
     handlers.register(app, services, home)
     return app
+
+
+def own_app_id(client: WebClient, identity: dict[str, Any]) -> str | None:
+    """This app's id: ``auth.test``'s ``app_id`` where it gives one, else its bot's ``bots.info``. None when Slack
+    does not say (then no request is checked against it: ``handlers.own_app``), logged."""
+    found = identity.get("app_id")
+    if not found and identity.get("bot_id"):
+        try:
+            with _quiet_send_failures(client.logger):
+                bot = client.bots_info(bot=str(identity["bot_id"])).get("bot")
+            found = bot.get("app_id") if isinstance(bot, dict) else None
+        except (SlackApiError, URLError, OSError) as exc:
+            log.warning(
+                "could not learn this app's id from bots.info (%s): requests of other apps are not told apart", exc
+            )
+    if not isinstance(found, str) or not found:
+        log.info("this app's id is unknown: a request's api_app_id is not checked")
+        return None
+    return found
 
 
 def slack_reachable(client: WebClient) -> bool | str:
