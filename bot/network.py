@@ -28,6 +28,9 @@ class Network:
     enterprise_id: str | None = None
     allowed_teams: frozenset[str] = frozenset()
     guests_inside: bool = False  # WIEWEET_GUESTS_INSIDE: the teams' guests are inside too
+    # this Slack app's id (``A…``, from ``bots.info`` at start; None: unknown, not checked): a request Slack signed
+    # for another app (its ``api_app_id``) is not for wieweet (``handlers.own_app``)
+    app_id: str | None = None
 
     @classmethod
     def of(
@@ -37,13 +40,15 @@ class Network:
         enterprise_id: object = None,
         allowed_teams: Iterable[str] = (),
         guests_inside: bool = False,
+        app_id: object = None,
     ) -> Network:
-        """From ``auth.test``'s ``team_id`` and ``enterprise_id`` (missing or empty: none)."""
+        """From ``auth.test``'s ``team_id`` and ``enterprise_id`` and the app's id (missing or empty: none)."""
         return cls(
             team_id=str(team_id or ""),
             enterprise_id=str(enterprise_id) if enterprise_id else None,
             allowed_teams=frozenset(allowed_teams),
             guests_inside=guests_inside,
+            app_id=str(app_id) if app_id else None,
         )
 
 

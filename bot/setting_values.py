@@ -6,6 +6,7 @@ here with their readers. ``normalise_database_url`` also reads the ``--database`
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,8 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.errors import ConfigError
 from bot.routing.business_time import DEFAULT_YEARLY_HOLIDAYS  # WIEWEET_EXTRA_HOLIDAYS unset: the calendar's default
-from bot.text import is_slack_channel_id, is_slack_user_id
+from bot.text import is_slack_channel_id, is_slack_user_id, shown_value
+from storage.db import connection_options, unknown_options
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -264,7 +266,24 @@ def normalise_database_url(url: str, *, source: str = "WIEWEET_DATABASE_URL") ->
         raise ConfigError("bad_database_url", f"{source} is not a database URL (check the ://, @ and /)") from None
     if parsed.get_backend_name() == "sqlite":
         _check_sqlite_url(url, parsed.database, source)
+    _check_options(url, source)
     return url
+
+
+def _check_options(url: str, source: str) -> None:
+    """Refuse a PostgreSQL URL with an option libpq does not know (``?sslmod=require``), naming it (never its value:
+    it may be a password) with the option meant where one is close (``storage.db.unknown_options``)."""
+    unknown = unknown_options(url)
+    if not unknown:
+        return
+    key = unknown[0]
+    close = difflib.get_close_matches(key.lower(), sorted(connection_options()), n=1, cutoff=0.7)
+    hint = f"; did you mean {close[0]}?" if close else " (see PostgreSQL's list of connection parameters)"
+    more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+    raise ConfigError(
+        "bad_database_url",
+        f"{source} holds the connection option {shown_value(key)}{more}, which PostgreSQL does not know{hint}",
+    )
 
 
 def _file_url(path: str, source: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.network import Network
-from handlers import actions, commands, errors, events, network, shortcuts, views
+from handlers import actions, commands, errors, events, network, own_app, shortcuts, views
 from handlers.services import Services
 from handlers.slack_text import plain_payload
 
@@ -21,6 +21,7 @@ def register(app: App, services: Services, home: Network) -> None:
     services.home.network = home  # for listeners that choose someone to ask (``handlers.routing``)
     app.use(plain_payload)  # first: no listener or middleware sees a control character (a NUL) of a payload
     errors.register(app, services)
+    own_app.register(app, home.app_id)  # a request for another Slack app goes no further
     network.register(app, services, home)
     for kind in (commands, events, shortcuts, actions, views):
         kind.register(app, services)

@@ -40,9 +40,11 @@ from handlers.stopping import StopSignals
 
 log = logging.getLogger(__name__)
 
-BOT_TOKEN = re.compile(r"^xoxb-[A-Za-z0-9-]+$")
-APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]+$")
-SIGNING_SECRET = re.compile(r"^[A-Za-z0-9]{16,}$")
+# checked with ``fullmatch`` (``$`` would let a line break through): a token pasted with a space, a line break or
+# a second token after it is refused at start, not by Slack later in an obscure way (``token_problem``)
+BOT_TOKEN = re.compile(r"xoxb-[A-Za-z0-9-]+")
+APP_TOKEN = re.compile(r"xapp-[A-Za-z0-9-]+")
+SIGNING_SECRET = re.compile(r"[A-Za-z0-9]{16,}")
 HTTP_THREADS = 8
 
 
@@ -182,14 +184,51 @@ def signing_secret_problem(secret: str) -> str:
     return f"SLACK_SIGNING_SECRET is too short ({len(secret)} characters); {SLACK_SIGNING_SECRET_IS}"
 
 
+def _other_characters(value: str, allowed: Callable[[str], bool]) -> str:
+    """What kind of characters ``value`` holds that ``allowed`` refuses, counted, without showing ``value``: "2 line
+    break(s), 1 space"."""
+    kinds: dict[str, int] = {}
+    for char in value:
+        if allowed(char):
+            continue
+        kind = (
+            "line break(s)"
+            if char in "\r\n"
+            else "space(s) or tab(s)"
+            if char.isspace()
+            else "quote(s)"
+            if char in "'\"`‘’“”"
+            else "other character(s)"
+        )
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return ", ".join(f"{count} {kind}" for kind, count in kinds.items())
+
+
+def _token_char(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char == "-")
+
+
+def token_problem(name: str, token: str, *, prefix: str, kind: str) -> str:
+    """What is wrong with a Slack token its pattern refuses (the wrong kind, or characters copied along), saying
+    what it is like without showing it."""
+    stripped = token.strip()
+    if not stripped.startswith(prefix):
+        return f"{name} must be {kind} starting with {prefix}"
+    others = _other_characters(token, _token_char)
+    if not others:  # only "xoxb-"
+        return f"{name} must be {kind} starting with {prefix}, followed by the rest of the token"
+    more = " (two tokens pasted together?)" if any(char.isspace() for char in stripped) else " (copied along?)"
+    return f"{name} holds {others} besides the token's letters, digits and dashes{more}; give {kind} ({prefix}…) alone"
+
+
 def settings_problems(settings: Settings, *, http: bool) -> list[str]:
     """Every Slack setting the chosen mode lacks or that is malformed, one line each."""
     problems: list[str] = []
     token = settings.slack_bot_token
     if not token:
         problems.append("set SLACK_BOT_TOKEN to the app's bot token (xoxb-…)")
-    elif not BOT_TOKEN.match(token):
-        problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+    elif not BOT_TOKEN.fullmatch(token):
+        problems.append(token_problem("SLACK_BOT_TOKEN", token, prefix="xoxb-", kind="a bot token"))
     if http:
         secret = settings.slack_signing_secret
         if not secret:
@@ -203,8 +242,8 @@ def settings_problems(settings: Settings, *, http: bool) -> list[str]:
                 "set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write for Socket Mode, "
                 "or run with --http and SLACK_SIGNING_SECRET"
             )
-        elif not APP_TOKEN.match(app_token):
-            problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        elif not APP_TOKEN.fullmatch(app_token):
+            problems.append(token_problem("SLACK_APP_TOKEN", app_token, prefix="xapp-", kind="an app-level token"))
     return problems
 
 
@@ -276,10 +315,33 @@ def create_app(services: Services, *, http: bool) -> App:
     # who is inside: this team, its Grid organisation and the allowed teams (``handlers.network``)
     team, org = identity.get("team_id"), identity.get("enterprise_id")
     home = Network.of(
-        team_id=team, enterprise_id=org, allowed_teams=settings.allowed_teams, guests_inside=settings.guests_inside
+        team_id=team,
+        enterprise_id=org,
+        allowed_teams=settings.allowed_teams,
+        guests_inside=settings.guests_inside,
+        app_id=own_app_id(app.client, identity.data if isinstance(identity.data, dict) else {}),
     )
     handlers.register(app, services, home)
     return app
+
+
+def own_app_id(client: WebClient, identity: dict[str, Any]) -> str | None:
+    """This app's id: ``auth.test``'s ``app_id`` where it gives one, else its bot's ``bots.info``. None when Slack
+    does not say (then no request is checked against it: ``handlers.own_app``), logged."""
+    found = identity.get("app_id")
+    if not found and identity.get("bot_id"):
+        try:
+            with _quiet_send_failures(client.logger):
+                bot = client.bots_info(bot=str(identity["bot_id"])).get("bot")
+            found = bot.get("app_id") if isinstance(bot, dict) else None
+        except (SlackApiError, URLError, OSError) as exc:
+            log.warning(
+                "could not learn this app's id from bots.info (%s): requests of other apps are not told apart", exc
+            )
+    if not isinstance(found, str) or not found:
+        log.info("this app's id is unknown: a request's api_app_id is not checked")
+        return None
+    return found
 
 
 def slack_reachable(client: WebClient) -> bool | str:

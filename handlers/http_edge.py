@@ -10,7 +10,10 @@ below have passed, in this order (cheapest first; the body is not read before it
 4. the body is read, exactly that many bytes (fewer: 400), and must be UTF-8 (400);
 5. the signature: exactly one ``X-Slack-Request-Timestamp`` that is a plain number of seconds and one
    ``X-Slack-Signature`` of the form ``v0=<64 hex digits>``; then slack_sdk's ``SignatureVerifier`` checks the
-   HMAC and that the timestamp is within five minutes (all failures: 401, whatever the headers hold);
+   HMAC and that the timestamp is within five minutes (all failures: 401, whatever the headers hold). When
+   ``MISMATCH_HINT_AFTER`` requests in a row carried a fresh timestamp and a well-formed signature that did not
+   match (what Slack's own requests look like to a process given the wrong ``SLACK_SIGNING_SECRET``), one warning
+   says so, once per process;
 6. the body parses to one JSON object (events) or to a form whose ``payload`` field is one JSON object
    (interactions), and Bolt reads it the same way (400 otherwise).
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -46,6 +50,13 @@ MAX_FORM_FIELDS = 200  # Slack's commands have about 15
 TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
 SIGNATURE = re.compile(r"v0=[0-9a-f]{64}", re.ASCII)
 _UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
+MISMATCH_HINT_AFTER = 5  # signatures in a row that did not match before the hint to check the signing secret
+FRESH_SECONDS = 5 * 60  # slack_sdk's window for the timestamp
+MISMATCH_HINT = (
+    "%d requests in a row were signed like Slack's (a recent timestamp, a well-formed signature) but their signature "
+    "does not match: if they are Slack's, SLACK_SIGNING_SECRET is not this app's Signing Secret (Basic Information → "
+    "App Credentials → Signing Secret); every request from Slack is refused until it is. Said once per process"
+)
 
 Health = Callable[[], tuple[bool, dict[str, str]]]
 WsgiApp = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
@@ -162,6 +173,9 @@ class HttpEdge:
         self.max_body_bytes = max_body_bytes
         self.health = health
         self.verifier = verifier or SignatureVerifier(signing_secret)
+        self._mismatches = 0  # signatures in a row that did not match (``MISMATCH_HINT``)
+        self._hinted = False
+        self._lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD") or "?")
@@ -228,9 +242,22 @@ class HttpEdge:
         if timestamp is None or signature is None:
             return False
         try:
-            return self.verifier.is_valid(body=text, timestamp=timestamp, signature=signature)
+            valid = self.verifier.is_valid(body=text, timestamp=timestamp, signature=signature)
         except (ValueError, TypeError, UnicodeError):  # checked above; kept so that no header can ever raise here
             return False
+        if valid or abs(self.verifier.clock.now() - int(timestamp)) <= FRESH_SECONDS:  # a stale one: no secret's fault
+            self._count_mismatch(not valid)
+        return valid
+
+    def _count_mismatch(self, mismatched: bool) -> None:
+        """Count signatures that did not match in a row (a match starts again) and warn once when there are
+        ``MISMATCH_HINT_AFTER`` of them: the operator may have given the wrong signing secret."""
+        with self._lock:
+            self._mismatches = self._mismatches + 1 if mismatched else 0
+            if self._hinted or self._mismatches < MISMATCH_HINT_AFTER:
+                return
+            self._hinted = True
+        log.warning(MISMATCH_HINT, MISMATCH_HINT_AFTER)
 
     @staticmethod
     def ssl_check(text: str) -> bool:

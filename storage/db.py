@@ -32,6 +32,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from psycopg import pq
 from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
@@ -213,6 +214,29 @@ def url_secrets(url: str) -> list[str]:
         value = parsed.query[key]
         values += [value] if isinstance(value, str) else list(value)  # a key given twice: a tuple
     return sorted({value for value in values if value}, key=lambda value: (-len(value), value))  # one order each run
+
+
+@functools.cache
+def connection_options() -> frozenset[str]:
+    """The connection options (``?sslmode=…`` in a PostgreSQL URL) the installed libpq knows; empty when it cannot
+    say (no libpq: nothing is checked beforehand, the driver refuses as it will)."""
+    try:
+        return frozenset(option.keyword.decode() for option in pq.Conninfo.get_defaults())
+    except Exception:  # psycopg or libpq missing or unusable: no list to check against
+        return frozenset()
+
+
+def unknown_options(url: str) -> list[str]:
+    """The options in a PostgreSQL ``url``'s query that libpq does not know (it refuses to connect: "invalid
+    connection option"), in the URL's order; none for SQLite, an unparsable URL, or when libpq cannot say."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return []
+    known = connection_options()
+    if parsed.get_backend_name() != "postgresql" or not known:
+        return []
+    return [key for key in parsed.query if key not in known]
 
 
 def has_password(url: str) -> bool:

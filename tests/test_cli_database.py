@@ -145,3 +145,47 @@ def test_a_command_that_reads_opens_an_existing_database(database_url: str) -> N
     assert result.exit_code == 0 and "latest" in result.output and "creating" not in result.output, result.output
     listed = wieweet("--database", database_url, "register", "list", "experts")
     assert listed.exit_code == 0 and "0 experts" in listed.output, listed.output
+
+
+# an option libpq does not know (a typo, a stray one): one line naming it, never a password (in the URL or as the
+# misspelt option's value), from every command that opens the database, as the option or the variable
+UNKNOWN_OPTIONS = [
+    ("sslmod=require", "'sslmod'", "did you mean sslmode?"),
+    ("foo=bar", "'foo'", "which PostgreSQL does not know"),
+    ("passwrod=geheim", "'passwrod'", "did you mean password?"),
+    ("SSLMODE=require&foo=bar", "'SSLMODE' (and 1 more)", "did you mean sslmode?"),
+]
+
+
+@pytest.mark.parametrize(("query", "named", "hint"), UNKNOWN_OPTIONS, ids=[q for q, _, _ in UNKNOWN_OPTIONS])
+@pytest.mark.parametrize("command", [["db", "status"], ["ask", "wie weet iets over leegstand?"], ["db", "upgrade"]])
+def test_an_unknown_connection_option_is_one_line_naming_it(
+    query: str, named: str, hint: str, command: list[str]
+) -> None:
+    url = f"postgresql://postgres:geheim@127.0.0.1:{closed_port()}/wieweet?{query}"
+    for result, source in (
+        (wieweet(*command, env={"WIEWEET_DATABASE_URL": url}), "WIEWEET_DATABASE_URL"),
+        (wieweet("--database", url, *command), "--database"),
+    ):
+        line = only_error(result) if source != "--database" else result.output.strip().splitlines()[-1]
+        assert result.exit_code == 2, result.output
+        assert line == f"error: {source} holds the connection option {named}, which PostgreSQL does not know" + (
+            f"; {hint}" if hint.startswith("did") else " (see PostgreSQL's list of connection parameters)"
+        ), line
+        assert "geheim" not in result.output and "Traceback" not in result.output
+
+
+def test_wieweet_run_lists_an_unknown_connection_option_with_its_other_problems() -> None:
+    url = f"postgresql://postgres:geheim@127.0.0.1:{closed_port()}/wieweet?sslmod=require"
+    result = wieweet("run", env={"WIEWEET_DATABASE_URL": url, "SLACK_BOT_TOKEN": "", "SLACK_APP_TOKEN": ""})
+    assert result.exit_code == 2, result.output
+    assert "WIEWEET_DATABASE_URL holds the connection option 'sslmod'" in result.output, result.output
+    assert "SLACK_BOT_TOKEN" in result.output and "geheim" not in result.output
+
+
+def test_a_value_the_driver_refuses_is_one_line_without_the_password() -> None:
+    # a known option with a value psycopg refuses before connecting: the driver's reason, the password masked
+    url = f"postgresql://postgres:geheim@127.0.0.1:{closed_port()}/wieweet?connect_timeout=abc&sslpassword=geheim2"
+    line = only_error(wieweet("db", "status", env={"WIEWEET_DATABASE_URL": url}))
+    assert "(set in WIEWEET_DATABASE_URL): bad value for connect_timeout: 'abc'" in line, line
+    assert "geheim" not in line and "postgres:***@" in line and "sslpassword=***" in line, line

@@ -219,6 +219,46 @@ def test_a_signing_secret_ending_in_a_line_break_is_refused_saying_so() -> None:
     assert "32 characters" in problem and SECRET not in problem, problem
 
 
+BOT = "xoxb-1234-5678-AbCdEf"
+APP = "xapp-1-A0123-4567-abcdef"
+
+
+@pytest.mark.parametrize(
+    ("env", "http", "problem"),
+    [
+        ({"SLACK_BOT_TOKEN": f"{BOT}\n"}, True, "SLACK_BOT_TOKEN holds 1 line break(s) besides the token's letters"),
+        ({"SLACK_BOT_TOKEN": f"{BOT} {BOT}"}, True, "SLACK_BOT_TOKEN holds 1 space(s) or tab(s) besides"),
+        ({"SLACK_BOT_TOKEN": f"{BOT}\r\n{BOT}"}, True, "2 line break(s) besides"),
+        ({"SLACK_BOT_TOKEN": f"'{BOT}'"}, True, "SLACK_BOT_TOKEN must be a bot token starting with xoxb-"),
+        ({"SLACK_BOT_TOKEN": f"{BOT}'"}, True, "SLACK_BOT_TOKEN holds 1 quote(s) besides"),
+        ({"SLACK_BOT_TOKEN": "xoxp-1-user"}, True, "SLACK_BOT_TOKEN must be a bot token starting with xoxb-"),
+        ({"SLACK_BOT_TOKEN": "xoxb-"}, True, "SLACK_BOT_TOKEN must be a bot token starting with xoxb-, followed by"),
+        ({"SLACK_APP_TOKEN": f"{APP}\n"}, False, "SLACK_APP_TOKEN holds 1 line break(s) besides"),
+        ({"SLACK_APP_TOKEN": f"{APP} {APP}"}, False, "(two tokens pasted together?); give an app-level token"),
+        ({"SLACK_APP_TOKEN": BOT}, False, "SLACK_APP_TOKEN must be an app-level token starting with xapp-"),
+    ],
+)
+def test_a_slack_token_with_something_pasted_along_is_refused_saying_what(
+    env: dict[str, str], http: bool, problem: str
+) -> None:
+    # a prefix match let these through: Slack refused them later, in its own obscure words
+    settings = load_settings({"SLACK_BOT_TOKEN": BOT, "SLACK_APP_TOKEN": APP, "SLACK_SIGNING_SECRET": SECRET, **env})
+    [found] = settings_problems(settings, http=http)
+    assert problem in found, found
+    assert "AbCdEf" not in found and "abcdef" not in found and "\n" not in found, found  # never the token
+
+
+def test_well_formed_slack_tokens_pass() -> None:
+    settings = load_settings({"SLACK_BOT_TOKEN": BOT, "SLACK_APP_TOKEN": APP, "SLACK_SIGNING_SECRET": SECRET})
+    assert settings_problems(settings, http=True) == [] and settings_problems(settings, http=False) == []
+
+
+def test_run_names_a_token_with_a_line_break_in_one_line(tmp_path: Path) -> None:
+    env = {"WIEWEET_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "SLACK_BOT_TOKEN": f"{BOT}\n"}
+    line = one_clear_line(wieweet("run", "--http", cwd=tmp_path, env={**env, "SLACK_SIGNING_SECRET": SECRET}), code=2)
+    assert "SLACK_BOT_TOKEN holds 1 line break(s)" in line and "AbCdEf" not in line, line
+
+
 def test_the_slack_api_url_gets_its_closing_slash() -> None:
     # without it the client asked https://slack.example/auth.test instead of …/api/auth.test
     assert load_settings({"SLACK_API_URL": "https://slack.example/api"}).slack_api_url == "https://slack.example/api/"

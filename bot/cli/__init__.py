@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError, ProgrammingError
 
 from bot.actors import Actor
 from bot.cli.database import DATABASE_OPTION, check_sqlite_file, database_origin
@@ -186,6 +186,16 @@ class WieweetGroup(click.Group):
             origin = f" ({cli.database_origin})" if cli is not None else ""
             echo(f"error: database {shown_url(url)}{origin}: {database_reason(exc, url)}", err=True)
             ctx.exit(EXIT_REFUSED)
+        except ProgrammingError as exc:
+            if exc.statement is not None:  # a statement refused: our bug, with its traceback
+                raise
+            # refused before any statement: the driver did not take the URL ("bad value for connect_timeout"), a
+            # setting to fix like a malformed one (``normalise_database_url`` refuses an unknown option earlier)
+            cli = ctx.find_object(CliContext)
+            url = cli.settings.database_url if cli is not None else ""
+            origin = f" ({cli.database_origin})" if cli is not None else ""
+            echo(f"error: database {shown_url(url)}{origin}: {database_reason(exc, url)}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
 
 
 def database_reason(error: DBAPIError, url: str) -> str:

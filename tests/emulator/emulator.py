@@ -192,6 +192,13 @@ class SlackEmulator(DriverMixin):
         with self._state.lock:
             self._state.enterprise_id = enterprise_id
 
+    def name_app(self, app_id: str) -> None:
+        """From now on the requests sent name app ``app_id`` in their ``api_app_id`` (signed as ever): a request
+        Slack signed for another app that shares the signing secret (hostile-request tests); ``bots.info`` still
+        answers with the app the bot learnt at its start."""
+        with self._state.lock:
+            self._state.payload_app_id = app_id
+
     def forge_view_metadata(self, view_id: str, private_metadata: str) -> None:
         """Replace an open modal's private_metadata, as a forged request would carry it (hostile-request tests);
         the next ``submit_view`` sends it."""

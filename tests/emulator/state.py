@@ -43,6 +43,7 @@ class State:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
+        self.payload_app_id = app_id  # what requests name in ``api_app_id`` (``SlackEmulator.name_app``)
         self.bot_token = bot_token
         self.app_token = app_token
         self.signing_secret = signing_secret
