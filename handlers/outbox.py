@@ -109,7 +109,12 @@ class NoTargetError(Exception):
 
 
 class RedrawRefusedError(Exception):
-    """Slack refused to draw a sent recruiting DM again (its error: the DM gone, or not ours): recorded failed."""
+    """Slack did not draw a sent recruiting DM again (its error): recorded failed when it says the DM cannot be
+    updated (``REDRAW_REFUSED``), else tried again as any post is."""
+
+
+# What Slack answers when a sent DM cannot be updated (gone, not ours, too old) or no post can be made at all
+REDRAW_REFUSED = PERMANENT_ERRORS | {"message_not_found", "cant_update_message", "edit_window_closed"}
 
 
 # The error recorded for a staff post not made in a triage channel shared with another organisation
@@ -219,7 +224,8 @@ class OutboxSender:
             log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
         # retrying sends it nowhere (a DM to draw again gone or not ours, too) or renders it no better
         except (NoTargetError, PayloadError, RedrawRefusedError) as exc:
-            error, permanent = str(exc), True
+            error = str(exc)
+            permanent = not isinstance(exc, RedrawRefusedError) or error in REDRAW_REFUSED
             log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
         except Exception as exc:
             error = repr(exc)
@@ -367,8 +373,9 @@ class OutboxSender:
     def _redraw(self, message: OutboxMessage, payload: ExpertiseRequest) -> None:
         """A recruiting DM already sent, drawn again as ``payload`` says (an erasure took its label: without it and
         its button), under this sender's claim; the update can be made again safely. Recorded sent once Slack took
-        the update; when Slack refused it (the DM gone, not ours: ``update_post``), ``RedrawRefusedError`` with Slack's
-        error: the row is recorded failed with it. A transient failure raises: tried again like any post."""
+        the update; when Slack did not make it (``update_post``), ``RedrawRefusedError`` with Slack's error: the row
+        is recorded failed with it when the DM cannot be updated (``REDRAW_REFUSED``: gone, not ours), else tried
+        again like any post, as after a transient failure (raised)."""
         self._keep_claim(message)
         rendered = render_payload(payload, self._language(message, payload))
         channel, ts = payload.redraw_channel, payload.redraw_ts
