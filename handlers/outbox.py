@@ -504,7 +504,9 @@ class OutboxSender:
             return
         log.warning("outbox %s: the triage channel never got %s (%s): %s", message.id, what, error, outcome)
 
-    def _deactivated(self, user_id: str | None, error: str = "account_inactive") -> bool:
+    def _deactivated(
+        self, user_id: str | None, error: str = "account_inactive", *, unknown_is_gone: bool = True
+    ) -> bool:
         """Whether ``users.info`` says ``user_id``'s account is deactivated (``deleted``, or unknown to Slack: the
         event path's reading, ``handlers.deactivated.confirmed_deactivated``). ``account_inactive`` alone does not
         say so — Slack says it of the bot's own token — but when Slack still answers about the recipient and says
@@ -513,7 +515,7 @@ class OutboxSender:
         if not user_id:
             return False
         try:
-            return confirmed_deactivated(self.client, user_id)
+            return confirmed_deactivated(self.client, user_id, unknown_is_gone=unknown_is_gone)
         except (SlackApiError, OSError) as exc:
             log.info("users.info for %s after %s: %r", user_id, error, exc)
             return False
@@ -523,10 +525,13 @@ class OutboxSender:
         deactivated), they are treated as gone (``_person_gone``), which withdraws everything they asked and marks
         their register entry away. One failed answer is not enough for that:
         after ``account_inactive``, ``user_not_found`` or ``cannot_dm_bot``, only when ``users.info`` then says the
-        account is deleted (``user_disabled`` says so itself). Otherwise nothing follows."""
-        user = message.recipient_slack_id
+        account is deleted (``user_disabled`` says so itself); for a recruiting DM, whose id is the register's (maybe
+        mistyped), Slack not knowing the id either is no such answer (``UNCONFIRMED_REASONS``, as routing reads it).
+        Otherwise nothing follows."""
+        user, asker = message.recipient_slack_id, message.kind is not OutboxKind.EXPERTISE_REQUEST
         if error == "user_disabled" or (
-            error in ("account_inactive", "user_not_found", "cannot_dm_bot") and self._deactivated(user, error)
+            error in ("account_inactive", "user_not_found", "cannot_dm_bot")
+            and self._deactivated(user, error, unknown_is_gone=asker)
         ):
             self._person_gone(message, error)
 
