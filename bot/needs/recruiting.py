@@ -132,8 +132,11 @@ class Recruiting:
                 topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id
             )
             key = keys[expert_id]
+            # another staff member asking them at the same moment queues it once: this ask then says "asked before"
             queued = _queued_again(session, dedupe_key=key, request=request, now=now) or (
-                outbox.enqueue(session, request, dedupe_key=key, now=now, recipient_slack_id=person.slack_user_id)
+                outbox.enqueue(
+                    session, request, dedupe_key=key, now=now, recipient_slack_id=person.slack_user_id, concurrent=True
+                )
                 is not None
             )
             asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, queued)
