@@ -95,9 +95,13 @@ def account_admitted(network: Network | None, account: dict[str, Any]) -> bool:
     )
 
 
-def confirmed_deactivated(client: WebClient, user_id: str) -> bool:
-    """Whether Slack says now that ``user_id``'s account is deactivated (errors other than ``GONE`` raise)."""
-    return is_deactivated(account_at_slack(client, user_id))
+def confirmed_deactivated(client: WebClient, user_id: str, *, unknown_is_gone: bool = True) -> bool:
+    """Whether Slack says now that ``user_id``'s account is deactivated (errors other than ``GONE`` raise).
+    ``unknown_is_gone`` False: only an account Slack answers with, deactivated — for an id the register names, which
+    Slack not knowing says nothing certain of (``bot.register.marked.UNCONFIRMED_REASONS``: mistyped, another
+    workspace's)."""
+    account = account_at_slack(client, user_id)
+    return is_deactivated(account) and (unknown_is_gone or account is not None)
 
 
 def acknowledge_only(ack: Ack) -> None:

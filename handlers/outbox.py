@@ -109,7 +109,12 @@ class NoTargetError(Exception):
 
 
 class RedrawRefusedError(Exception):
-    """Slack refused to draw a sent recruiting DM again (its error: the DM gone, or not ours): recorded failed."""
+    """Slack did not draw a sent recruiting DM again (its error): recorded failed when it says the DM cannot be
+    updated (``REDRAW_REFUSED``), else tried again as any post is."""
+
+
+# What Slack answers when a sent DM cannot be updated (gone, not ours, too old) or no post can be made at all
+REDRAW_REFUSED = PERMANENT_ERRORS | {"message_not_found", "cant_update_message", "edit_window_closed"}
 
 
 # The error recorded for a staff post not made in a triage channel shared with another organisation
@@ -219,7 +224,8 @@ class OutboxSender:
             log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
         # retrying sends it nowhere (a DM to draw again gone or not ours, too) or renders it no better
         except (NoTargetError, PayloadError, RedrawRefusedError) as exc:
-            error, permanent = str(exc), True
+            error = str(exc)
+            permanent = not isinstance(exc, RedrawRefusedError) or error in REDRAW_REFUSED
             log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
         except Exception as exc:
             error = repr(exc)
@@ -367,8 +373,9 @@ class OutboxSender:
     def _redraw(self, message: OutboxMessage, payload: ExpertiseRequest) -> None:
         """A recruiting DM already sent, drawn again as ``payload`` says (an erasure took its label: without it and
         its button), under this sender's claim; the update can be made again safely. Recorded sent once Slack took
-        the update; when Slack refused it (the DM gone, not ours: ``update_post``), ``RedrawRefusedError`` with Slack's
-        error: the row is recorded failed with it. A transient failure raises: tried again like any post."""
+        the update; when Slack did not make it (``update_post``), ``RedrawRefusedError`` with Slack's error: the row
+        is recorded failed with it when the DM cannot be updated (``REDRAW_REFUSED``: gone, not ours), else tried
+        again like any post, as after a transient failure (raised)."""
         self._keep_claim(message)
         rendered = render_payload(payload, self._language(message, payload))
         channel, ts = payload.redraw_channel, payload.redraw_ts
@@ -497,7 +504,9 @@ class OutboxSender:
             return
         log.warning("outbox %s: the triage channel never got %s (%s): %s", message.id, what, error, outcome)
 
-    def _deactivated(self, user_id: str | None, error: str = "account_inactive") -> bool:
+    def _deactivated(
+        self, user_id: str | None, error: str = "account_inactive", *, unknown_is_gone: bool = True
+    ) -> bool:
         """Whether ``users.info`` says ``user_id``'s account is deactivated (``deleted``, or unknown to Slack: the
         event path's reading, ``handlers.deactivated.confirmed_deactivated``). ``account_inactive`` alone does not
         say so — Slack says it of the bot's own token — but when Slack still answers about the recipient and says
@@ -506,7 +515,7 @@ class OutboxSender:
         if not user_id:
             return False
         try:
-            return confirmed_deactivated(self.client, user_id)
+            return confirmed_deactivated(self.client, user_id, unknown_is_gone=unknown_is_gone)
         except (SlackApiError, OSError) as exc:
             log.info("users.info for %s after %s: %r", user_id, error, exc)
             return False
@@ -516,10 +525,13 @@ class OutboxSender:
         deactivated), they are treated as gone (``_person_gone``), which withdraws everything they asked and marks
         their register entry away. One failed answer is not enough for that:
         after ``account_inactive``, ``user_not_found`` or ``cannot_dm_bot``, only when ``users.info`` then says the
-        account is deleted (``user_disabled`` says so itself). Otherwise nothing follows."""
-        user = message.recipient_slack_id
+        account is deleted (``user_disabled`` says so itself); for a recruiting DM, whose id is the register's (maybe
+        mistyped), Slack not knowing the id either is no such answer (``UNCONFIRMED_REASONS``, as routing reads it).
+        Otherwise nothing follows."""
+        user, asker = message.recipient_slack_id, message.kind is not OutboxKind.EXPERTISE_REQUEST
         if error == "user_disabled" or (
-            error in ("account_inactive", "user_not_found", "cannot_dm_bot") and self._deactivated(user, error)
+            error in ("account_inactive", "user_not_found", "cannot_dm_bot")
+            and self._deactivated(user, error, unknown_is_gone=asker)
         ):
             self._person_gone(message, error)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.claiming import claim_ids
@@ -32,11 +33,17 @@ def create_outbox_message(
     thread_ts: str | None = None,
     question_id: int | None = None,
     routing_id: int | None = None,
+    concurrent: bool = False,
 ) -> OutboxMessage | None:
     """Queue one notification; None (and nothing written) if one with the same ``dedupe_key`` exists. The same
     message queued again (a retried action) is dropped quietly; a different one under a key already used would be
     lost work, so it is logged as a WARNING with the key and kind (a caller that expects that checks the key first:
-    ``get_outbox_message_keyed``)."""
+    ``get_outbox_message_keyed``).
+
+    ``concurrent``: another transaction may queue the same key at the same moment (two staff members asking the
+    same person): the row is written at once, under a savepoint, and meeting the other one's under the unique key
+    (PostgreSQL waits for it to commit) means it was queued there: None, as for a key found, and this transaction
+    goes on."""
     queued = get_outbox_message_keyed(session, dedupe_key=dedupe_key)
     if queued is not None:
         if queued.kind is not kind or queued.payload != payload:
@@ -54,7 +61,15 @@ def create_outbox_message(
         created_at=now,
         next_attempt_at=now,
     )
-    session.add(message)
+    if not concurrent:
+        session.add(message)
+        return message
+    try:
+        with session.begin_nested():  # flushed on leaving it: the conflict, if any, raised here
+            session.add(message)
+    except IntegrityError:
+        log.info("outbox: queued meanwhile by another transaction key=%s kind=%s", dedupe_key, kind.value)
+        return None
     return message
 
 

@@ -25,6 +25,7 @@ from bot.needs.periods import Period, current_quarter, parse_period
 from bot.needs.report import collect_report_to_share, render_chart_png, render_html, render_xlsx
 from bot.needs.service import NeedsService
 from bot.privacy import record_report
+from bot.register.marked import slack_said
 from storage.models import ProposalStatus
 
 
@@ -286,7 +287,8 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
             )
             for r in requests:
                 if r.unreachable:  # Slack cannot reach them (bot.needs.recruiting): not asked again
-                    echo(t("cli.recruit_unreachable", lang, user=r.slack_user_id, error=r.unreachable))
+                    why = slack_said(r.unreachable, lang)  # what Slack said, in words, not its error key
+                    echo(t("cli.recruit_unreachable", lang, user=r.slack_user_id, why=why))
                 else:
                     echo(f"{r.slack_user_id}: {'asked' if r.queued else 'asked before'}")
             return

@@ -43,7 +43,7 @@ from bot.needs.core import (
 )
 from bot.needs.model import PersonRef, RecruitPlan, RecruitRequest
 from bot.outbox import LABEL_GONE, ExpertiseRequest, PayloadError, read_as
-from bot.register.marked import KEPT_ACTION, get_away_mark
+from bot.register.marked import KEPT_ACTION, UNCONFIRMED_REASONS, get_away_mark
 from storage import needs_people_repo as people
 from storage import needs_repo as repo
 from storage import outbox_repo, register_repo
@@ -132,8 +132,11 @@ class Recruiting:
                 topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id
             )
             key = keys[expert_id]
+            # another staff member asking them at the same moment queues it once: this ask then says "asked before"
             queued = _queued_again(session, dedupe_key=key, request=request, now=now) or (
-                outbox.enqueue(session, request, dedupe_key=key, now=now, recipient_slack_id=person.slack_user_id)
+                outbox.enqueue(
+                    session, request, dedupe_key=key, now=now, recipient_slack_id=person.slack_user_id, concurrent=True
+                )
                 is not None
             )
             asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, queued)
@@ -343,7 +346,9 @@ def _asked_before_the_key_held_the_label(session: Session, *, topic_id: int, sla
 # What Slack says of the recipient alone when it refuses a DM (the account deactivated, unknown to Slack, a bot):
 # never ``account_inactive``, which Slack also says of the bot's own token (the app or the workspace disabled, which
 # an admin can undo: every DM fails alike then). The person counts as gone after that error only when the sender
-# confirmed it (``users.info``: the account deleted) and marked their register entry away (``_account_gone``).
+# confirmed it (``users.info``: the account deleted) and marked their register entry away (``_account_gone``); a DM
+# refused with ``user_not_found`` while ``users.info`` does not say the account is deactivated (``UNCONFIRMED_REASONS``,
+# as routing reads it: a mistyped Slack id, another workspace's token) leaves them unmarked, staff told to check the id.
 RECIPIENT_GONE_ERRORS = frozenset({"user_disabled", "user_not_found", "cannot_dm_bot"})
 # Audit actions that do not say the person was reached or their entry renewed: the marks themselves
 _MARK_ACTIONS = frozenset({"unreachable", KEPT_ACTION})
@@ -357,9 +362,10 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
     with ``user_disabled``, ``user_not_found`` or ``cannot_dm_bot``; cleared when the account is found active again
     or they or staff make them available; a mark kept while the account looks active holds too, as
     ``get_away_mark`` reads it for routing), or the last recruiting DM to this Slack id that ended was given up with
-    one of ``RECIPIENT_GONE_ERRORS``, and their register entry has not changed since (re-activated, imported again).
-    Either holds only while no DM of any kind reached this Slack id after it. A redraw of a DM sent before
-    (``outbox.redraw_of``: an update, not a new DM) counts neither as a DM that reached them nor as one that ended."""
+    one of ``RECIPIENT_GONE_ERRORS``, and their register entry has not changed since (re-activated, imported again;
+    for ``UNCONFIRMED_REASONS``, Slack not knowing the id, only a change of their Slack id counts). Either holds
+    only while no DM of any kind reached this Slack id after it. A redraw of a DM sent before (``outbox.redraw_of``:
+    an update, not a new DM) counts neither as a DM that reached them nor as one that ended."""
     expert = register_repo.get_expert(session, expert_id=expert_id)
     if expert is None or expert.slack_user_id != slack_user_id:
         return ""
@@ -384,7 +390,8 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
         error = (last.last_error or "").strip()
         if last.sent_at is None and last.failed_at is not None and error in RECIPIENT_GONE_ERRORS:
             failed_at = _utc(last.failed_at)
-            if not _entry_changed_since(session, email=expert.email, since=failed_at):
+            slack_id_only = error in UNCONFIRMED_REASONS  # the id itself was in doubt: only correcting it clears
+            if not _entry_changed_since(session, email=expert.email, since=failed_at, slack_id_only=slack_id_only):
                 since, why = failed_at, error
     if since is None:
         return ""
@@ -392,15 +399,21 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
     return "" if reached else why
 
 
-def _entry_changed_since(session: Session, *, email: str, since: datetime) -> bool:
+def _entry_changed_since(session: Session, *, email: str, since: datetime, slack_id_only: bool = False) -> bool:
     """Whether the register entry changed after ``since`` other than by being marked unreachable: made available
-    again, edited, imported again (its audit log)."""
+    again, edited, imported again (its audit log); ``slack_id_only``: its Slack id changed."""
     for entry in register_repo.list_audit_log(session, entity_type="expert", entity_key=email, limit=50):
         if _utc(entry.at) <= since:
             return False
-        if entry.action not in _MARK_ACTIONS:
+        if entry.action in _MARK_ACTIONS:
+            continue
+        if not slack_id_only or _slack_id(entry.before) != _slack_id(entry.after):
             return True
     return False
+
+
+def _slack_id(state: object) -> object:
+    return state.get("slack_user_id") if isinstance(state, dict) else None
 
 
 def _utc(at: datetime | None) -> datetime:

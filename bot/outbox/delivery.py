@@ -44,8 +44,10 @@ def enqueue(
     thread_ts: str | None = None,
     question_id: int | None = None,
     routing_id: int | None = None,
+    concurrent: bool = False,
 ) -> OutboxMessage | None:
-    """Queue ``payload`` (in the caller's transaction); None, and nothing written, if ``dedupe_key`` was queued."""
+    """Queue ``payload`` (in the caller's transaction); None, and nothing written, if ``dedupe_key`` was queued
+    (``concurrent``: also by another transaction at the same moment, ``outbox_repo.create_outbox_message``)."""
     return outbox_repo.create_outbox_message(
         session,
         kind=payload.kind,
@@ -57,6 +59,7 @@ def enqueue(
         thread_ts=thread_ts,
         question_id=question_id,
         routing_id=routing_id,
+        concurrent=concurrent,
     )
 
 

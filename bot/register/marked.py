@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from bot.i18n import N_, t
+from bot.text import shown_value
 from storage import register_repo as repo
 from storage.models import Availability, Expert
 
@@ -25,6 +27,11 @@ DEACTIVATION_REASONS = frozenset({DEACTIVATED, "user_disabled"})
 # with ``user_not_found``). Never ``cannot_dm_bot`` (a bot's account is active and still takes no DM), and never an
 # expert's own away or staff's (no ``unreachable`` mark is their latest audit entry: ``get_unreachable_mark``).
 ACCOUNT_GONE_REASONS = DEACTIVATION_REASONS | {"user_not_found"}
+# Of those, Slack's refusals of a DM that ``users.info`` never confirmed: Slack not knowing an id the register names
+# says nothing certain of the person (a mistyped Slack id, a token of another workspace). Routing marks them away so
+# (``bot.register.reactivated``: an active account clears it), a recruiting DM refused so tells staff to check the
+# id (``bot.needs.recruiting``); only ``users.info`` answering with the account deactivated makes them gone.
+UNCONFIRMED_REASONS = frozenset({"user_not_found"})
 # The audit action of a mark an active account no longer clears (``bot.register.reactivated``): it is then the
 # expert's latest audit entry, the ``unreachable`` mark it keeps the one before it
 KEPT_ACTION = "unreachable_kept"
@@ -93,3 +100,19 @@ def get_away_mark(session: Session, *, expert: Expert) -> AwayMark | None:
     kept_at = _aware(latest[0].at)
     mark = latest[1] if len(latest) > 1 and latest[1].action == "unreachable" else latest[0]
     return AwayMark(marked_at=_aware(mark.at), reason=reason, kept_at=kept_at)
+
+
+# What Slack said, as a mark's or a refused DM's reason records it, for people to read (``slack_said``)
+_SLACK_SAID = {
+    **dict.fromkeys(DEACTIVATION_REASONS, N_("register.slack_said_deactivated")),
+    **dict.fromkeys(UNCONFIRMED_REASONS, N_("register.slack_said_unknown_id")),
+    "cannot_dm_bot": N_("register.slack_said_bot"),
+}
+
+
+def slack_said(reason: str, lang: str) -> str:
+    """Why Slack cannot reach someone, in ``lang``, as Slack said it ("Slack answered: account deactivated", "Slack
+    does not know this id (check the register's Slack id)"): for a mark's or a refused DM's ``reason``, never the
+    reason key itself unless Slack gave another error (quoted then)."""
+    key = _SLACK_SAID.get(reason, N_("register.slack_said_other"))
+    return t(key, lang, error=shown_value(reason) or "?")

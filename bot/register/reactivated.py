@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.actors import Actor
 from bot.register import profiles
-from bot.register.marked import ACCOUNT_GONE_REASONS, KEPT_ACTION, get_unreachable_mark
+from bot.register.marked import ACCOUNT_GONE_REASONS, KEPT_ACTION, UNCONFIRMED_REASONS, get_unreachable_mark
 from bot.register.service import expert_audit
 from bot.routing.keys import marked_away_key_prefix
 from bot.routing.payloads import is_shareable
@@ -39,8 +39,6 @@ from storage.models import Expert, QuestionStatus
 
 log = logging.getLogger(__name__)
 
-# Marks made on a refused DM alone, which ``users.info`` never confirmed: an active account contradicts them
-UNCONFIRMED_REASONS = frozenset({"user_not_found"})
 REPEAT_WITHIN = timedelta(days=7)  # such a mark cleared automatically within this before is kept
 CLEARED_ACTION = "reachable"  # ``profiles.clear_unreachable_mark``'s audit entry
 _AUDIT_LOOKBACK = 50  # the expert's latest audit entries searched for an earlier clear

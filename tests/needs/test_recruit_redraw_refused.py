@@ -42,7 +42,7 @@ def _redraw_row(network: Network) -> OutboxMessage:
         return row
 
 
-@pytest.mark.parametrize("error", ["message_not_found", "cant_update_message", "user_not_found"])
+@pytest.mark.parametrize("error", ["message_not_found", "cant_update_message", "channel_not_found", "user_not_found"])
 def test_a_refused_redraw_is_recorded_failed_and_the_person_is_left_alone(
     network: Network,
     services: Services,  # noqa: F811

@@ -136,12 +136,14 @@ def test_staff_on_the_command_line_are_told_the_person_cannot_be_reached(network
     ask = ("needs", "recruit", str(topic_id), "--ask", str(expert_id))
     dutch = wieweet(network.database, *ask)
     assert dutch.exit_code == 0, dutch.output
-    assert "UAALST: niet te bereiken (Slack meldde user_disabled" in dutch.output
+    assert "UAALST: niet te bereiken (Slack antwoordde: account gedeactiveerd, en sindsdien" in dutch.output
     english = wieweet_in(network.database, "en", *ask)
     assert english.exit_code == 0, english.output
     assert (
-        "UAALST: cannot be reached (Slack said user_disabled" in english.output and "asked before" not in english.output
+        "UAALST: cannot be reached (Slack answered: account deactivated, and no DM" in english.output
+        and "asked before" not in english.output
     )
+    assert "user_disabled" not in dutch.output + english.output  # what Slack said, not its error key
     assert _dm(network)[1:] == (1, "user_disabled")  # still given up, not queued again
 
 

@@ -1,0 +1,124 @@
+"""A recruiting DM Slack refuses with ``user_not_found`` says nothing certain of the person: the register's Slack id
+may be mistyped, or the token another workspace's. As for a routing DM (``bot.register.reactivated``'s
+``UNCONFIRMED_REASONS``), only ``users.info`` answering with the account deactivated makes them gone (their
+register entry marked away, their questions withdrawn); ``users.info`` not knowing the id either leaves the person
+alone. Staff asking again are told "Slack does not know this id (check the register's Slack id)", until that
+person's Slack id changes in the register or a DM reaches them; another change of their entry does not clear it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.register import marked
+from handlers.outbox import OutboxSender
+from handlers.services import Services
+from storage import register_repo
+from storage.models import Availability, Expert, OutboxKind, OutboxMessage
+from tests.cli import wieweet, wieweet_in
+from tests.needs.conftest import NOW, STAFF, Network
+from tests.needs.test_invite_retry import FakeSlack, slack_error
+from tests.needs.test_recruit_queued_label_gone import _queued
+from tests.needs.test_recruit_unreachable import _ask, _reached
+from tests.needs.test_recruit_unreachable_sender import services  # noqa: F401
+
+LATER = NOW + timedelta(days=1)
+
+
+class UnknownId(FakeSlack):
+    """The DM refused with ``user_not_found``; ``users.info`` answers ``account`` ("unknown": ``user_not_found``
+    too, "deleted": the account deactivated, "active")."""
+
+    def __init__(self, account: str) -> None:
+        super().__init__()
+        self.account = account
+        self.fail["chat.postMessage"] = [slack_error("chat.postMessage", "user_not_found")]
+
+    def users_info(self, **kwargs: Any) -> dict[str, Any]:
+        if self.account == "unknown":
+            raise slack_error("users.info", "user_not_found")
+        return {"ok": True, "user": {"id": kwargs["user"], "deleted": self.account == "deleted", "locale": "nl-BE"}}
+
+
+def _refused(network: Network, services: Services, account: str) -> tuple[int, int]:  # noqa: F811
+    topic_id, _ = _queued(network)
+    OutboxSender(services, UnknownId(account)).send_pending(worker_id="test-outbox")  # type: ignore[arg-type]
+    with network.database.session() as session:
+        message = session.query(OutboxMessage).filter_by(kind=OutboxKind.EXPERTISE_REQUEST).one()
+        assert (message.sent_at, message.last_error) == (None, "user_not_found") and message.failed_at is not None
+        return topic_id, session.query(Expert).filter_by(slack_user_id="UAALST").one().id
+
+
+@pytest.mark.parametrize(("account", "gone"), [("unknown", False), ("active", False), ("deleted", True)])
+def test_only_users_info_saying_deactivated_makes_them_gone(
+    network: Network,
+    services: Services,  # noqa: F811
+    account: str,
+    gone: bool,
+) -> None:
+    topic_id, expert_id = _refused(network, services, account)
+    with network.database.session() as session:
+        expert = session.get(Expert, expert_id)
+        assert expert is not None
+        assert (expert.availability is Availability.AWAY) is gone
+        mark = marked.get_away_mark(session, expert=expert)
+        assert (mark.reason if mark is not None else None) == ("deleted" if gone else None)
+        actions = [
+            e.action for e in register_repo.list_audit_log(session, entity_type="expert", entity_key=expert.email)
+        ]
+        assert ("unreachable" in actions) is gone
+    assert _ask(network, topic_id, expert_id, LATER) == (False, "deleted" if gone else "user_not_found")
+
+
+def test_staff_are_told_slack_does_not_know_the_id(network: Network, services: Services) -> None:  # noqa: F811
+    topic_id, expert_id = _refused(network, services, "unknown")
+    ask = ("needs", "recruit", str(topic_id), "--ask", str(expert_id))
+    dutch = wieweet(network.database, *ask)
+    assert dutch.exit_code == 0, dutch.output
+    assert "UAALST: niet te bereiken (Slack kent deze id niet (controleer de Slack-id in het register)" in dutch.output
+    english = wieweet_in(network.database, "en", *ask)
+    assert english.exit_code == 0, english.output
+    assert "UAALST: cannot be reached (Slack does not know this id (check the register's Slack id)" in english.output
+    assert "user_not_found" not in dutch.output + english.output
+
+
+def test_another_change_of_their_entry_does_not_clear_it(network: Network, services: Services) -> None:  # noqa: F811
+    topic_id, expert_id = _refused(network, services, "unknown")
+    with network.database.session() as session:  # staff edit their role: the Slack id is still the one Slack refused
+        expert = session.get(Expert, expert_id)
+        assert expert is not None
+        register_repo.create_audit_log(
+            session,
+            actor="cli",
+            action="update",
+            entity_type="expert",
+            entity_key=expert.email,
+            before={"role": "", "slack_user_id": "UAALST"},
+            after={"role": "jurist", "slack_user_id": "UAALST"},
+            now=NOW + timedelta(hours=1),
+        )
+    assert _ask(network, topic_id, expert_id, LATER) == (False, "user_not_found")
+
+
+def test_a_dm_that_reached_them_since_clears_it(network: Network, services: Services) -> None:  # noqa: F811
+    topic_id, expert_id = _refused(network, services, "unknown")
+    _reached(network, NOW + timedelta(hours=1))
+    assert _ask(network, topic_id, expert_id, LATER) == (True, "")
+
+
+def test_their_slack_id_corrected_in_the_register_asks_the_right_account(
+    network: Network,
+    services: Services,  # noqa: F811
+) -> None:
+    topic_id, expert_id = _refused(network, services, "unknown")
+    with network.database.session() as session:
+        expert = session.get(Expert, expert_id)
+        assert expert is not None
+        expert.slack_user_id = "UAALSTOK"
+    with network.database.session() as session:
+        [request] = network.service.ask_to_add_expertise(
+            session, actor=STAFF, topic_id=topic_id, expert_ids=[expert_id], now=LATER
+        )
+    assert (request.slack_user_id, request.queued, request.unreachable) == ("UAALSTOK", True, "")
