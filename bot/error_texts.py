@@ -10,10 +10,10 @@ from collections.abc import Callable, Mapping
 
 from babel.numbers import format_decimal
 
-from bot.errors import Count, Problem, Size, WieweetError
+from bot.errors import DETAIL_CHARS, Count, Detail, Problem, Size, WieweetError
 from bot.i18n import N_, format_size, format_stored_date, locale, t
 from bot.register.validation import FieldError
-from bot.text import shown_value
+from bot.text import shown_text, shown_value
 
 ERROR_KEYS: Mapping[str, str] = {
     # a "who knows" query that cannot be searched (bot.matching.query)
@@ -159,13 +159,23 @@ FIELD_ERROR_KEYS: Mapping[str, str] = {  # FieldError.code (bot.register.validat
 }
 
 
+FIELD_BOUNDS_KEYS: Mapping[str, str] = {  # FieldError.code of a number refused for its range (``FieldError.bounds``)
+    "bad_year": N_("field.year_range"),
+}
+
+
 def field_error_text(error: FieldError, lang: str) -> str:
     """A form field's error in ``lang`` (the validation's own message for a code without a text), with the
-    suggestion, if any: "Onbekend thema. Bedoel je wonen?"."""
+    suggestion, if any, quoted as a cell's value is (``shown_text``: its secrets masked): "Onbekend thema. Bedoel je
+    wonen?". A number out of its range names the range: "Het jaar moet tussen 1990 en 2027 liggen."."""
     key = FIELD_ERROR_KEYS.get(error.code)
-    text = t(key, lang) if key else error.message
+    if error.bounds is not None and error.code in FIELD_BOUNDS_KEYS:
+        low, high = error.bounds
+        text = t(FIELD_BOUNDS_KEYS[error.code], lang, low=str(low), high=str(high))
+    else:
+        text = t(key, lang) if key else error.message
     if error.suggestion:
-        text += " " + t("field.suggestion", lang, suggestion=error.suggestion)
+        text += " " + t("field.suggestion", lang, suggestion=shown_text(error.suggestion))
     return text
 
 
@@ -261,9 +271,52 @@ IMPORT_KEYS: Mapping[str, str] = {  # Problem.code (bot.errors) of an import's p
 }
 
 
+DETAIL_KEYS: Mapping[str, str] = {  # Detail.kind (bot.errors): what a library's error means, before its own text
+    "csv_after_quote": N_("detail.csv_after_quote"),
+    "csv_open_quote": N_("detail.csv_open_quote"),
+    "csv_nul": N_("detail.csv_nul"),
+    "csv_newline": N_("detail.csv_newline"),
+    "csv_other": N_("detail.csv_other"),
+    "not_zip": N_("detail.not_zip"),
+    "damaged_zip": N_("detail.damaged_zip"),
+    "not_xlsx": N_("detail.not_xlsx"),
+    "xlsx_part_missing": N_("detail.xlsx_part_missing"),
+    "damaged_xml": N_("detail.damaged_xml"),
+    "xml_forbidden": N_("detail.xml_forbidden"),
+    "no_worksheet": N_("detail.no_worksheet"),
+    "no_such_file": N_("detail.no_such_file"),
+    "denied": N_("detail.denied"),
+    "is_directory": N_("detail.is_directory"),
+    "system": N_("detail.system"),
+    "other": N_("detail.other"),
+}
+
+
+def detail_text(detail: Detail, lang: str) -> str:
+    """A library's error in ``lang``: what its kind means, then its own (English) text as a detail, masked."""
+    reason = t(DETAIL_KEYS.get(detail.kind, DETAIL_KEYS["other"]), lang)
+    text = shown_text(detail, DETAIL_CHARS)
+    return t("import.detail", lang, reason=reason, text=text) if text else reason
+
+
+def _said(value: object, lang: str) -> object:
+    """One value of an import's problem as ``lang`` says it (a library's error, a size, a count, a problem in it)."""
+    if isinstance(value, Detail):
+        return detail_text(value, lang)
+    if isinstance(value, Size):
+        return format_size(value, lang)
+    if isinstance(value, Count):
+        return format_decimal(value, locale=locale(lang))
+    if isinstance(value, Problem):
+        return problem_text(value, lang)
+    if isinstance(value, tuple):
+        return ", ".join(problem_text(v, lang) for v in value)
+    return value
+
+
 def problem_text(line: str, lang: str) -> str:
-    """An import's problem, warning or note in ``lang`` (a row's refused cell value quoted by ``shown_value``); the
-    English line itself for one without a text."""
+    """An import's problem, warning or note in ``lang`` (a row's refused cell value quoted by ``shown_value``, a
+    library's error explained before its own text); the English line itself for one without a text."""
     if not isinstance(line, Problem) or line.code not in IMPORT_KEYS:
         return str(line)
     values: dict[str, object] = {}
@@ -273,16 +326,8 @@ def problem_text(line: str, lang: str) -> str:
             values[name] = field_error_text(value, lang)
             if value.value and value.code in FIELD_ERROR_KEYS:  # the value refused (the English message quotes it)
                 key, values["value"] = N_("import.at_cell_value"), shown_value(value.value)
-        elif isinstance(value, Size):
-            values[name] = format_size(value, lang)
-        elif isinstance(value, Count):
-            values[name] = format_decimal(value, locale=locale(lang))
-        elif isinstance(value, Problem):
-            values[name] = problem_text(value, lang)
-        elif isinstance(value, tuple):
-            values[name] = ", ".join(problem_text(v, lang) for v in value)
         else:
-            values[name] = value
+            values[name] = _said(value, lang)
     try:
         return t(key, lang, **values)
     except (KeyError, IndexError):  # a text whose placeholders the problem does not fill

@@ -84,6 +84,22 @@ class Size(int):
     "20,0 MB", "20.0 MB")."""
 
 
+DETAIL_CHARS = 300  # how much of a library's error text a problem line shows
+
+
+class Detail(str):
+    """A library's own error text in an import's problem (the CSV reader, openpyxl, the zip reader, the XML parser,
+    the operating system): English, and unknown to the reader's language. A surface says what its ``kind`` means in
+    the reader's language (``bot.error_texts``) and this text, its secrets masked, only after it as a detail."""
+
+    kind: str
+
+    def __new__(cls, text: str, kind: str) -> Detail:
+        detail = super().__new__(cls, text)
+        detail.kind = kind
+        return detail
+
+
 class ImportFailed(WieweetError):
     """A register import with errors: nothing was written. ``errors`` lists every problem found."""
 

@@ -92,8 +92,9 @@ _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)((?:(?!\b[a-z][a-z0-9+.-]*://)\S
 _SECRET_QUERY = re.compile(r"(?i)([?&;#][^=&#;\s]*(?:pass|token|secret|key|sig|auth)[^=&#;\s]*=)[^&#;\s]+")
 # ... a Slack webhook's secret path (``https://hooks.slack.com/services/T…/B…/…``, also workflows and triggers) ...
 _SLACK_HOOK = re.compile(r"(?i)(\bhooks\.slack\.com/(?:services|workflows|triggers)/)[^\s?#]+")
-# ... and a Slack token (bot, user, app-level, configuration: ``xoxb-…``, ``xoxp-…``, ``xapp-…``, ``xoxe.xoxp-…``).
-_SLACK_TOKEN = re.compile(r"\b(xox[a-z]|xapp)([.-])[A-Za-z0-9.-]+")
+# ... and a Slack token (bot, user, app-level, configuration: ``xoxb-…``, ``xoxp-…``, ``xapp-…``, ``xoxe.xoxp-…``;
+# also as a header cell reads once its column name is normalised, ``xoxb_…``).
+_SLACK_TOKEN = re.compile(r"\b(xox[a-z]|xapp)([._-])[A-Za-z0-9._-]+")
 _AUTHORITY_END = re.compile(r"[/?#]")
 
 
@@ -142,11 +143,18 @@ def mask_secrets(text: str) -> str:
 SHOWN_VALUE_CHARS = 60
 
 
-def shown_value(value: str) -> str:
-    """A cell's value as a problem line quotes it: without control characters (nor anything else that acts on a
-    terminal), whitespace runs as one space, its secrets masked (``mask_secrets``: a link's password, a token),
-    cut at ``SHOWN_VALUE_CHARS``."""
+def shown_text(value: str, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """Text quoted to a reader as ``shown_value`` quotes a cell's value, without the quotes (a "did you mean"
+    suggestion, a library's error text): without control characters (nor anything else that acts on a terminal),
+    whitespace runs as one space, its secrets masked (``mask_secrets``: a link's password, a token), cut at
+    ``limit`` characters."""
     text = mask_secrets(" ".join(printable(value).split()))
-    if len(text) > SHOWN_VALUE_CHARS:
-        text = text[: SHOWN_VALUE_CHARS - 1] + "…"
-    return repr(text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def shown_value(value: str) -> str:
+    """A cell's value as a problem line quotes it: ``shown_text`` (printable, one line, its secrets masked, cut at
+    ``SHOWN_VALUE_CHARS``) in quotes."""
+    return repr(shown_text(value))

@@ -8,12 +8,15 @@ cells, counting the cells as the sheet's XML streams past (openpyxl builds each 
 
 from __future__ import annotations
 
+import csv
 import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from xml.etree.ElementTree import ParseError
+from xml.sax import SAXException
 from xml.sax.handler import ContentHandler, feature_namespaces
 from xml.sax.xmlreader import AttributesNSImpl
 
@@ -21,10 +24,12 @@ from defusedxml import DefusedXmlException
 from defusedxml.sax import make_parser
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.reader.workbook import WorkbookParser
+from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.xml.constants import XLSM, XLSX, XLTM, XLTX
 
-from bot.errors import Count, ImportFailed, Size, file_refused
+from bot.errors import DETAIL_CHARS, Count, Detail, ImportFailed, Size, file_refused
 from bot.i18n import MIB, format_size
+from bot.text import shown_text, shown_value
 
 SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 EXCEL_COLUMNS = 16_384  # Excel's own size of a sheet: columns A to XFD ...
@@ -54,16 +59,17 @@ def megabytes(size: int) -> str:
     return format_size(size, "en")
 
 
-def too_many_columns(name: str, line: int, limits: FileLimits, *, part: str = "") -> ImportFailed:
-    where = f"row {line} of {part}" if part else f"row {line}"
+def too_many_columns(name: str, line: int, limits: FileLimits, *, tab: str = "") -> ImportFailed:
+    """A row too wide (``tab``: the tab's name, when the workbook has several)."""
+    where = f"row {line} of the tab {shown_value(tab)}" if tab else f"row {line}"
     return file_refused(
         "too_many_columns",
         f"{name}: {where}: more than {limits.max_columns} columns; at most {limits.max_columns} can be "
         "imported (a register file has about a dozen)",
-        "too_many_columns_tab" if part else "too_many_columns",
+        "too_many_columns_tab" if tab else "too_many_columns",
         file=name,
         row=line,
-        tab=part,
+        tab=shown_value(tab),
         limit=Count(limits.max_columns),
     )
 
@@ -220,7 +226,7 @@ class _ImportLimit:
         self.rows = limits.max_rows + 1
 
     def too_wide(self, row: int) -> ImportFailed:
-        return too_many_columns(self.name, row, self.limits, part=f"the tab {self.tab!r}" if self.tab else "")
+        return too_many_columns(self.name, row, self.limits, tab=self.tab)
 
     def too_long(self) -> ImportFailed:
         return too_many_rows(self.name, self.limits)
@@ -238,21 +244,21 @@ class _ExcelLimit:
         self.name, self.tab, self.imported = name, tab, imported
 
     def _refusal(self, problem: str, code: str, **values: object) -> ImportFailed:
-        first = f"the first tab, {self.imported!r}," if self.imported else "the first tab"
+        first = f"the first tab, {shown_value(self.imported)}," if self.imported else "the first tab"
         return file_refused(
             "sheet_too_big",
             f"{self.name}: {problem}, more than Excel itself allows (a damaged file?). Only {first} is imported: "
             "delete the other tabs, or save that one as CSV UTF-8",
             code if self.imported else f"{code}_first",
             file=self.name,
-            tab=repr(self.tab),
-            first=repr(self.imported),
+            tab=shown_value(self.tab),
+            first=shown_value(self.imported),
             **values,
         )
 
     def too_wide(self, row: int) -> ImportFailed:
         return self._refusal(
-            f"row {row} of the tab {self.tab!r} has more than {EXCEL_COLUMNS:,} cells",
+            f"row {row} of the tab {shown_value(self.tab)} has more than {EXCEL_COLUMNS:,} cells",
             "excel_tab_too_wide",
             row=row,
             limit=Count(EXCEL_COLUMNS),
@@ -260,7 +266,9 @@ class _ExcelLimit:
 
     def too_long(self) -> ImportFailed:
         return self._refusal(
-            f"the tab {self.tab!r} has more than {EXCEL_ROWS:,} rows", "excel_tab_too_long", limit=Count(EXCEL_ROWS)
+            f"the tab {shown_value(self.tab)} has more than {EXCEL_ROWS:,} rows",
+            "excel_tab_too_long",
+            limit=Count(EXCEL_ROWS),
         )
 
 
@@ -310,24 +318,61 @@ def _check_row_widths(source: IO[bytes], limit: _ImportLimit | _ExcelLimit) -> N
     parser.parse(source)
 
 
+# what a library's error text is about, by the words it holds (the CSV reader's messages, Python 3.11 to 3.13)
+_CSV_KINDS = (
+    ("expected after", "csv_after_quote"),
+    ("unexpected end of data", "csv_open_quote"),
+    ("NUL", "csv_nul"),
+    ("new-line character", "csv_newline"),
+)
+_OS_KINDS: tuple[tuple[type[OSError], str], ...] = (
+    (FileNotFoundError, "no_such_file"),
+    (PermissionError, "denied"),
+    (IsADirectoryError, "is_directory"),
+)
+
+
+def library_detail(exc: BaseException) -> Detail:
+    """A library's error as a problem line's detail: what kind of failure it is (said in the reader's language) and
+    its own text, printable and one line, its secrets masked, cut at ``DETAIL_CHARS``."""
+    if isinstance(exc, OSError):
+        kind = next((k for cls, k in _OS_KINDS if isinstance(exc, cls)), "system")
+        return Detail(shown_text(exc.strerror or type(exc).__name__, DETAIL_CHARS), kind)
+    said = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)  # a KeyError's str is a repr
+    text = shown_text(said, DETAIL_CHARS) or type(exc).__name__
+    if isinstance(exc, csv.Error):
+        kind = next((k for words, k in _CSV_KINDS if words in str(exc)), "csv_other")
+    elif isinstance(exc, zipfile.BadZipFile):
+        kind = "not_zip" if "not a zip file" in str(exc) else "damaged_zip"
+    elif isinstance(exc, DefusedXmlException):
+        kind = "xml_forbidden"
+    elif isinstance(exc, InvalidFileException):
+        kind = "not_xlsx"
+    elif isinstance(exc, KeyError) and "no item named" in str(exc):
+        kind = "xlsx_part_missing"
+    elif isinstance(exc, (ParseError, SAXException)) or type(exc).__name__ == "XMLSyntaxError":
+        kind = "damaged_xml"
+    else:
+        kind = "other"
+    return Detail(text, kind)
+
+
 def unreadable(path: Path, exc: BaseException) -> ImportFailed:
     """One line for a file openpyxl cannot read; XML that defusedxml refused is named as such."""
     cause: BaseException | None = exc
     while cause is not None:  # openpyxl wraps what went wrong in its own exceptions
         if isinstance(cause, DefusedXmlException):
+            detail = library_detail(cause)
             return file_refused(
                 "unsafe_xml",
                 f"{path.name}: refused: the Excel file contains XML entity or DTD declarations, which a spreadsheet "
-                f"never needs ({cause})",
+                f"never needs ({detail})",
                 "xml_declarations",
                 file=path.name,
-                detail=str(cause),
+                detail=detail,
             )
         cause = cause.__cause__ or cause.__context__
-    detail = " ".join(str(exc).split())
-    if len(detail) > 300:
-        detail = detail[:299] + "…"
-    detail = detail or type(exc).__name__
+    detail = library_detail(exc)
     return file_refused(
         "bad_xlsx", f"{path.name}: cannot read this Excel file ({detail})", file=path.name, detail=detail
     )

@@ -39,19 +39,21 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-from bot.errors import Count, ImportFailed, Size, WieweetError, file_refused
+from bot.errors import Count, Detail, ImportFailed, Size, WieweetError, file_refused
 from bot.files import replace_file
 from bot.register.file_guards import (
     LIMITS,
     FileLimits,
     RecordWidth,
     check_xlsx_parts,
+    library_detail,
     megabytes,
     too_many_columns,
     too_many_rows,
     unreadable,
 )
 from bot.sheets import neutralise, put, unneutralise
+from bot.text import shown_value
 
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -139,9 +141,9 @@ def _build(
         if column in columns:
             raise file_refused(
                 "duplicate_column",
-                f"{name}: the header (row 1) has the column {column!r} twice",
+                f"{name}: the header (row 1) has the column {shown_value(column)} twice",
                 file=name,
-                column=repr(column),
+                column=shown_value(column),
             )
         columns.append(column)
     rows: list[RawRow] = []
@@ -257,13 +259,14 @@ def parse_csv(data: bytes, *, name: str, limits: FileLimits = LIMITS) -> Registe
                     row=line + 1,
                     limit=Count(limits.max_cell_chars),
                 ) from exc
+            detail = library_detail(exc)
             raise file_refused(
                 "bad_csv",
-                f"{name}: row {line + 1}: this is not valid CSV ({exc}); a value containing the delimiter "
+                f"{name}: row {line + 1}: this is not valid CSV ({detail}); a value containing the delimiter "
                 f'{delimiter!r}, a quote or a line break must be in double quotes, with quotes inside doubled ("")',
                 file=name,
                 row=line + 1,
-                detail=str(exc),
+                detail=detail,
                 delimiter=repr(delimiter),
             ) from exc
 
@@ -313,7 +316,10 @@ def read_xlsx(path: Path, *, limits: FileLimits = LIMITS) -> RegisterFile:
         sheet = workbook.worksheets[0]
         if not isinstance(sheet, ReadOnlyWorksheet):  # pragma: no cover - read_only=True always gives one
             raise file_refused(
-                "bad_xlsx", f"{path.name}: cannot read this Excel file (no worksheet)", file=path.name, detail="-"
+                "bad_xlsx",
+                f"{path.name}: cannot read this Excel file (no worksheet)",
+                file=path.name,
+                detail=Detail("", "no_worksheet"),
             )
         _check_dimension(path.name, sheet, limits)
         # The declared size is not trusted any further: a too small one would cut rows off silently. Reading
@@ -355,7 +361,7 @@ def check_register_path(path: Path) -> None:
 
 
 def _unreadable(path: Path, exc: OSError) -> ImportFailed:
-    detail = exc.strerror or type(exc).__name__
+    detail = library_detail(exc)
     return file_refused("unreadable", f"{path}: cannot read the file ({detail})", file=str(path), detail=detail)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError
 from bot.register.themes import ThemeResolver
+from bot.text import shown_value
 from storage import register_repo as repo
 from storage.models import Expert, Practice
 
@@ -21,8 +22,8 @@ def resolve_theme(session: Session, value: str) -> str:
     key = resolver.resolve(value)
     if key is None:
         suggestion = resolver.suggest(value)
-        hint = f" (did you mean {suggestion!r}?)" if suggestion else "; see `wieweet themes list`"
-        raise NotFoundError("unknown_theme", f"unknown theme {value!r}{hint}")
+        hint = f" (did you mean {shown_value(suggestion)}?)" if suggestion else "; see `wieweet themes list`"
+        raise NotFoundError("unknown_theme", f"unknown theme {shown_value(value)}{hint}")
     return key
 
 
@@ -47,5 +48,5 @@ class ExpertProfile:
 def get_expert_profile(session: Session, *, email: str) -> ExpertProfile:
     expert = repo.get_expert_by_email(session, email=email)
     if expert is None:
-        raise NotFoundError("no_expert", f"no expert with email {email.strip().lower()!r} in the register")
+        raise NotFoundError("no_expert", f"no expert with email {shown_value(email.strip().lower())} in the register")
     return ExpertProfile(expert=expert, practices=repo.list_practices_for_expert(session, expert_id=expert.id))

@@ -11,6 +11,7 @@ from rapidfuzz import fuzz, process
 from bot.errors import ImportFailed, Problem
 from bot.register.files import RawRow, RegisterFile
 from bot.register.validation import FieldError
+from bot.text import shown_value
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while an import writes (the CLI draws a bar on a terminal)."""
@@ -93,7 +94,7 @@ def check_header(
     unknown = [c for c in file.columns if c not in known]
     missing = [c for c in required if c not in file.columns]
     if missing and not set(file.columns) & set(known):  # no column name at all: a title row above the header?
-        held = ", ".join(repr(cell) for cell in file.header if cell)[:200]
+        held = ", ".join(shown_value(cell) for cell in file.header if cell)[:200]
         raise ImportFailed(
             "missing_columns",
             Problem(
@@ -116,12 +117,13 @@ def check_header(
         )
     for column in unknown:
         guess = _closest(column, [c for c in known if c not in file.columns])
-        values = {"file": file.name, "column": repr(column), "guess": repr(guess)}
+        shown, known_guess = shown_value(column), repr(guess)  # a header cell; the guess, a known column's name
+        values = {"file": file.name, "column": shown, "guess": known_guess}
         if guess:
-            line = f"{file.name}: unknown column {column!r} ignored (did you mean {guess!r}?)"
+            line = f"{file.name}: unknown column {shown} ignored (did you mean {known_guess}?)"
             report.warnings.append(Problem(line, "unknown_column_guess", values))
         else:
-            report.warnings.append(Problem(f"{file.name}: unknown column {column!r} ignored", "unknown_column", values))
+            report.warnings.append(Problem(f"{file.name}: unknown column {shown} ignored", "unknown_column", values))
     if not file.rows:
         raise ImportFailed(
             "no_rows",
@@ -132,29 +134,32 @@ def check_header(
 
 def duplicate_key(key: str, other: int) -> Problem:
     """A record's key (an e-mail address, a theme key) given again in a later row."""
-    return Problem(f"duplicate key {key!r} (also in row {other})", "duplicate_key", {"key": repr(key), "other": other})
+    shown = shown_value(key)
+    return Problem(f"duplicate key {shown} (also in row {other})", "duplicate_key", {"key": shown, "other": other})
 
 
 def duplicate_practice(title: str, city: str | None, other: int) -> Problem:
     """A practice (its title in its city) given again in a later row."""
-    values = {"title": repr(title), "city": repr(city), "other": other}
+    shown_title, shown_city = shown_value(title), shown_value(city or "")
+    values = {"title": shown_title, "city": shown_city, "other": other}
     if city:
-        return Problem(f"duplicate key: {title!r} in {city!r} is also in row {other}", "duplicate_practice", values)
-    return Problem(f"duplicate key: {title!r} (no city) is also in row {other}", "duplicate_practice_no_city", values)
+        line = f"duplicate key: {shown_title} in {shown_city} is also in row {other}"
+        return Problem(line, "duplicate_practice", values)
+    line = f"duplicate key: {shown_title} (no city) is also in row {other}"
+    return Problem(line, "duplicate_practice_no_city", values)
 
 
 def _missing_hint(column: str, found: str | None) -> Problem:
     """A required column missing from the header, with the unknown column that looks like it."""
-    if found:
-        return Problem(
-            f"{column!r} (found {found!r})", "missing_column_found", {"column": repr(column), "found": repr(found)}
-        )
+    if found:  # a header cell that looks like the column
+        shown = shown_value(found)
+        return Problem(f"{column!r} (found {shown})", "missing_column_found", {"column": repr(column), "found": shown})
     return Problem(repr(column), "missing_column", {"column": repr(column)})
 
 
 def extra_cells_error(file: RegisterFile, row: RawRow) -> Problem:
     """Cells to the right of the header: most often a value with an unquoted delimiter that shifted the row."""
-    shown = ", ".join(repr(cell) for cell in row.extra[:3])
+    shown = ", ".join(shown_value(cell) for cell in row.extra[:3])
     where = f"{file.name}: row {row.line}"
     values = {"file": file.name, "row": row.line, "count": len(row.extra), "columns": len(file.columns), "shown": shown}
     if file.delimiter:

@@ -31,6 +31,7 @@ from bot.register.report import (
     valid_rows,
 )
 from bot.register.validation import THEME_COLUMNS, THEME_REQUIRED, ThemeRecord, split_list, validate_theme
+from bot.text import shown_value
 from storage import register_repo as repo
 from storage.models import Theme
 
@@ -239,10 +240,11 @@ def _name_clashes(
             name = getattr(record, column)
             others = sorted(owners.get(name.casefold(), set()) - {record.key})
             if others:
+                shown, theme = shown_value(name), shown_value(others[0])
                 taken = Problem(
-                    f"{name!r} already names theme {others[0]!r}; names must be unique",
+                    f"{shown} already names theme {theme}; names must be unique",
                     "theme_name_taken",
-                    {"name": repr(name), "theme": repr(others[0])},
+                    {"name": shown, "theme": theme},
                 )
                 errors.append(located(file, row, column, taken))
     return errors

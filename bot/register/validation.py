@@ -132,6 +132,7 @@ class FieldError:
     message: str
     suggestion: str | None = None
     value: str | None = None  # the value refused, as given (an import's problem line shows it: ``bot.error_texts``)
+    bounds: tuple[int, int] | None = None  # a number refused for its range: the lowest and the highest accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,9 +284,16 @@ class _Checker:
         self.errors: list[FieldError] = []
 
     def error(
-        self, column: str, code: str, message: str, suggestion: str | None = None, *, value: str | None = None
+        self,
+        column: str,
+        code: str,
+        message: str,
+        suggestion: str | None = None,
+        *,
+        value: str | None = None,
+        bounds: tuple[int, int] | None = None,
     ) -> None:
-        self.errors.append(FieldError(column, code, message, suggestion, value))
+        self.errors.append(FieldError(column, code, message, suggestion, value, bounds))
 
     def raw(self, column: str) -> str:
         return self.values.get(column) or ""
@@ -347,7 +355,7 @@ class _Checker:
                 )
                 continue
             suggestion = lookup.suggest(item)
-            hint = f" (did you mean {suggestion!r}?)" if suggestion else " (see `wieweet themes list`)"
+            hint = f" (did you mean {shown_value(suggestion)}?)" if suggestion else " (see `wieweet themes list`)"
             self.error(column, "unknown_theme", f"unknown theme {shown_value(item)}{hint}", suggestion, value=item)
         return tuple(sorted(keys))
 
@@ -367,7 +375,7 @@ def validate_expert(
     if slack_user_id is not None and not is_slack_user_id(slack_user_id):
         fixed = slack_user_id.upper()
         suggestion = fixed if is_slack_user_id(fixed) else None
-        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        hint = f"; did you mean {shown_value(suggestion)}?" if suggestion else ""
         check.error(
             "slack_user_id",
             "bad_slack_id",
@@ -384,7 +392,7 @@ def validate_expert(
                 languages.append(code)
             continue
         suggestion = suggest_language(item)
-        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        hint = f"; did you mean {shown_value(suggestion)}?" if suggestion else ""
         what = "an ISO 639-1 language code" if re.fullmatch(r"[a-z]{2}", code) else "a two-letter language code"
         message = f"{shown_value(item)} is not {what} (nl, en, fr{hint})"
         check.error("languages", "bad_language", message, suggestion, value=item)
@@ -433,7 +441,7 @@ def validate_practice(
     except ValueError:
         best = process.extractOne(raw_outcome.lower(), list(OUTCOMES), scorer=fuzz.ratio, score_cutoff=60)
         suggestion = str(best[0]) if best else None
-        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        hint = f"; did you mean {shown_value(suggestion)}?" if suggestion else ""
         check.error(
             "outcome",
             "unknown_outcome",
@@ -459,7 +467,11 @@ def validate_practice(
             year = int(match.group(1))
             if not MIN_YEAR <= year <= today.year + 1:
                 check.error(
-                    "year", "bad_year", f"year {year} is out of range ({MIN_YEAR}–{today.year + 1})", value=raw_year
+                    "year",
+                    "bad_year",
+                    f"year {year} is out of range ({MIN_YEAR}–{today.year + 1})",
+                    value=raw_year,
+                    bounds=(MIN_YEAR, today.year + 1),
                 )
     record = PracticeRecord(
         title=title,
@@ -519,7 +531,7 @@ def validate_theme(values: Mapping[str, str | None]) -> tuple[ThemeRecord | None
         fixed = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "-", key.lower())).strip("-")
         # no suggestion that would quote a secret pasted here (a token lower-cased is a valid key)
         suggestion = fixed if fixed and THEME_KEY.match(fixed) and mask_secrets(fixed) == fixed else None
-        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        hint = f"; did you mean {shown_value(suggestion)}?" if suggestion else ""
         check.error(
             "key",
             "bad_key",
