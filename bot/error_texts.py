@@ -114,6 +114,10 @@ ERROR_KEYS: Mapping[str, str] = {
     "ledger_damaged": N_("cli.ledger_damaged"),
     "ledger_no_key": N_("cli.ledger_no_key"),
     "ledger_other_key": N_("cli.ledger_other_key"),
+    # ... a register export's file (bot.register.files.write_register_file)
+    "export_suffix": N_("cli.export_suffix"),
+    "export_no_suffix": N_("cli.export_no_suffix"),
+    "export_excel_csv": N_("cli.export_excel_csv"),
     # ... the expert `question assign --expert` names (bot.cli.question_cmds)
     "expert_ref_bad": N_("cli.expert_ref_bad"),
     "expert_not_listed": N_("cli.expert_not_listed"),
@@ -129,6 +133,9 @@ OPERATOR_CODES = frozenset(  # the command line's own errors: their values are p
         "ledger_damaged",
         "ledger_no_key",
         "ledger_other_key",
+        "export_suffix",
+        "export_no_suffix",
+        "export_excel_csv",
         "expert_ref_bad",
         "expert_not_listed",
         "expert_no_slack",

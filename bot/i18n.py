@@ -251,6 +251,11 @@ def format_list(items: Sequence[str], lang: str) -> str:
     return _babel_format_list(list(items), locale=locale(lang))
 
 
+def format_number(value: int, lang: str) -> str:
+    """A count as ``lang`` groups its thousands: "8.000", "8,000"."""
+    return format_decimal(value, locale=locale(lang))
+
+
 MIB = 1024 * 1024
 
 

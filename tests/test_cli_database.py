@@ -142,9 +142,9 @@ def test_the_option_replaces_a_malformed_variable(tmp_path: Path) -> None:
 def test_a_command_that_reads_opens_an_existing_database(database_url: str) -> None:
     # both databases: PostgreSQL has no file to check, an existing SQLite file is read as it is
     result = wieweet("--database", database_url, "db", "status")
-    assert result.exit_code == 0 and "latest" in result.output and "creating" not in result.output, result.output
+    assert result.exit_code == 0 and "nieuwste" in result.output and "creating" not in result.output, result.output
     listed = wieweet("--database", database_url, "register", "list", "experts")
-    assert listed.exit_code == 0 and "0 experts" in listed.output, listed.output
+    assert listed.exit_code == 0 and "geen experts in het register" in listed.output, listed.output
 
 
 # an option libpq does not know (a typo, a stray one): one line naming it, never a password (in the URL or as the

@@ -128,13 +128,26 @@ def test_a_large_import_says_what_it_is_doing_on_stderr(
         main, ["--database", database_url, "import", "experts", str(path)], catch_exceptions=False
     )
     assert result.exit_code == 0, result.stderr
-    assert "importing experts: writing 8 records" in result.stderr, result.stderr
-    assert "importing experts: 8 of 8 written" in result.stderr
-    assert "writing" not in result.stdout and "8 toegevoegd" in result.stdout
+    assert result.stderr.splitlines() == [  # WIEWEET_LANGUAGE: nl (default)
+        "experts importeren: 8 records schrijven…",
+        "experts importeren: 2 van 8 geschreven",
+        "experts importeren: 4 van 8 geschreven",
+        "experts importeren: 6 van 8 geschreven",
+        "experts importeren: 8 van 8 geschreven",
+    ], result.stderr
+    assert "schrijven" not in result.stdout and "8 toegevoegd" in result.stdout
+    other = tmp_path / "other.csv"
+    other.write_text(EXPERT_HEADER + "\n" + rows.replace("@big.", "@other."), encoding="utf-8")
+    english = CliRunner().invoke(
+        main, ["--database", database_url, "import", "experts", str(other)], env={"WIEWEET_LANGUAGE": "en"}
+    )
+    assert english.exit_code == 0, english.stderr
+    assert english.stderr.splitlines()[0] == "importing experts: writing 8 records…", english.stderr
+    assert english.stderr.splitlines()[-1] == "importing experts: 8 of 8 written"
     small = tmp_path / "small.csv"
     small.write_text(EXPERT_HEADER + "\n" + rows.splitlines(keepends=True)[0], encoding="utf-8")
     quiet = CliRunner().invoke(main, ["--database", database_url, "import", "experts", str(small)])
-    assert quiet.exit_code == 0 and "importing" not in quiet.stderr, quiet.stderr
+    assert quiet.exit_code == 0 and "importeren" not in quiet.stderr, quiet.stderr
 
 
 def test_available_on_someone_never_away_changes_nothing(database_url: str, tmp_path: Path) -> None:

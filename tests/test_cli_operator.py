@@ -187,7 +187,7 @@ def test_replicas_starting_at_once_on_a_new_sqlite_file_all_start(tmp_path: Path
     ]
     outputs = [process.communicate(timeout=180)[0] for process in started]
     assert [process.returncode for process in started] == [0, 0, 0, 0], outputs
-    assert all(f"database at revision {head_revision()} (sqlite)" in output for output in outputs), outputs
+    assert all(f"database op revisie {head_revision()} (sqlite)" in output for output in outputs), outputs
 
 
 @pytest.mark.parametrize(

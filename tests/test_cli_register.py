@@ -98,7 +98,12 @@ def test_dry_run_lists_each_change_and_writes_nothing(
         "  added: bram@vvsg.be",
         "experts.csv: 2 added, 0 changed, 0 unchanged — dry run, nothing written",
     ]
-    assert "0 experts" in wieweet(database_url, "register", "list", "experts").output
+    assert wieweet(database_url, "register", "list", "experts").output == (  # nothing written: none listed
+        "geen experts in het register (`wieweet import experts BESTAND` voegt ze toe)\n"
+    )
+    assert wieweet_in(database_url, "en", "register", "list", "practices").output == (
+        "no practices in the register (`wieweet import practices FILE` adds them)\n"
+    )
     wieweet(database_url, "import", "experts", str(files["experts"]))
     edited = tmp_path / "edited.csv"
     edited.write_text(EXPERTS.replace("beleidsmedewerker", "teamleider").replace(",nl;en,", ",nl,"), encoding="utf-8")
@@ -265,13 +270,15 @@ def test_unknown_columns_are_warnings(database_url: str, tmp_path: Path) -> None
 def test_export_csv_and_xlsx_round_trip(database_url: str, files: dict[str, Path], tmp_path: Path) -> None:
     wieweet(database_url, "import", "experts", str(files["experts"]))
     wieweet(database_url, "import", "practices", str(files["practices"]))
-    for kind in ("experts", "practices"):
+    for kind, dutch in (("experts", "experts"), ("practices", "praktijken")):
         out = tmp_path / f"out-{kind}.csv"
-        result = wieweet(database_url, "export", kind, str(out))
+        result = wieweet(database_url, "export", kind, str(out))  # WIEWEET_LANGUAGE: nl (default)
         assert (
             result.exit_code == 0
-            and result.stdout == f"{len(out.read_text().splitlines()) - 1} {kind} written to {out}\n"
+            and result.stdout == f"{len(out.read_text().splitlines()) - 1} {dutch} geschreven naar {out}\n"
         )
+        english = wieweet_in(database_url, "en", "export", kind, str(out))
+        assert english.stdout == f"{len(out.read_text().splitlines()) - 1} {kind} written to {out}\n"
         assert "0 toegevoegd, 0 gewijzigd" in wieweet(database_url, "import", kind, str(out)).stdout
         again = tmp_path / f"again-{kind}.csv"
         wieweet(database_url, "export", kind, str(again))
@@ -292,13 +299,25 @@ def test_list_with_theme_and_city(database_url: str, files: dict[str, Path]) -> 
     wieweet(database_url, "import", "experts", str(files["experts"]))
     wieweet(database_url, "import", "practices", str(files["practices"]))
     housing = wieweet(database_url, "register", "list", "experts", "--theme", "Housing").stdout
-    assert "an.peeters@gent.be" in housing and "bram@vvsg.be" not in housing and housing.endswith("1 experts\n")
+    assert "an.peeters@gent.be" in housing and "bram@vvsg.be" not in housing and housing.endswith("\n1 expert\n")
     everyone = wieweet(database_url, "register", "list", "experts").stdout.splitlines()
-    assert [line.split()[0] for line in everyone[:-1]] == ["an.peeters@gent.be", "bram@vvsg.be"]
+    assert everyone[0].split() == ["e-mail", "naam", "organisatie", "stad", "thema's"]  # WIEWEET_LANGUAGE: nl
+    assert [line.split()[0] for line in everyone[1:-1]] == ["an.peeters@gent.be", "bram@vvsg.be"]
+    assert everyone[-1] == "2 experts"
+    english = wieweet_in(database_url, "en", "register", "list", "experts").stdout.splitlines()
+    assert english[0].split() == ["email", "name", "organisation", "city", "themes"] and english[-1] == "2 experts"
     by_city = wieweet(database_url, "register", "list", "experts", "--city", "GENT").stdout
-    assert "an.peeters@gent.be" in by_city and by_city.endswith("1 experts\n")
-    practices = wieweet(database_url, "register", "list", "practices", "--theme", "wonen", "--city", "kortrijk").stdout
-    assert "Leegstandsheffing winkels" in practices and "failed" in practices and practices.endswith("1 practices\n")
+    assert "an.peeters@gent.be" in by_city and by_city.endswith("\n1 expert\n")
+    nowhere = ("register", "list", "experts", "--city", "Nergens")
+    assert wieweet(database_url, *nowhere).stdout == "geen experts voor deze selectie (--theme, --city)\n"
+    assert wieweet_in(database_url, "en", *nowhere).stdout == "no experts for this selection (--theme, --city)\n"
+    args = ("register", "list", "practices", "--theme", "wonen", "--city", "kortrijk")
+    practices = wieweet(database_url, *args).stdout.splitlines()
+    assert practices[0].split() == ["stad", "jaar", "resultaat", "titel", "thema's"] and practices[-1] == "1 praktijk"
+    assert "Leegstandsheffing winkels" in practices[1] and practices[1].split()[:3] == ["Kortrijk", "2019", "mislukt"]
+    english = wieweet_in(database_url, "en", *args).stdout.splitlines()
+    assert english[0].split() == ["city", "year", "outcome", "title", "themes"] and english[-1] == "1 practice"
+    assert english[1].split()[:3] == ["Kortrijk", "2019", "failed"]  # the outcome as the import reads it
     unknown = wieweet(database_url, "register", "list", "practices", "--theme", "klimat")
     assert unknown.exit_code == 2 and "unknown theme 'klimat' (did you mean 'klimaat'?)" in unknown.stderr
 
@@ -312,29 +331,43 @@ def test_show_prints_the_full_profile(database: Database, database_url: str, fil
         an.away_until = date(2026, 12, 24)
         an.consent = Consent.CONFIRMED
         an.last_confirmed_at = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
-    shown = wieweet(database_url, "register", "show", "AN.PEETERS@gent.be")
+    shown = wieweet(database_url, "register", "show", "AN.PEETERS@gent.be")  # WIEWEET_LANGUAGE: nl (default)
     assert shown.exit_code == 0
     lines = shown.stdout.splitlines()
     assert lines[0] == "An Peeters <an.peeters@gent.be>"
+    for expected in (  # each state in words, its stored code beside it; times in WIEWEET_TIMEZONE
+        "  organisatie:      Stad Gent (Gent)",
+        "  slack:            U0AN",
+        "  expertise:        leegstandsheffing; woningkwaliteit",
+        "  thema's:          europa (Europa en EU-financiering), wonen (Wonen en woonbeleid)",
+        "  talen:            nl, en",
+        "  beschikbaarheid:  afwezig (away) tot 2026-12-24",
+        "  toestemming:      bevestigd (confirmed)",
+        "  laatst bevestigd: 2026-10-01 11:30",
+        "  status:           gepubliceerd (published); bron: import",
+        "  praktijken:       1",
+        "    - Leegstandsheffing winkels (Kortrijk, 2019, mislukt)",
+    ):
+        assert expected in lines, (expected, lines)
+    english = wieweet_in(database_url, "en", "register", "show", "an.peeters@gent.be").stdout.splitlines()
     for expected in (
-        "  organisation:  Stad Gent (Gent)",
-        "  slack:         U0AN",
-        "  expertise:     leegstandsheffing; woningkwaliteit",
-        "  themes:        europa (Europa en EU-financiering), wonen (Wonen en woonbeleid)",
-        "  languages:     nl, en",
-        "  availability:  away until 2026-12-24",
-        "  consent:       confirmed",
-        "  last confirmed: 2026-10-01 09:30 UTC",
-        "  practices:     1",
+        "  organisation:       Stad Gent (Gent)",
+        "  themes:             europa (Europe and EU funding), wonen (Housing)",
+        "  availability:       away until 2026-12-24",
+        "  consent:            confirmed",
+        "  last confirmed:     2026-10-01 11:30",
+        "  max open questions: 3",
+        "  status:             published; source: import",
+        "  practices:          1",
         "    - Leegstandsheffing winkels (Kortrijk, 2019, failed)",
     ):
-        assert expected in lines, expected
-    bram = wieweet(database_url, "register", "show", "bram@vvsg.be").stdout
-    assert (
-        "  slack:         - (not in Slack)" in bram
-        and "  last confirmed: never" in bram
-        and "  consent:       pending" in bram
-    )
+        assert expected in english, (expected, english)
+    bram = wieweet(database_url, "register", "show", "bram@vvsg.be").stdout.splitlines()
+    assert "  slack:            - (niet in Slack)" in bram and "  laatst bevestigd: nooit" in bram
+    assert "  toestemming:      nog niet bevestigd (pending)" in bram and "  bio:              -" in bram
+    bram = wieweet_in(database_url, "en", "register", "show", "bram@vvsg.be").stdout.splitlines()
+    assert "  slack:              - (not in Slack)" in bram and "  last confirmed:     never" in bram
+    assert "  consent:            pending" in bram
     missing = wieweet(database_url, "register", "show", "nobody@x.be")
     assert missing.exit_code == 2 and "no expert with email 'nobody@x.be'" in missing.stderr
 
@@ -382,6 +415,30 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
         callback(done, 4)
     progress.close()
     assert "importing experts" in terminal.getvalue() and "100%" in terminal.getvalue()
+
+
+def test_a_large_imports_progress_lines_group_thousands_in_the_operators_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for lang, label, expected in (
+        (
+            "nl",
+            "experts importeren",
+            ["experts importeren: 8.000 records schrijven…", "experts importeren: 2.000 van 8.000 geschreven"],
+        ),
+        (
+            "en",
+            "importing experts",
+            ["importing experts: writing 8,000 records…", "importing experts: 2,000 of 8,000 written"],
+        ),
+    ):
+        redirected = io.StringIO()
+        monkeypatch.setattr("sys.stderr", redirected)
+        progress = TerminalProgress(label, lang)
+        for done in range(500, 8001, 500):
+            progress.lines(done, 8000)
+        lines = redirected.getvalue().splitlines()
+        assert lines[:2] == expected and len(lines) == 5, lines  # a line a quarter
 
 
 def test_a_rows_problem_quotes_the_refused_value_safely_in_both_languages(database_url: str, tmp_path: Path) -> None:

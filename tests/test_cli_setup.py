@@ -263,7 +263,10 @@ def test_export_to_standard_output(register: str) -> None:
     result = runner.invoke(main, ["--database", register, "export", "experts", "-"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(EXPERT_HEADER + "\nJosé Peeters,jose@gent.be,")
-    assert "1 experts written to standard output" in result.stderr and "written" not in result.stdout
+    assert result.stderr == "1 expert geschreven naar de standaarduitvoer\n"  # WIEWEET_LANGUAGE: nl (default)
+    assert "geschreven" not in result.stdout
+    english = runner.invoke(main, ["--database", register, "export", "experts", "-"], env={"WIEWEET_LANGUAGE": "en"})
+    assert english.stderr == "1 expert written to standard output\n" and english.stdout == result.stdout
     assert not Path("-").exists()
 
 
@@ -271,7 +274,15 @@ def test_export_to_standard_output(register: str) -> None:
 def test_export_refuses_unknown_extensions(register: str, tmp_path: Path, name: str) -> None:
     result = wieweet("--database", register, "export", "experts", str(tmp_path / name))
     assert result.exit_code == 2
-    assert "use .csv or .xlsx (or - for standard output)" in result.output
+    kind = f"een {Path(name).suffix}-bestand" if Path(name).suffix else "een bestand zonder extensie"
+    assert (
+        result.output
+        == f"error: {name}: kan niet exporteren naar {kind}; gebruik .csv of .xlsx (of - voor de standaarduitvoer)\n"
+    )
+    english = wieweet("--database", register, "export", "experts", str(tmp_path / name), env={"WIEWEET_LANGUAGE": "en"})
+    kind = f"a {Path(name).suffix} file" if Path(name).suffix else "a file without an extension"
+    assert english.exit_code == 2
+    assert english.output == f"error: {name}: cannot export to {kind}; use .csv or .xlsx (or - for standard output)\n"
     assert list(tmp_path.glob("out*")) == []
 
 
@@ -292,7 +303,10 @@ def test_excel_csv_opens_as_columns_in_a_belgian_excel(register: str, tmp_path: 
     assert not plain.read_bytes().startswith(b"\xef\xbb\xbf") and b"\r" not in plain.read_bytes()
     assert list(csv.reader(io.StringIO(plain.read_text(encoding="utf-8"), newline="")))[1] == rows[1]
     refused = wieweet("--database", register, "export", "experts", "--excel", str(tmp_path / "x.xlsx"))
-    assert refused.exit_code == 2 and "the Excel CSV format is for .csv files" in refused.output
+    assert refused.exit_code == 2 and "het Excel-CSV-formaat is voor .csv-bestanden" in refused.output
+    args = ("--database", register, "export", "experts", "--excel", str(tmp_path / "x.xlsx"))
+    english = wieweet(*args, env={"WIEWEET_LANGUAGE": "en"})
+    assert english.exit_code == 2 and "the Excel CSV format is for .csv files" in english.output
 
 
 # --- the test PostgreSQL script ------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import CliContext, pass_cli
+from bot.cli import CliContext, operator_language, pass_cli
 from bot.cli.output import echo
+from bot.i18n import t
 from storage.db import Database, check_known_revision, current_revision, head_revision, upgrade
 
 
@@ -39,7 +40,8 @@ def db_upgrade(cli: CliContext) -> None:
     try:
         upgrade(database.engine)
         with database.engine.connect() as conn:
-            echo(f"database at revision {current_revision(conn)} ({database.dialect})")
+            revision = current_revision(conn)
+        echo(t("cli.db_upgraded", operator_language(cli), revision=revision, dialect=database.dialect))
     finally:
         database.dispose()
 
@@ -60,10 +62,10 @@ def db_status(cli: CliContext) -> None:
         with database.engine.connect() as conn:
             current = current_revision(conn)
         check_known_revision(current)  # a database a newer wieweet upgraded: `db upgrade` would not help
-        head = head_revision()
-        echo(f"database: {current or 'empty'}; latest: {head}")
+        head, lang = head_revision(), operator_language(cli)
+        echo(t("cli.db_status", lang, current=current or t("cli.db_empty", lang), latest=head))
         if current != head:
-            echo("run `wieweet db upgrade` (wieweet also upgrades automatically on first use)")
+            echo(t("cli.db_upgrade_hint", lang))
     finally:
         database.dispose()
 

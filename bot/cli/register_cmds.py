@@ -7,7 +7,6 @@ print. Everything they do is in ``bot.register``.
 from __future__ import annotations
 
 import sys
-import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +17,11 @@ import click
 
 from bot.cli import CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.output import echo
+from bot.cli.register_view import expert_table, practice_table, profile_lines
 from bot.config import Settings
 from bot.error_texts import problem_text
 from bot.errors import ConfigError, ImportFailed
-from bot.i18n import MIB, local_day, t, tn
+from bot.i18n import DEFAULT_LANGUAGE, MIB, N_, format_number, local_day, t, tn
 from bot.register import identity, marked, profiles, service
 from bot.register.file_guards import LIMITS
 from bot.register.files import check_register_path
@@ -43,8 +43,8 @@ class TerminalProgress:
     """A progress bar on stderr when it is a terminal; otherwise a few plain lines on stderr for a large import
     (``PROGRESS_LINES_FROM``), and nothing for a small one (or in tests)."""
 
-    def __init__(self, label: str) -> None:
-        self.label = label
+    def __init__(self, label: str, lang: str = DEFAULT_LANGUAGE) -> None:
+        self.label, self.lang = label, lang
         self._bar: Any = None
         self._shown = 0
 
@@ -55,11 +55,15 @@ class TerminalProgress:
     def lines(self, done: int, total: int) -> None:
         if total < PROGRESS_LINES_FROM:
             return
+        lang, shown_total = self.lang, format_number(total, self.lang)
         if self._shown == 0:
-            echo(f"{self.label}: writing {total:,} records…", err=True)
+            echo(t("cli.import_writing", lang, label=self.label, total=shown_total), err=True)
         quarter = -(-total // 4)
         if done == total or done // quarter > self._shown // quarter:
-            echo(f"{self.label}: {done:,} of {total:,} written", err=True)
+            echo(
+                t("cli.import_written", lang, label=self.label, done=format_number(done, lang), total=shown_total),
+                err=True,
+            )
         self._shown = done
 
     def update(self, done: int, total: int) -> None:
@@ -226,7 +230,8 @@ def import_cmd(
     if relist_erased and kind != "experts":
         raise click.UsageError("--relist-erased is for experts only")
     check_register_path(path)  # a usage error (exit code 2), before the database is opened or created
-    progress = TerminalProgress(f"importing {kind}")
+    lang = operator_language(cli)
+    progress = TerminalProgress(t(IMPORTING_KEYS[kind], lang), lang)
     try:
         with cli.open_database(create_missing=True).session() as session:
             now = datetime.now(UTC)
@@ -257,7 +262,10 @@ def import_cmd(
         fail_import(exc, cli)
         return
     progress.close()
-    print_report(report, operator_language(cli))
+    print_report(report, lang)
+
+
+IMPORTING_KEYS = {"experts": N_("cli.importing_experts"), "practices": N_("cli.importing_practices")}
 
 
 @click.command(name="export")
@@ -300,7 +308,14 @@ def export_cmd(cli: CliContext, kind: str, path: Path, excel: bool) -> None:
             count = service.export_experts(session, path=target, excel=excel)
         else:
             count = service.export_practices(session, path=target, excel=excel)
-    echo(f"{count} {kind} written to {'standard output' if to_stdout else path}", err=to_stdout)
+    lang = operator_language(cli)
+    where = t("cli.export_stdout", lang) if to_stdout else str(path)
+    shown = {"count": format_number(count, lang), "target": where}  # the records written, and where to
+    if kind == "experts":
+        line = tn("cli.export_experts", "cli.export_experts_plural", count, lang, **shown)
+    else:
+        line = tn("cli.export_practices", "cli.export_practices_plural", count, lang, **shown)
+    echo(line, err=to_stdout)
 
 
 @click.group(name="register")
@@ -318,10 +333,6 @@ def register_group() -> None:
     """
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 @register_group.command(name="list")
 @click.argument("kind", type=KINDS, metavar="KIND")
 @click.option("--theme", metavar="THEME", help="Only records with this theme (key or label, any case).")
@@ -335,24 +346,14 @@ def register_list(cli: CliContext, kind: str, theme: str | None, city: str | Non
       wieweet register list experts --theme wonen
       wieweet register list practices --city Kortrijk
     """
+    lang, filtered = operator_language(cli), theme is not None or city is not None
     with cli.db.session() as session:
         if kind == "experts":
-            experts = service.list_experts(session, theme=theme, city=city)
-            for e in experts:
-                themes = ",".join(t.key for t in e.themes) or "-"
-                echo(
-                    f"{_cut(e.email, 40):<40} {_cut(e.name, 28):<28} {_cut(e.organisation, 28):<28} "
-                    f"{_cut(e.city or '-', 14):<14} {themes}"
-                )
-            echo(f"{len(experts)} experts")
+            lines = expert_table(service.list_experts(session, theme=theme, city=city), lang, filtered=filtered)
         else:
-            practices = service.list_practices(session, theme=theme, city=city)
-            for p in practices:
-                outcome = p.outcome.value if p.outcome else "-"
-                year = str(p.year) if p.year else "-"
-                themes = ",".join(t.key for t in p.themes) or "-"
-                echo(f"{_cut(p.city or '-', 14):<14} {year:<5} {outcome:<7} {_cut(p.title, 60):<60} {themes}")
-            echo(f"{len(practices)} practices")
+            lines = practice_table(service.list_practices(session, theme=theme, city=city), lang, filtered=filtered)
+        for line in lines:
+            echo(line)
 
 
 @register_group.command(name="show")
@@ -367,43 +368,8 @@ def register_show(cli: CliContext, email: str) -> None:
     """
     with cli.db.session() as session:
         profile = service.get_expert_profile(session, email=email)
-        expert = profile.expert
-        away = f" until {expert.away_until.isoformat()}" if expert.away_until else ""
-        mark = marked.get_away_mark(session, expert=expert)  # a kept mark too: its reason, not a bare "away"
-        if mark is not None:
-            zone = ZoneInfo(cli.settings.timezone)  # the network's day, as everywhere
-            kept = ""
-            if mark.kept_at is not None:
-                kept = f"; kept {local_day(mark.kept_at, zone)}: back after an automatic clear, not cleared again"
-            away = (
-                f" (marked {local_day(mark.marked_at, zone)}: Slack could not reach them, {mark.reason}{kept};"
-                f" `wieweet register available {expert.email}` undoes it)"
-            )
-        confirmed = expert.last_confirmed_at.strftime("%Y-%m-%d %H:%M UTC") if expert.last_confirmed_at else "never"
-        lines = [
-            f"{expert.name} <{expert.email}>",
-            f"  organisation:  {expert.organisation}" + (f" ({expert.city})" if expert.city else ""),
-            f"  role:          {expert.role or '-'}",
-            f"  slack:         {expert.slack_user_id or '- (not in Slack)'}",
-            f"  expertise:     {'; '.join(expert.expertise) or '-'}",
-            f"  themes:        {', '.join(f'{t.key} ({t.label_nl})' for t in expert.themes) or '-'}",
-            f"  languages:     {', '.join(expert.languages) or '-'}",
-            f"  availability:  {expert.availability.value}{away}",
-            f"  consent:       {expert.consent.value}",
-            f"  last confirmed: {confirmed}",
-            f"  max open questions: {expert.max_open_questions}",
-            f"  status:        {expert.status.value} (source: {expert.source})",
-        ]
-        if expert.bio:
-            lines.append("  bio:")
-            lines += textwrap.wrap(expert.bio, width=100, initial_indent="    ", subsequent_indent="    ")
-        else:
-            lines.append("  bio:           -")
-        lines.append(f"  practices:     {len(profile.practices)}")
-        for p in profile.practices:
-            outcome = f", {p.outcome.value}" if p.outcome else ""
-            year = f", {p.year}" if p.year else ""
-            lines.append(f"    - {p.title} ({p.city or p.organisation or '-'}{year}{outcome})")
+        mark = marked.get_away_mark(session, expert=profile.expert)  # a kept mark too: its reason, not a bare "away"
+        lines = profile_lines(profile, mark, operator_language(cli), ZoneInfo(cli.settings.timezone))
     echo("\n".join(lines))
 
 

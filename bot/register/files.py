@@ -418,13 +418,19 @@ def write_register_file(
         return
     path = target
     suffix = path.suffix.lower()
-    if suffix not in EXPORT_SUFFIXES:
+    if suffix not in EXPORT_SUFFIXES:  # said in the operator's language (bot.error_texts.OPERATOR_CODES)
         kind = f"a {suffix} file" if suffix else "a file without an extension"
         raise WieweetError(
-            "bad_format", f"{path.name}: cannot export to {kind}; use .csv or .xlsx (or - for standard output)"
+            "export_suffix" if suffix else "export_no_suffix",
+            f"{path.name}: cannot export to {kind}; use .csv or .xlsx (or - for standard output)",
+            values={"file": path.name, "suffix": suffix},
         )
     if excel and suffix != ".csv":
-        raise WieweetError("bad_format", f"{path.name}: the Excel CSV format is for .csv files; .xlsx is Excel's own")
+        raise WieweetError(
+            "export_excel_csv",
+            f"{path.name}: the Excel CSV format is for .csv files; .xlsx is Excel's own",
+            values={"file": path.name},
+        )
     if suffix in XLSX_SUFFIXES:
         replace_file(path, _xlsx_bytes(columns, rows))
     else:

@@ -23,7 +23,7 @@ from handlers.outbox import render_message
 from handlers.profile_change import handle_profile_change
 from handlers.reactivations import RECHECK_AFTER, RecentMarksCheck
 from storage.models import AuditLog, Availability, Expert, OutboxKind, OutboxMessage, Visibility
-from tests.cli import wieweet
+from tests.cli import wieweet, wieweet_in
 from tests.routing.conftest import NOW, World, seed_housing
 
 K = OutboxKind
@@ -286,11 +286,15 @@ def test_a_dm_refused_as_unknown_again_after_an_automatic_clear_keeps_the_mark_a
         assert list_marked_away_ids(s, reasons=ACCOUNT_GONE_REASONS) == frozenset()  # nothing asks about it again
     assert not reactivated(world, gone, now=BACK + timedelta(hours=1))  # nor does a user_change
     # the register says why they are away: the mark that holds them, kept, not a bare "away"
-    card = wieweet(world.db, "register", "show", expert.email)
+    card = wieweet_in(world.db, "en", "register", "show", expert.email)
     assert card.exit_code == 0, card.output
-    assert f"availability:  away (marked {BACK.date()}: Slack could not reach them, user_not_found;" in card.output
+    assert f"availability:       away (marked {BACK.date()}: Slack could not reach them, user_not_found;" in card.output
     assert f"kept {(BACK + RECHECK_AFTER).date()}: back after an automatic clear" in card.output
     assert f"`wieweet register available {expert.email}` undoes it" in card.output
+    dutch = wieweet(world.db, "register", "show", expert.email).output  # WIEWEET_LANGUAGE: nl (default)
+    assert f"beschikbaarheid:  afwezig (away) (gemarkeerd op {BACK.date()}: Slack kon hen niet bereiken," in dutch
+    assert f"behouden op {(BACK + RECHECK_AFTER).date()}: terug na een automatische opheffing" in dutch
+    assert f"`wieweet register available {expert.email}` maakt dat ongedaan" in dutch
     at[0] += timedelta(minutes=1)
     assert check() == [] and slack.users_info.call_count == 2
 

@@ -109,12 +109,12 @@ def test_staff_make_an_expert_marked_unreachable_available_again_from_the_comman
     shown = CliRunner().invoke(main, ["--database", world.db.url, "audit", "--entity", "expert", "--json"])
     assert shown.exit_code == 0 and "unreachable" in shown.output and "user_not_found" in shown.output
     card = CliRunner().invoke(main, ["--database", world.db.url, "register", "show", expert.email])
-    assert "availability:  away (marked" in card.output and "user_not_found" in card.output
+    assert "beschikbaarheid:  afwezig (away) (gemarkeerd op" in card.output and "user_not_found" in card.output
     done = CliRunner().invoke(main, ["--database", world.db.url, "register", "available", expert.email])
     assert done.exit_code == 0, done.output
     assert _expert(world, gone).availability is Availability.AVAILABLE
     card = CliRunner().invoke(main, ["--database", world.db.url, "register", "show", expert.email])
-    assert "availability:  available" in card.output and "marked" not in card.output
+    assert "beschikbaarheid:  beschikbaar (available)\n" in card.output and "gemarkeerd" not in card.output
     with world.db.session() as s:
         actions = [a.action for a in s.scalars(select(AuditLog).order_by(AuditLog.id))]
     assert actions[-2:] == ["unreachable", "availability"]
