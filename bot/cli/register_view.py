@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, format_number, local_day, t, theme_label, tn
 from bot.register.listing import ExpertProfile
-from bot.register.marked import AwayMark
+from bot.register.marked import AwayMark, slack_said
 from digests.period import to_local
 from storage.enums import Availability, Consent, Outcome, RecordStatus
 from storage.models import Expert, Practice
@@ -134,7 +134,9 @@ def _availability(expert: Expert, mark: AwayMark | None, lang: str, tz: ZoneInfo
     if mark.kept_at is not None:
         kept = t("cli.profile_mark_kept", lang, day=local_day(mark.kept_at, tz).isoformat())
     day = local_day(mark.marked_at, tz).isoformat()
-    return f"{shown} " + t("cli.profile_marked", lang, day=day, reason=mark.reason, kept=kept, email=expert.email)
+    return f"{shown} " + t(
+        "cli.profile_marked", lang, day=day, reason=slack_said(mark.reason, lang), kept=kept, email=expert.email
+    )
 
 
 def profile_lines(profile: ExpertProfile, mark: AwayMark | None, lang: str, tz: ZoneInfo) -> list[str]:

@@ -288,11 +288,18 @@ def test_a_dm_refused_as_unknown_again_after_an_automatic_clear_keeps_the_mark_a
     # the register says why they are away: the mark that holds them, kept, not a bare "away"
     card = wieweet_in(world.db, "en", "register", "show", expert.email)
     assert card.exit_code == 0, card.output
-    assert f"availability:       away (marked {BACK.date()}: Slack could not reach them, user_not_found;" in card.output
+    assert (
+        f"availability:       away (marked {BACK.date()}: Slack does not know this id (check the register's Slack id);"
+        in card.output
+    ), card.output  # what Slack said, in words, never its error key
+    assert "user_not_found" not in card.output
     assert f"kept {(BACK + RECHECK_AFTER).date()}: back after an automatic clear" in card.output
     assert f"`wieweet register available {expert.email}` undoes it" in card.output
     dutch = wieweet(world.db, "register", "show", expert.email).output  # WIEWEET_LANGUAGE: nl (default)
-    assert f"beschikbaarheid:  afwezig (away) (gemarkeerd op {BACK.date()}: Slack kon hen niet bereiken," in dutch
+    assert (
+        f"beschikbaarheid:  afwezig (away) (gemarkeerd op {BACK.date()}: "
+        "Slack kent deze id niet (controleer de Slack-id in het register);" in dutch
+    ), dutch
     assert f"behouden op {(BACK + RECHECK_AFTER).date()}: terug na een automatische opheffing" in dutch
     assert f"`wieweet register available {expert.email}` maakt dat ongedaan" in dutch
     at[0] += timedelta(minutes=1)
