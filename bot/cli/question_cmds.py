@@ -276,8 +276,7 @@ def question_assign(
             _audit(session, actor, "assign", routing.question, now, queued=len(queued), slack_user_id=slack_id)
             # the triage post and staff's copies follow, as after the triage channel's Assign
             queued.append(_queue_staff_posts(cli, session, question_id, STAFF_ASSIGNED, assignee=slack_id, lang=lang))
-    key = "cli.settle_would_ask" if dry_run else "cli.settle_asked"
-    echo(t(key, lang, expert=slack_id, question=question_id))
+    echo(t("cli.settle_would_ask" if dry_run else "cli.settle_asked", lang, expert=slack_id, question=question_id))
     _print_queued(queued, dry_run=dry_run, lang=lang)
 
 
