@@ -198,7 +198,7 @@ def test_the_demo_shows_knowledge_needs_and_proposes_a_work_session(database_url
     leegstand = next(line for line in needs.output.splitlines() if "winkelpanden" in line.casefold())
     assert int(leegstand.split()[6]) >= 3  # organisations
     proposed = wieweet(database_url, "needs", "proposals", "--propose")
-    assert "1 new proposal(s)" in proposed.output and "from 4 organisation(s)" in proposed.output
+    assert "1 nieuw voorstel" in proposed.output and "van 4 organisaties" in proposed.output  # WIEWEET_LANGUAGE: nl
     assert "“Hoe pakken jullie winkelleegstand in de binnenstad aan?" in proposed.output  # quoted: asked in public
     again = wieweet(database_url, "demo", "--no-console")
     assert "0 recent questions" in again.output  # idempotent

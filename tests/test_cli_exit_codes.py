@@ -109,4 +109,4 @@ def test_a_proposal_decided_already_is_a_refusal_exit_1(database: Database, comm
     assert done.exit_code == 1, done.output
     # in the words staff read in Slack, not the developer's message
     assert "error: Dit voorstel is al afgewezen of afgerond." in done.output, done.output  # WIEWEET_LANGUAGE: nl
-    assert f"proposal #{proposal}" not in done.output
+    assert f"voorstel #{proposal}" not in done.output

@@ -81,7 +81,7 @@ def test_a_report_replaces_an_existing_file(database_url: str, out: Path, name: 
     target.write_bytes(b"old")
     result = report(database_url, target)
     assert result.exit_code == 0, result.output
-    assert f"wrote {target}" in result.output
+    assert f"{target} geschreven" in result.output  # WIEWEET_LANGUAGE: Dutch unless set
     assert target.read_bytes() != b"old" and [p.name for p in out.iterdir()] == [name]
 
 

@@ -117,7 +117,7 @@ def test_close_tells_the_asker_ends_requests_and_timers_and_is_audited(world: Wo
     before = [m.id for m in world.outbox()]
     done = wieweet(world.db, "--by", "Anna Smet", "question", "close", str(qid), "--reason", "Beantwoord", *AT_LATER)
     assert done.exit_code == 0, done.output
-    assert f"closed question {qid}" in done.output
+    assert f"vraag {qid} afgesloten" in done.output  # WIEWEET_LANGUAGE: Dutch unless set
 
     question = _question(world.db, qid)
     assert question.status is QuestionStatus.CLOSED and question.staff_note == "Beantwoord"
@@ -131,7 +131,7 @@ def test_close_tells_the_asker_ends_requests_and_timers_and_is_audited(world: Wo
     closed = [m for m in new if m.kind is OutboxKind.ROUTING_CLOSED]
     assert {m.recipient_slack_id for m in closed} == asked
     assert {m.payload["reason"] for m in closed} == {CloseReason.CLOSED.value}
-    assert f"queued: asker_update to {ASKER}" in done.output
+    assert f"in de wachtrij: asker_update aan {ASKER}" in done.output
     with world.db.session() as s:
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "close")).one()
         assert audit.entity_type == "question" and audit.entity_key == str(qid)
@@ -162,7 +162,7 @@ def test_close_a_question_still_with_experts_ends_each_request_once(world: World
     before = [m.id for m in world.outbox()]
     done = wieweet(world.db, "--by", "Anna Smet", "question", "close", str(qid), "--reason", "Stil gevallen", *AT_LATER)
     assert done.exit_code == 0, done.output
-    assert f"closed question {qid}" in done.output
+    assert f"vraag {qid} afgesloten" in done.output  # WIEWEET_LANGUAGE: Dutch unless set
 
     question = _question(world.db, qid)
     assert question.status is QuestionStatus.CLOSED and question.staff_note == "Stil gevallen"
@@ -205,8 +205,14 @@ def test_close_refusals_and_dry_run_change_nothing(world: World) -> None:
     snapshot = _snapshot(world, qid)
     done = wieweet(world.db, "question", "close", str(qid), "--reason", "Beantwoord", "--dry-run", *AT_LATER)
     assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert lines[0] == f"zou vraag {qid} afsluiten" and f"  zou in de wachtrij komen: asker_update aan {ASKER}" in lines
+    assert "  zou in de wachtrij komen: routing_closed aan" in done.output
+    assert lines[-1] == "(proefrit: er is niets gewijzigd)"
+    done = wieweet_in(world.db, "en", "question", "close", str(qid), "--reason", "Beantwoord", "--dry-run", *AT_LATER)
+    assert done.exit_code == 0, done.output
     assert f"would close question {qid}" in done.output and f"would queue: asker_update to {ASKER}" in done.output
-    assert "would queue: routing_closed to" in done.output and "dry run: nothing changed" in done.output
+    assert "would queue: routing_closed to" in done.output and "(dry run: nothing changed)" in done.output
     assert _snapshot(world, qid) == snapshot
 
 
@@ -219,7 +225,7 @@ def test_assign_by_email_asks_them_as_staff_do_and_is_audited(world: World) -> N
     by = "Anna-Maria Van den Broeck, kenniscentrum Vlaamse steden"  # the event log keeps 64 characters of it
     done = wieweet(world.db, "--by", by, "question", "assign", str(qid), "--expert", "FIEN@example.org", *AT_LATER)
     assert done.exit_code == 0, done.output
-    assert f"asked UFIEN to answer question {qid}" in done.output
+    assert f"UFIEN gevraagd om vraag {qid} te beantwoorden" in done.output  # WIEWEET_LANGUAGE: nl
 
     question = _question(world.db, qid)
     assert question.status is QuestionStatus.ROUTED
@@ -305,7 +311,13 @@ def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world:
         world.db, "question", "assign", str(qid), "--expert", "UGUST", "--even-if-away", "--dry-run", *AT_LATER
     )
     assert dry.exit_code == 0, dry.output
-    assert "would queue: expert_request to UGUST" in dry.output and "dry run: nothing changed" in dry.output
+    assert dry.output.splitlines()[0] == f"zou UGUST vragen om vraag {qid} te beantwoorden"
+    assert "zou in de wachtrij komen: expert_request aan UGUST" in dry.output
+    assert dry.output.splitlines()[-1] == "(proefrit: er is niets gewijzigd)"
+    args = ("question", "assign", str(qid), "--expert", "UGUST", "--even-if-away", "--dry-run", *AT_LATER)
+    dry = wieweet_in(world.db, "en", *args)
+    assert dry.output.splitlines()[0] == f"would ask UGUST to answer question {qid}"
+    assert "would queue: expert_request to UGUST" in dry.output and "(dry run: nothing changed)" in dry.output
     assert _snapshot(world, qid) == snapshot
 
     done = wieweet(world.db, "question", "assign", str(qid), "--expert", "UGUST", "--even-if-away", *AT_LATER)
@@ -345,7 +357,7 @@ def test_what_a_running_process_queues_before_the_lock_is_not_counted_as_this_cl
     monkeypatch.setattr(question_repo, "get_question", replica_first)
     done = wieweet(world.db, "question", "close", str(qid), "--reason", "x", *AT_LATER)
     assert done.exit_code == 0 and replica, done.output
-    assert "U0REPLICA" not in done.output and f"queued: asker_update to {ASKER}" in done.output, done.output
+    assert "U0REPLICA" not in done.output and f"in de wachtrij: asker_update aan {ASKER}" in done.output, done.output
     with world.db.session() as s:
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "close")).one()
         queued = len(list(s.scalars(select(OutboxMessage).where(OutboxMessage.question_id == qid))))

@@ -282,7 +282,7 @@ def test_mark_posted_stops_the_digest_going_out_again(database: Database) -> Non
         assert [s.channel_id for s, _ in due_digests(session, now=NOW)] == ["C0EUROPA1"]
 
     done = wieweet(database, "digest", "mark-posted", "--week", "2026-w49", *AT_NOW)
-    assert "marked 1 digest(s) of 2026-W49 as posted; 1 were posted already; 0 not due yet" in done.output
+    assert "1 digest van 2026-W49 als gepost gemarkeerd; 1 waren al gepost; 0 nog niet aan de beurt" in done.output
     with database.session() as session:
         assert due_digests(session, now=NOW) == []
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted").order_by(AuditLog.id)).all()
@@ -302,9 +302,9 @@ def test_mark_posted_leaves_a_digest_not_yet_scheduled_that_week(database: Datab
         session.add(DigestSubscription(channel_id="C0TUESDAY", weekday=1, hour=8, minute=0, themes=[]))
         session.add(DigestSubscription(channel_id="C0FRIDAY1", weekday=4, hour=8, minute=0, themes=[]))
         session.commit()
-    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", *AT_NOW)
+    done = wieweet_in(database, "en", "digest", "mark-posted", "--week", "2026-W49", *AT_NOW)
     assert done.exit_code == 0, done.output
-    assert "marked 1 digest(s) of 2026-W49 as posted; 0 were posted already; 1 not due yet" in done.output
+    assert "marked 1 digest of 2026-W49 as posted; 0 were posted already; 1 not due yet" in done.output
     friday = BACKUP + timedelta(days=3, hours=2)
     with database.session() as session:
         assert [s.channel_id for s, _ in due_digests(session, now=friday)] == ["C0FRIDAY1"]

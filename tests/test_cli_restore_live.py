@@ -161,8 +161,8 @@ def test_mark_posted_leaves_a_digest_a_running_process_is_posting(database: Data
         session.commit()
     done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", *AT_NOW)
     assert done.exit_code == 0, done.output
-    assert "marked 1 digest(s) of 2026-W49 as posted; 0 were posted already; 0 not due yet" in done.output
-    assert "being posted now by a running process (left alone): C0WONEN01" in done.output
+    assert "1 digest van 2026-W49 als gepost gemarkeerd; 0 waren al gepost; 0 nog niet aan de beurt" in done.output
+    assert "wordt nu gepost door een lopend proces (daaraan overgelaten): C0WONEN01" in done.output
     with database.session() as session:  # the replica posts its next part and finishes
         assert digest_repo.update_digest_run_parts_sent(
             session, run_id=run_id, worker_id="replica-1", parts_sent=["1.1"]
@@ -174,8 +174,8 @@ def test_mark_posted_leaves_a_digest_a_running_process_is_posting(database: Data
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted")).one()
     assert entry.after == {"channels": 2, "marked": 1, "already_sent": 0, "not_due": 0, "posting": 1}
 
-    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0WONEN01", *AT_NOW)
-    assert "marked 0 digest(s) of 2026-W49 as posted; 1 were posted already" in done.output
+    done = wieweet_in(database, "en", "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0WONEN01", *AT_NOW)
+    assert "marked 0 digests of 2026-W49 as posted; 1 were posted already" in done.output
 
 
 def test_mark_posted_takes_over_a_crashed_senders_run(database: Database) -> None:
@@ -187,7 +187,7 @@ def test_mark_posted_takes_over_a_crashed_senders_run(database: Database) -> Non
         session.commit()
     done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0WONEN01", *AT_NOW)
     assert done.exit_code == 0, done.output
-    assert "marked 1 digest(s)" in done.output and "running process" not in done.output
+    assert "1 digest van" in done.output and "lopend proces" not in done.output
     with database.session() as session:
         assert due_digests(session, now=NOW) == []
 
@@ -195,16 +195,16 @@ def test_mark_posted_takes_over_a_crashed_senders_run(database: Database) -> Non
 def test_mark_posted_for_one_channel_leaves_a_digest_not_due_yet(database: Database) -> None:
     """Finding: with --channel, Friday's digest was marked on Tuesday, and that week's never went out."""
     _subscribe(database, ("C0FRIDAY1", 4))
-    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0FRIDAY1", *AT_NOW)
+    done = wieweet_in(database, "en", "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0FRIDAY1", *AT_NOW)
     assert done.exit_code == 0, done.output
-    assert "marked 0 digest(s) of 2026-W49 as posted; 0 were posted already; 1 not due yet" in done.output
+    assert "marked 0 digests of 2026-W49 as posted; 0 were posted already; 1 not due yet" in done.output
     friday = NOW + timedelta(days=3)
     with database.session() as session:
         assert [s.channel_id for s, _ in due_digests(session, now=friday)] == ["C0FRIDAY1"]
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted")).one()
     assert entry.after == {"channels": 0, "marked": 0, "already_sent": 0, "not_due": 1, "posting": 0}
     done = wieweet(database, "digest", "mark-posted", "--week", "2026-W48", "--channel", "C0FRIDAY1", *AT_NOW)
-    assert "marked 1 digest(s) of 2026-W48" in done.output  # last week's had its time
+    assert "1 digest van 2026-W48 als gepost gemarkeerd" in done.output  # last week's had its time
 
 
 # Every time option of the command line, each with a hostile time: year 1 and year 9999 with an offset (no UTC
@@ -249,6 +249,6 @@ def test_mark_posted_exits_1_when_all_it_could_mark_is_left_to_a_running_sender(
             session, channel_id="C0WONEN01", period="2026-W49", worker_id="replica-1", now=NOW - LIVE
         )
         session.commit()
-    done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", *AT_NOW)
-    assert "marked 0 digest(s)" in done.output and "(left alone): C0WONEN01" in done.output, done.output
+    done = wieweet_in(database, "en", "digest", "mark-posted", "--week", "2026-W49", *AT_NOW)
+    assert "marked 0 digests" in done.output and "(left alone): C0WONEN01" in done.output, done.output
     assert done.exit_code == 1, done.output

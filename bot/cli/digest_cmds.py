@@ -10,16 +10,18 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, os_account
+from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, operator_language, os_account
 from bot.cli.options import parse_now
 from bot.cli.output import echo
+from bot.cli.queued_cmds import digest_state_text
+from bot.cli.wording import number, schedule
 from bot.errors import ConfigError, NotFoundError
-from bot.i18n import LANGUAGES, normalise_language
+from bot.i18n import LANGUAGES, N_, normalise_language, t, tn
 from bot.register.themes import ensure_default_themes
 from digests.period import parse_period, to_local
 from digests.restored import mark_posted
-from digests.schedule import DAY_NAMES, digest_window, next_run_time
-from digests.sender import SendResult
+from digests.schedule import digest_window, next_run_time
+from digests.sender import SendResult, SendStatus
 from digests.subscriptions import (
     list_subscriptions,
     parse_time,
@@ -60,10 +62,6 @@ def _zone_name(tz: ZoneInfo) -> str:
 
 def _local(moment: datetime, tz: ZoneInfo) -> str:
     return to_local(moment, tz).strftime("%Y-%m-%d %H:%M")
-
-
-def _schedule(weekday: int, hour: int, minute: int) -> str:
-    return f"{DAY_NAMES[weekday]} {hour:02d}:{minute:02d}"
 
 
 @click.group(name="digest", invoke_without_command=True)
@@ -142,24 +140,39 @@ def _preview(
     if as_json:
         echo(json.dumps([[b.to_dict() for b in m] for m in messages], ensure_ascii=False, indent=2))
         return
-    tz = _zone(cli)
+    tz, ui = _zone(cli), operator_language(cli)
     start, end = digest_window(view, period, tz)
     echo(render_digest_text(messages), nl=False)
     # What was previewed goes to stderr: stdout is the digest as people would read it, nothing Slack-only in it.
-    source = f"as for channel {view.channel_id}" if channel else "all themes"
-    echo(
-        f"dry run, nothing posted: {period}, {_local(start, tz)} – {_local(end, tz)} {_zone_name(tz)}, {source}, "
-        f"{len(messages)} message(s)",
-        err=True,
-    )
+    source = t("cli.digest_as_for", ui, channel=view.channel_id) if channel else t("cli.digest_all_themes", ui)
+    count = tn("cli.digest_messages", "cli.digest_messages_plural", len(messages), ui, count=number(len(messages), ui))
+    window = f"{_local(start, tz)} – {_local(end, tz)} {_zone_name(tz)}"
+    echo(t("cli.digest_dry_run", ui, period=period, window=window, source=source, messages=count), err=True)
 
 
-def _describe(result: SendResult) -> str:
-    text = f"{result.channel_id} {result.period} {result.status.value}"
+SEND_STATUS_KEYS = {  # a send's outcome (``SendStatus``), in the operator's words; the others print as their code
+    SendStatus.SENT: N_("cli.digest_sent"),
+    SendStatus.EMPTY: N_("cli.digest_empty"),
+    SendStatus.FAILED: N_("cli.digest_failed"),
+    SendStatus.SKIPPED: N_("cli.digest_skipped"),
+    SendStatus.RETRY: N_("cli.digest_retry"),
+    SendStatus.LOST_CLAIM: N_("cli.digest_lost_claim"),
+}
+
+
+def _describe(result: SendResult, lang: str) -> str:
+    key = SEND_STATUS_KEYS.get(result.status)
+    text = f"{result.channel_id} {result.period} {t(key, lang) if key else result.status.value}"
     if result.parts_total:
-        text += (
-            f" ({result.parts_posted} of {result.parts_total} part(s) posted{', resumed' if result.resumed else ''})"
+        parts = tn(
+            "cli.digest_parts",
+            "cli.digest_parts_plural",
+            result.parts_total,
+            lang,
+            posted=number(result.parts_posted, lang),
+            count=number(result.parts_total, lang),
         )
+        text += f" ({parts}{t('cli.digest_resumed', lang) if result.resumed else ''})"
     if result.error:
         text += f": {result.error}"
     return text
@@ -175,10 +188,11 @@ def _send_due(cli: CliContext, *, now: datetime) -> None:
 
     post_due = due_digests_poster(cli.db, create_web_client(settings), ChannelDirectory(), tz=_zone(cli))
     results = post_due(now, _worker_id())
+    lang = operator_language(cli)
     if not results:
-        echo("no digests due")
+        echo(t("cli.digest_none_due", lang))
     for result in results:
-        echo(_describe(result))
+        echo(_describe(result, lang))
 
 
 @digest_group.command(name="subscribe")
@@ -226,12 +240,20 @@ def digest_subscribe(
             created_by=f"cli:{os_account()}"[:32],
             now=now,
         )
-        keys = ", ".join(subscription.themes) or "all themes"
+        ui = operator_language(cli)
+        keys = ", ".join(subscription.themes) or t("cli.digest_all_themes", ui)
         tz = _zone(cli)
         upcoming = next_run_time(subscription, after=now, tz=tz)
         echo(
-            f"subscribed {subscription.channel_id} to {keys}: every {_schedule(weekday, hour, minute)} "
-            f"{_zone_name(tz)} ({subscription.language}); next digest {_local(upcoming, tz)}"
+            t(
+                "cli.digest_subscribed",
+                ui,
+                channel=subscription.channel_id,
+                themes=keys,
+                schedule=f"{schedule(weekday, hour, minute, ui)} {_zone_name(tz)}",
+                language=subscription.language,
+                next=_local(upcoming, tz),
+            )
         )
 
 
@@ -249,7 +271,7 @@ def digest_unsubscribe(ctx: click.Context, channel: str) -> None:
     with cli.db.session() as session:
         if not unsubscribe(session, channel_id=channel, now=datetime.now(UTC), actor=cli_actor().audit_label):
             raise NotFoundError("not_subscribed", f"{channel} has no active digest subscription")
-    echo(f"unsubscribed {validate_channel(channel)}")
+    echo(t("cli.digest_unsubscribed", operator_language(cli), channel=validate_channel(channel)))
 
 
 @digest_group.command(name="list")
@@ -264,24 +286,41 @@ def digest_list(ctx: click.Context, show_all: bool) -> None:
       wieweet digest list --all
     """
     cli = _cli(ctx)
-    now, tz = datetime.now(UTC), _zone(cli)
+    now, tz, lang = datetime.now(UTC), _zone(cli), operator_language(cli)
+    col = {name: t(key, lang) for name, key in LIST_COLUMN_KEYS.items()}  # the table's headers, in the operator's words
+    yes, no = t("cli.yes", lang), t("cli.no", lang)
     with cli.db.session() as session:
         subscriptions = list_subscriptions(session, active_only=not show_all)
         runs = digest_repo.get_latest_digest_runs(session, channel_ids=[s.channel_id for s in subscriptions])
+        upcoming_header = t("cli.col_next_run", lang, zone=_zone_name(tz))
         echo(
-            f"{'channel':<14} {'themes':<28} {'schedule':<10} {'lang':<4} {'empty':<5} {'active':<6} "
-            f"{'next run (' + _zone_name(tz) + ')':<19}  last run"
+            f"{col['channel']:<14} {col['themes']:<28} {col['schedule']:<10} {col['lang']:<4} {col['empty']:<5} "
+            f"{col['active']:<6} {upcoming_header:<19}  {col['last_run']}"
         )
         for s in subscriptions:
             run = runs.get(s.channel_id)
-            last = f"{run.period} {run.status.value} ({len(run.parts_sent)}/{run.parts_total})" if run else "-"
+            state = digest_state_text(run.status.value, lang) if run else ""
+            last = f"{run.period} {state} ({len(run.parts_sent)}/{run.parts_total})" if run else "-"
             upcoming = _local(next_run_time(s, after=now, tz=tz), tz) if s.active else "-"
-            themes = ",".join(s.themes) or "all"
+            themes = ",".join(s.themes) or t("cli.digest_all", lang)
+            when = schedule(s.weekday, s.hour, s.minute, lang, short=True)
             echo(
-                f"{s.channel_id:<14} {themes:<28} {_schedule(s.weekday, s.hour, s.minute):<10} {s.language:<4} "
-                f"{'yes' if s.post_empty else 'no':<5} {'yes' if s.active else 'no':<6} {upcoming:<19}  {last}"
+                f"{s.channel_id:<14} {themes:<28} {when:<10} {s.language:<4} "
+                f"{yes if s.post_empty else no:<5} {yes if s.active else no:<6} {upcoming:<19}  {last}"
             )
-        echo(f"{len(subscriptions)} subscription(s)")
+        count = len(subscriptions)
+        echo(tn("cli.digest_subscriptions", "cli.digest_subscriptions_plural", count, lang, count=number(count, lang)))
+
+
+LIST_COLUMN_KEYS = {  # the headers of `digest list`'s table
+    "channel": N_("cli.col_channel"),
+    "themes": N_("cli.col_themes"),
+    "schedule": N_("cli.col_schedule"),
+    "lang": N_("cli.col_lang"),
+    "empty": N_("cli.col_empty"),
+    "active": N_("cli.col_active"),
+    "last_run": N_("cli.col_last_run"),
+}
 
 
 @digest_group.command(name="mark-posted")
@@ -315,12 +354,20 @@ def digest_mark_posted(ctx: click.Context, week: str, channel: str | None, now_t
             now=now,
             tz=ZoneInfo(cli.settings.timezone),
         )
+    lang = operator_language(cli)
+    marked = tn("cli.digest_marked", "cli.digest_marked_plural", result.marked, lang, count=number(result.marked, lang))
     echo(
-        f"marked {result.marked} digest(s) of {parse_period(week)} as posted; {result.already_sent} were posted "
-        f"already; {result.not_due} not due yet (left to go out)"
+        t(
+            "cli.digest_marked_posted",
+            lang,
+            marked=marked,
+            week=parse_period(week),
+            already=number(result.already_sent, lang),
+            not_due=number(result.not_due, lang),
+        )
     )
     if result.posting:
-        echo(f"being posted now by a running process (left alone): {', '.join(result.posting)}")
+        echo(t("cli.digest_being_posted", lang, channels=", ".join(result.posting)))
         if not result.marked:  # nothing marked, all left to a running sender: as `queued discard`
             ctx.exit(1)
 

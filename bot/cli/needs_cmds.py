@@ -12,15 +12,27 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+from babel.numbers import format_decimal
 
 from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, operator_language
 from bot.cli.ask_cmds import open_knowledge
 from bot.cli.options import parse_now
 from bot.cli.output import echo
+from bot.cli.wording import number
 from bot.files import check_folder, replace_file
-from bot.i18n import local_day, t
+from bot.i18n import N_, local_day, locale, t, tn
 from bot.needs.jobs import embed_pending
-from bot.needs.model import NeedsOverview, ProposalView
+from bot.needs.model import (
+    COVERED,
+    NOT_COVERED,
+    TREND_FALLING,
+    TREND_NEW,
+    TREND_RISING,
+    TREND_STABLE,
+    WEAK,
+    NeedsOverview,
+    ProposalView,
+)
 from bot.needs.periods import Period, current_quarter, parse_period
 from bot.needs.report import collect_report_to_share, render_chart_png, render_html, render_xlsx
 from bot.needs.service import NeedsService
@@ -49,31 +61,86 @@ def _embed(cli: CliContext, service: NeedsService, budget: float, *, quiet: bool
     """Compute the meaning vectors new questions wait for (``wieweet run`` does it in the background)."""
     report = embed_pending(cli.db, service, budget_seconds=budget)
     if report.missing and not quiet:
+        lang = operator_language(cli)
+        count = number(report.missing, lang)
         echo(
-            f"{report.missing} question(s) still wait for their meaning vector and are not in a topic yet: "
-            "`wieweet run` computes them in the background, or run this again (--embed-seconds).",
-            err=True,
+            tn("cli.needs_embed_pending", "cli.needs_embed_pending_plural", report.missing, lang, count=count), err=True
         )
 
 
-def _hours(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} h"
+def _hours(value: float | None, lang: str) -> str:
+    if value is None:
+        return "-"
+    return t("cli.needs_hours", lang, hours=format_decimal(value, format="#,##0.0", locale=locale(lang)))
+
+
+COVERAGE_KEYS = {  # whether anyone in the register covers a topic (``bot.needs.model``), in the operator's words
+    COVERED: N_("cli.needs_covered"),
+    WEAK: N_("cli.needs_weak"),
+    NOT_COVERED: N_("cli.needs_not_covered"),
+}
+TREND_KEYS = {
+    TREND_NEW: N_("cli.needs_trend_new"),
+    TREND_RISING: N_("cli.needs_trend_rising"),
+    TREND_STABLE: N_("cli.needs_trend_stable"),
+    TREND_FALLING: N_("cli.needs_trend_falling"),
+}
+# `needs`'s table: each column's header key, least width and alignment; a column is as wide as its header needs
+OVERVIEW_COLUMNS = (
+    ("id", N_("cli.needs_col_id"), 5, ">"),
+    ("topic", N_("cli.needs_col_topic"), 44, "<"),
+    ("questions", N_("cli.needs_col_questions"), 3, ">"),
+    ("gaps", N_("cli.needs_col_gaps"), 3, ">"),
+    ("askers", N_("cli.needs_col_askers"), 6, ">"),
+    ("organisations", N_("cli.needs_col_organisations"), 3, ">"),
+    ("cities", N_("cli.needs_col_cities"), 4, ">"),
+    ("answered", N_("cli.needs_col_answered"), 4, ">"),
+    ("median", N_("cli.needs_col_median"), 8, ">"),
+    ("coverage", N_("cli.needs_col_coverage"), 9, "<"),
+    ("trend", N_("cli.needs_col_trend"), 7, "<"),
+    ("proposal", N_("cli.needs_col_proposal"), 0, "<"),
+)
+
+
+def coverage_text(coverage: str, lang: str) -> str:
+    key = COVERAGE_KEYS.get(coverage)
+    return t(key, lang) if key else coverage
+
+
+def _row(cells: dict[str, str], widths: dict[str, int]) -> str:
+    parts = []
+    for name, _key, _least, align in OVERVIEW_COLUMNS:
+        cell = f"{cells[name]:{align}{widths[name]}}" if widths[name] else cells[name]
+        parts.append(cell + (" " if name in ("id", "median") else ""))  # wider gaps after the id and the median
+    return " ".join(parts).rstrip()
 
 
 def _print_overview(overview: NeedsOverview, lang: str) -> None:
-    echo(f"Knowledge needs {overview.period}: {overview.items} question(s) and gap(s), {len(overview.topics)} topic(s)")
-    echo(
-        f"{'#':>5}  {'topic':<44} {'q':>3} {'gap':>3} {'askers':>6} {'org':>3} {'city':>4} {'answ':>4} {'median':>8}  "
-        f"{'expertise':<9} {'trend':<7} proposal"
-    )
+    items = tn("cli.needs_items", "cli.needs_items_plural", overview.items, lang, count=number(overview.items, lang))
+    count = len(overview.topics)
+    topics = tn("cli.needs_topics", "cli.needs_topics_plural", count, lang, count=number(count, lang))
+    echo(t("cli.needs_header", lang, period=overview.period, items=items, topics=topics))
+    headers = {name: t(key, lang) for name, key, _least, _align in OVERVIEW_COLUMNS}
+    widths = {name: max(least, len(headers[name])) if least else 0 for name, _key, least, _align in OVERVIEW_COLUMNS}
+    echo(_row(headers, widths))
     for topic in overview.topics:
         label = (topic.label or t("cli.no_label_themes", lang, themes=", ".join(topic.themes) or "-"))[:44]
-        echo(
-            f"{topic.id:>5}  {label:<44} {topic.questions:>3} {topic.gaps:>3} {topic.askers:>6} "
-            f"{topic.organisations:>3} {topic.cities:>4} "
-            f"{topic.answered:>4} {_hours(topic.median_answer_hours):>8}  {topic.coverage:<9} {topic.trend:<7} "
-            f"{'#' + str(topic.proposal_id) if topic.proposal_id else '-'}"
-        )
+        trend = TREND_KEYS.get(topic.trend)
+        cells = {
+            "id": str(topic.id),
+            "topic": label,
+            "questions": number(topic.questions, lang),
+            "gaps": number(topic.gaps, lang),
+            "askers": number(topic.askers, lang),
+            "organisations": number(topic.organisations, lang),
+            "cities": number(topic.cities, lang),
+            "answered": number(topic.answered, lang),
+            "median": _hours(topic.median_answer_hours, lang),
+            "coverage": coverage_text(topic.coverage, lang),
+            "trend": t(trend, lang) if trend else topic.trend,
+            "proposal": f"#{topic.proposal_id}" if topic.proposal_id else "-",
+        }
+        echo(_row(cells, widths))
 
 
 EMBED_OPTION = click.option(
@@ -151,19 +218,41 @@ def _print_proposal(p: ProposalView, tz: ZoneInfo, lang: str) -> None:
     """One proposal; its window in local days (the network's zone), as the triage post shows them."""
     start, end = local_day(p.window_start, tz), local_day(p.window_end, tz)
     label = p.label or t("cli.no_label", lang)
+    questions = tn(
+        "cli.needs_questions", "cli.needs_questions_plural", p.questions, lang, count=number(p.questions, lang)
+    )
+    organisations = tn(
+        "cli.needs_organisations",
+        "cli.needs_organisations_plural",
+        p.organisations,
+        lang,
+        count=number(p.organisations, lang),
+    )
     echo(
-        f"#{p.id} [{p.status}] topic {p.topic_id}: {label} — {p.questions} question(s) "
-        f"from {p.organisations} organisation(s), {start} – {end}"
+        t(
+            "cli.needs_proposal",
+            lang,
+            id=p.id,
+            status=p.status,
+            topic=p.topic_id,
+            label=label,
+            questions=questions,
+            organisations=organisations,
+            window=f"{start} – {end}",
+        )
     )
     for text in p.quoted:
         echo(f"    “{text}”")
     if p.not_quoted:
-        echo(f"    + {p.not_quoted} private or anonymous question(s)")
-    echo("    lead: " + (", ".join(f"{e.name} ({e.organisation})" for e in p.experts) or "nobody found"))
-    echo("    likely to come: " + (", ".join(a.name or a.slack_user_id or "?" for a in p.askers) or "-"))
-    echo("    practices: " + ("; ".join(x.title for x in p.practices) or "-"))
+        n = p.not_quoted
+        echo("    + " + tn("cli.needs_not_quoted", "cli.needs_not_quoted_plural", n, lang, count=number(n, lang)))
+    lead = ", ".join(f"{e.name} ({e.organisation})" for e in p.experts) or t("cli.needs_nobody_found", lang)
+    echo("    " + t("cli.needs_lead", lang, people=lead))
+    coming = ", ".join(a.name or a.slack_user_id or "?" for a in p.askers) or "-"
+    echo("    " + t("cli.needs_likely_to_come", lang, people=coming))
+    echo("    " + t("cli.needs_practices", lang, practices="; ".join(x.title for x in p.practices) or "-"))
     if p.channel_id or p.notes_url:
-        echo(f"    channel: {p.channel_id or '-'}  notes: {p.notes_url or '-'}")
+        echo("    " + t("cli.needs_channel_notes", lang, channel=p.channel_id or "-", notes=p.notes_url or "-"))
 
 
 @needs_group.command(name="proposals")
@@ -197,14 +286,15 @@ def needs_proposals(
         if propose:
             created = service.propose_sessions(session, now=now, worker_id=worker)
             if not as_json:
-                echo(f"{len(created)} new proposal(s)")
+                n, lang = len(created), operator_language(cli)
+                echo(tn("cli.needs_new_proposals", "cli.needs_new_proposals_plural", n, lang, count=number(n, lang)))
         statuses = None if show_all else [ProposalStatus.OPEN, ProposalStatus.INVITED]
         proposals = service.list_proposals(session, actor=cli_actor(), now=now, statuses=statuses)
     if as_json:
         echo(json.dumps([p.to_json() for p in proposals], ensure_ascii=False, indent=2))
         return
     if not proposals:
-        echo("no proposals")
+        echo(t("cli.needs_no_proposals", operator_language(cli)))
     for p in proposals:
         _print_proposal(p, ZoneInfo(cli.settings.timezone), operator_language(cli))
 
@@ -225,7 +315,8 @@ def needs_dismiss(ctx: click.Context, proposal_id: int, reason: str) -> None:
         view = _service(cli).dismiss_proposal(
             session, actor=cli_actor(), proposal_id=proposal_id, now=datetime.now(UTC), reason=reason
         )
-    echo(f"dismissed proposal #{view.id} ({view.label or t('cli.no_label', operator_language(cli))})")
+    lang = operator_language(cli)
+    echo(t("cli.needs_dismissed", lang, id=view.id, label=view.label or t("cli.no_label", lang)))
 
 
 @needs_group.command(name="done")
@@ -255,7 +346,7 @@ def needs_done(ctx: click.Context, proposal_id: int, notes_url: str, summary: st
             summary=summary,
             now=datetime.now(UTC),
         )
-    echo(f"proposal #{view.id} done; practice #{view.practice_id} waits for approval")
+    echo(t("cli.needs_done", operator_language(cli), id=view.id, practice=view.practice_id))
 
 
 @needs_group.command(name="recruit")
@@ -290,17 +381,18 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
                     why = slack_said(r.unreachable, lang)  # what Slack said, in words, not its error key
                     echo(t("cli.recruit_unreachable", lang, user=r.slack_user_id, why=why))
                 else:
-                    echo(f"{r.slack_user_id}: {'asked' if r.queued else 'asked before'}")
+                    echo(t("cli.needs_asked" if r.queued else "cli.needs_asked_before", lang, user=r.slack_user_id))
             return
         plan = service.recruiting(session, actor=cli_actor(), topic_id=topic_id, now=now)
     if as_json:
         echo(json.dumps(asdict(plan), ensure_ascii=False, indent=2))
         return
-    echo(f"topic {plan.topic_id}: {plan.label or t('cli.no_label', lang)} — expertise: {plan.coverage}")
+    label, coverage = plan.label or t("cli.no_label", lang), coverage_text(plan.coverage, lang)
+    echo(t("cli.needs_recruit_topic", lang, topic=plan.topic_id, label=label, coverage=coverage))
     if not plan.candidates:
-        echo("nobody to suggest")
+        echo(t("cli.needs_nobody_to_suggest", lang))
     for c in plan.candidates:
-        slack = c.slack_user_id or "no Slack account"
+        slack = c.slack_user_id or t("cli.needs_no_slack", lang)
         echo(f"  {c.expert_id:>5}  {c.name} ({c.organisation}, {slack}) — {c.reason}")
 
 
@@ -357,10 +449,21 @@ def report_command(
         # audited at the real time (``--now`` only sets the period); the row commits only once the file is there
         record_report(session, actor=cli_actor(), report=data, now=datetime.now(UTC))
         replace_file(output, render(data, lang=language))  # complete or not at all: never a truncated report
-    without = sum(1 for t in data.topics if t.coverage != "covered")
+    without = sum(1 for topic in data.topics if topic.coverage != COVERED)
+    ui, count = operator_language(cli), len(data.topics)
     echo(
-        f"wrote {output}: {data.period}, {data.asked} question(s) asked, {data.answered} answered, "
-        f"{len(data.topics)} topic(s) ({without} without solid expertise)"
+        t(
+            "cli.needs_report_written",
+            ui,
+            file=output,
+            period=data.period,
+            asked=tn(
+                "cli.needs_asked_count", "cli.needs_asked_count_plural", data.asked, ui, count=number(data.asked, ui)
+            ),
+            answered=number(data.answered, ui),
+            topics=tn("cli.needs_topics", "cli.needs_topics_plural", count, ui, count=number(count, ui)),
+            without=number(without, ui),
+        )
     )
 
 

@@ -129,11 +129,11 @@ def _settling(cli: CliContext, question_id: int, *, dry_run: bool) -> Iterator[t
             session.rollback()
 
 
-def _queued_since(session: Session, question: Question, before: set[int]) -> list[str]:
-    """What this transaction queued for the question ("asker_update to U0…"), read before a dry run rolls back."""
+def _queued_since(session: Session, question: Question, before: set[int], lang: str) -> list[str]:
+    """What this transaction queued for the question ("asker_update aan U0…": the kind a code, as `question show`
+    lists it), read before a dry run rolls back."""
     added = [m for m in outbox_repo.list_outbox_messages(session, question_id=question.id) if m.id not in before]
-    # close/assign's lines: English still
-    return [f"{m.kind.value} to {shown_recipient(m, question, 'en')}" for m in added]
+    return [f"{m.kind.value} " + t("cli.to", lang, to=shown_recipient(m, question, lang)) for m in added]
 
 
 def _thread(question: Question, lang: str) -> str:
@@ -146,10 +146,11 @@ def _thread(question: Question, lang: str) -> str:
     return f"{question.channel_id} {question.thread_ts}"
 
 
-def _print_queued(queued: list[str], *, dry_run: bool) -> None:
-    verb = "would queue" if dry_run else "queued"
+def _print_queued(queued: list[str], *, dry_run: bool, lang: str) -> None:
     for line in queued:
-        echo(f"  {verb}: {line}")
+        echo("  " + t("cli.settle_would_queue" if dry_run else "cli.settle_queued", lang, message=line))
+    if dry_run:
+        echo(t("cli.settle_dry_run", lang))
 
 
 @click.group(name="question")
@@ -228,18 +229,16 @@ def question_close(cli: CliContext, question_id: int, reason: str, dry_run: bool
     """
     if not reason.strip():
         raise click.BadParameter("give the asker a reason", param_hint="--reason")
-    now, actor = parse_now(now_text), cli_actor()
+    now, actor, lang = parse_now(now_text), cli_actor(), operator_language(cli)
     with _service(cli) as service, _settling(cli, question_id, dry_run=dry_run) as (session, before):
         question = service.staff_close(session, question_id=question_id, actor=actor, note=reason, now=now)
-        queued = _queued_since(session, question, before)
+        queued = _queued_since(session, question, before, lang)
         if not dry_run:
             _audit(session, actor, "close", question, now, queued=len(queued))
             # the triage post and staff's copies follow, as after the triage channel's Close
-            queued.append(_queue_staff_posts(cli, session, question_id, STAFF_CLOSED))
-    echo(f"{'would close' if dry_run else 'closed'} question {question_id}")
-    _print_queued(queued, dry_run=dry_run)
-    if dry_run:
-        echo("(dry run: nothing changed)")
+            queued.append(_queue_staff_posts(cli, session, question_id, STAFF_CLOSED, lang=lang))
+    echo(t("cli.settle_would_close" if dry_run else "cli.settle_closed", lang, question=question_id))
+    _print_queued(queued, dry_run=dry_run, lang=lang)
 
 
 @question_group.command(name="assign")
@@ -266,25 +265,23 @@ def question_assign(
       wieweet question assign 42 --expert U0DEMO020 --dry-run
       wieweet --by anna question assign 42 --expert nathalie.rombaut@ocmwgent.be
     """
-    now, actor = parse_now(now_text), cli_actor()
+    now, actor, lang = parse_now(now_text), cli_actor(), operator_language(cli)
     with _service(cli) as service, _settling(cli, question_id, dry_run=dry_run) as (session, before):
         slack_id = _expert_slack_id(session, expert_ref)
         routing = service.staff_assign(
             session, question_id=question_id, to_slack_id=slack_id, actor=actor, now=now, assign_away=even_if_away
         )
-        queued = _queued_since(session, routing.question, before)
+        queued = _queued_since(session, routing.question, before, lang)
         if not dry_run:
             _audit(session, actor, "assign", routing.question, now, queued=len(queued), slack_user_id=slack_id)
             # the triage post and staff's copies follow, as after the triage channel's Assign
-            queued.append(_queue_staff_posts(cli, session, question_id, STAFF_ASSIGNED, assignee=slack_id))
-    echo(f"{'would ask' if dry_run else 'asked'} {slack_id} to answer question {question_id}")
-    _print_queued(queued, dry_run=dry_run)
-    if dry_run:
-        echo("(dry run: nothing changed)")
+            queued.append(_queue_staff_posts(cli, session, question_id, STAFF_ASSIGNED, assignee=slack_id, lang=lang))
+    echo(t("cli.settle_would_ask" if dry_run else "cli.settle_asked", lang, expert=slack_id, question=question_id))
+    _print_queued(queued, dry_run=dry_run, lang=lang)
 
 
 def _queue_staff_posts(
-    cli: CliContext, session: Session, question_id: int, action: str, *, assignee: str | None = None
+    cli: CliContext, session: Session, question_id: int, action: str, *, assignee: str | None = None, lang: str
 ) -> str:
     """With the change, in its transaction (the last thing before its commit): an inbox request for the running
     bot (``STAFF_POSTS_KIND``) that stands once the change is committed (``record_with_change``), even when the
@@ -303,7 +300,7 @@ def _queue_staff_posts(
         payload=payload,
         now=datetime.now(UTC),
     )
-    return "update of the triage post and staff's copies (buttons removed)"
+    return t("cli.settle_staff_posts", lang)
 
 
 def _expert_slack_id(session: Session, ref: str) -> str:

@@ -92,7 +92,7 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
         echo(t("cli.queued_digests", lang, count=len(digests)))
         echo(f"  {col['channel']:<14} {col['week']:<8}  {col['scheduled']:<16}  {col['state']}")
         for d in digests:
-            state = _digest_state(d.state, lang)
+            state = digest_state_text(d.state, lang)
             if d.sent_at is not None:
                 state = f"{state} {_local(d.sent_at, tz)}"
             if d.state == "none":
@@ -125,7 +125,8 @@ DIGEST_STATE_KEYS = {  # a week's digest run (``digests.restored.DigestState.sta
 }
 
 
-def _digest_state(state: str, lang: str) -> str:
+def digest_state_text(state: str, lang: str) -> str:
+    """A digest run's state (``DigestRunStatus``) in the operator's words; another as its code."""
     key = DIGEST_STATE_KEYS.get(state)
     return t(key, lang) if key else state
 

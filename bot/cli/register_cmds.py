@@ -18,6 +18,7 @@ import click
 from bot.cli import CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.output import echo
 from bot.cli.register_view import expert_table, practice_table, profile_lines
+from bot.cli.slack_check import report_lines as slack_check_lines
 from bot.config import Settings
 from bot.error_texts import problem_text
 from bot.errors import ConfigError, ImportFailed
@@ -393,9 +394,8 @@ def register_check_slack(cli: CliContext) -> None:
         raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to ask Slack")
     with cli.db.session() as session:
         checked, problems = identity.check_slack_emails(session, lookup=lookup)
-    for p in problems:
-        echo(f"{p.email}  {p.slack_user_id}  ({p.name}, source {p.source}): {p.problem}")
-    echo(f"{checked} Slack account(s) checked, {len(problems)} not confirmed by Slack")
+    for line in slack_check_lines(checked, problems, operator_language(cli)):
+        echo(line)
     if problems:
         raise click.exceptions.Exit(1)
 

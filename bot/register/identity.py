@@ -42,17 +42,36 @@ def same_address(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
 
+# why Slack does not confirm an address (``mismatch_code``): the codes a report line is written from
+NO_TOKEN = "no_token"
+NOT_ASKED = "not_asked"
+NO_ADDRESS = "no_address"
+OTHER_ADDRESS = "other_address"
+
+
+def mismatch_code(held: str | None, email: str, *, asked: bool) -> str | None:
+    """Why the address Slack ``held`` (None: not known) does not confirm ``email``, as a code; None when it does."""
+    if not asked:
+        return NO_TOKEN
+    if held is None:
+        return NOT_ASKED
+    if not held:
+        return NO_ADDRESS
+    if not same_address(held, email):
+        return OTHER_ADDRESS
+    return None
+
+
 def _reason(held: str | None, email: str, *, asked: bool) -> str | None:
     """Why the address Slack ``held`` (None: not known) does not confirm ``email``; None when it does."""
-    if not asked:
-        return "no Slack bot token to check it with"
-    if held is None:
-        return "Slack could not be asked"
-    if not held:
-        return "Slack holds no e-mail address for that account"
-    if not same_address(held, email):
-        return f"its Slack e-mail address is {held}"
-    return None
+    code = mismatch_code(held, email, asked=asked)
+    if code is None:
+        return None
+    return {
+        NO_TOKEN: "no Slack bot token to check it with",
+        NOT_ASKED: "Slack could not be asked",
+        NO_ADDRESS: "Slack holds no e-mail address for that account",
+    }.get(code, f"its Slack e-mail address is {held}")
 
 
 def mismatch(slack_user_id: str, email: str, lookup: SlackEmailLookup | None) -> str | None:
@@ -129,7 +148,9 @@ class SlackEmailCheck:
     name: str
     slack_user_id: str
     source: str
-    problem: str  # why Slack does not confirm the address for the account
+    problem: str  # why Slack does not confirm the address for the account (English, for a log)
+    code: str = ""  # the same as a code (``mismatch_code``), for a line in the reader's language
+    held: str = ""  # the address Slack holds for the account (``OTHER_ADDRESS``)
 
 
 def check_slack_emails(session: Session, *, lookup: SlackEmailLookup) -> tuple[int, list[SlackEmailCheck]]:
@@ -141,7 +162,11 @@ def check_slack_emails(session: Session, *, lookup: SlackEmailLookup) -> tuple[i
         if not expert.slack_user_id:
             continue
         checked += 1
-        why = mismatch(expert.slack_user_id, expert.email, lookup)
-        if why is not None:
-            problems.append(SlackEmailCheck(expert.email, expert.name, expert.slack_user_id, expert.source, why))
+        held = lookup(expert.slack_user_id)
+        code = mismatch_code(held, expert.email, asked=True)
+        if code is not None:
+            why = _reason(held, expert.email, asked=True) or code
+            problems.append(
+                SlackEmailCheck(expert.email, expert.name, expert.slack_user_id, expert.source, why, code, held or "")
+            )
     return checked, problems

@@ -28,6 +28,7 @@ from tests.digests.conftest import (
 from tests.emulator import SlackEmulator
 
 NOW_ARG = "--now=2026-11-25T12:00:00+01:00"  # Wednesday of week 48
+ENGLISH = {"WIEWEET_LANGUAGE": "en"}  # an operator whose WIEWEET_LANGUAGE is English (Dutch unless set)
 
 
 def wieweet(database_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -87,9 +88,16 @@ def test_dry_run_without_subscription(seeded: Database) -> None:
     # Text output names people; Slack ids and the preview's channel are for Slack only.
     assert re.search(r"\b[UW]0[A-Z0-9]+\b", out) is None and "@" not in out
     assert "C0WONEN02" not in out and "CPREVIEW" not in out and "dry run" not in out
-    assert result.stderr.strip() == (
+    assert result.stderr.strip() == (  # the operator's language (WIEWEET_LANGUAGE): Dutch unless set
+        "proefrit, er is niets gepost: 2026-W48, 2026-11-16 09:00 – 2026-11-23 09:00 Brussels, "
+        "zoals voor kanaal C0WONEN02, 1 bericht"
+    )
+    args = ("digest", "--channel", "C0WONEN02", "--week", "2026-W48", "--dry-run", NOW_ARG)
+    english = wieweet(seeded.url, *args, env=ENGLISH)
+    assert "dry run" not in english.stdout
+    assert english.stderr.strip() == (
         "dry run, nothing posted: 2026-W48, 2026-11-16 09:00 – 2026-11-23 09:00 Brussels, "
-        "as for channel C0WONEN02, 1 message(s)"
+        "as for channel C0WONEN02, 1 message"
     )
 
 
@@ -97,7 +105,7 @@ def test_dry_run_without_channel_names_no_channel(seeded: Database) -> None:
     result = wieweet(seeded.url, "digest", "--week", "2026-W48", "--dry-run", NOW_ARG)
     assert result.exit_code == 0, result.output
     assert "CPREVIEW" not in result.output and "U0AN" not in result.output
-    assert "An Peeters" in result.stdout and "all themes, 1 message(s)" in result.stderr
+    assert "An Peeters" in result.stdout and "alle thema's, 1 bericht" in result.stderr
     # Block Kit for Slack (--json) keeps the mention: Slack shows it as the person's name.
     raw = wieweet(seeded.url, "digest", "--week", "2026-W48", "--dry-run", "--json", NOW_ARG)
     assert "<@U0AN>" in raw.stdout and "An Peeters" not in raw.stdout
@@ -203,15 +211,51 @@ def test_subscribe_list_unsubscribe(seeded: Database) -> None:
         "--post-empty",
     )
     assert added.exit_code == 0, added.output
-    assert "subscribed C0WONEN02 to wonen, europa: every fri 16:30 Brussels (nl); next digest" in added.output
-    assert wieweet(seeded.url, "digest", "subscribe", "--channel", "G0PRIV001", "--private").exit_code == 0
+    assert "C0WONEN02 geabonneerd op wonen, europa: elke vrijdag 16:30 Brussels (nl); volgende digest 2026-" in (
+        added.output
+    )
+    private = wieweet(seeded.url, "digest", "subscribe", "--channel", "G0PRIV001", "--private", env=ENGLISH)
+    assert "subscribed G0PRIV001 to all themes: every Monday 09:00 Brussels (en); next digest 2026-" in private.output
     listed = wieweet(seeded.url, "digest", "list")
-    assert "C0WONEN02" in listed.output and "wonen,europa" in listed.output and "fri 16:30" in listed.output
-    assert "G0PRIV001" in listed.output and "2 subscription(s)" in listed.output
+    assert listed.output.splitlines()[0].split() == [
+        "kanaal",
+        "thema's",
+        "schema",
+        "taal",
+        "leeg",
+        "actief",
+        "volgende",
+        "(Brussels)",
+        "vorige",
+    ]
+    rows = {line.split()[0]: line.split() for line in listed.output.splitlines()[1:-1]}
+    assert rows["C0WONEN02"] == ["C0WONEN02", "wonen,europa", "vr", "16:30", "nl", "ja", "ja", *rows["C0WONEN02"][7:]]
+    assert rows["G0PRIV001"][:7] == ["G0PRIV001", "alle", "ma", "09:00", "en", "nee", "ja"]
+    assert listed.output.splitlines()[-1] == "2 abonnementen"
+    english = wieweet(seeded.url, "digest", "list", env=ENGLISH)
+    assert english.output.splitlines()[0].split() == [
+        "channel",
+        "themes",
+        "schedule",
+        "lang",
+        "empty",
+        "active",
+        "next",
+        "run",
+        "(Brussels)",
+        "last",
+        "run",
+    ]
+    assert "C0WONEN02      wonen,europa                 Fri 16:30  nl   yes   yes" in english.output
+    assert "G0PRIV001      all                          Mon 09:00  en   no    yes" in english.output
+    assert english.output.splitlines()[-1] == "2 subscriptions"
     removed = wieweet(seeded.url, "digest", "unsubscribe", "--channel", "C0WONEN02")
-    assert removed.exit_code == 0 and "unsubscribed C0WONEN02" in removed.output
-    assert "1 subscription(s)" in wieweet(seeded.url, "digest", "list").output
-    assert "2 subscription(s)" in wieweet(seeded.url, "digest", "list", "--all").output
+    assert removed.exit_code == 0 and removed.output.strip() == "abonnement van C0WONEN02 stopgezet"
+    assert wieweet(seeded.url, "digest", "list").output.splitlines()[-1] == "1 abonnement"
+    assert wieweet(seeded.url, "digest", "list", "--all", env=ENGLISH).output.splitlines()[-1] == "2 subscriptions"
+    again = wieweet(seeded.url, "digest", "unsubscribe", "--channel", "G0PRIV001", env=ENGLISH)
+    assert again.output.strip() == "unsubscribed G0PRIV001"
+    assert wieweet(seeded.url, "digest", "list", env=ENGLISH).output.splitlines()[-1] == "0 subscriptions"
 
 
 @pytest.fixture
@@ -233,8 +277,8 @@ def test_send_due_through_the_slack_emulator(seeded: Database, emulator: SlackEm
     env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
     sent = wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env)
     assert sent.exit_code == 0, sent.output
-    assert "C0DIGEST1 2026-W48 sent" in sent.output
-    assert "C0GONE001 2026-W48 failed" in sent.output and "not_in_channel" in sent.output
+    assert "C0DIGEST1 2026-W48 verstuurd" in sent.output  # in the operator's language (Dutch unless set)
+    assert "C0GONE001 2026-W48 mislukt" in sent.output and "not_in_channel" in sent.output
     posted = emulator.messages("C0DIGEST1")
     assert len(posted) >= 1
     assert all(len(m["blocks"]) <= 50 for m in posted)
@@ -243,10 +287,13 @@ def test_send_due_through_the_slack_emulator(seeded: Database, emulator: SlackEm
     assert "Leegstandsheffing op winkelpanden" in everything and "Geheime vraag" not in everything
     assert "<!channel>" not in everything and "U0BO" not in everything
     again = wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env)
-    assert again.output.strip() == "no digests due"
+    assert again.output.strip() == "geen digests te versturen"
+    assert wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env | ENGLISH).output.strip() == "no digests due"
     assert len(emulator.messages("C0DIGEST1")) == len(posted)
     listed = wieweet(seeded.url, "digest", "list")
-    assert f"2026-W48 {DigestRunStatus.SENT.value} ({len(posted)}/{len(posted)})" in listed.output
+    assert f"2026-W48 verstuurd ({len(posted)}/{len(posted)})" in listed.output
+    english = wieweet(seeded.url, "digest", "list", env=ENGLISH)
+    assert f"2026-W48 {DigestRunStatus.SENT.value} ({len(posted)}/{len(posted)})" in english.output
 
 
 def test_long_digest_in_several_messages_is_accepted_by_slack(seeded: Database, emulator: SlackEmulator) -> None:

@@ -69,7 +69,7 @@ def test_a_question_closed_and_one_assigned_by_the_cli_go_out_once_when_the_bot_
     assert closed.exit_code == 0, closed.output
     assigned = CliRunner().invoke(main, [*cli, "assign", str(pigeons.id), "--expert", EXPERT_EMAIL, "--now", LATER])
     assert assigned.exit_code == 0, assigned.output
-    assert f"queued: expert_request to {EXPERT}" in assigned.output
+    assert f"in de wachtrij: expert_request aan {EXPERT}" in assigned.output  # WIEWEET_LANGUAGE: Dutch unless set
     assert len(emulator.calls) == since  # nothing reached Slack: it is all queued
     assert unsent(demo_db_url) == 3  # the close for the asker; the request and "asked" for the other question
 

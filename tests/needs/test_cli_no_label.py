@@ -25,13 +25,13 @@ def test_a_topic_whose_label_went_says_no_label_may_be_shown(
     topic_id = _rats(network)
     with network.database.session() as session:
         change(session, topic_id)
-    for run, text in [
-        (lambda *a: wieweet(network.database, *a), DUTCH),
-        (lambda *a: wieweet_in(network.database, "en", *a), ENGLISH),
+    for run, text, topic in [
+        (lambda *a: wieweet(network.database, *a), DUTCH, "onderwerp"),
+        (lambda *a: wieweet_in(network.database, "en", *a), ENGLISH, "topic"),
     ]:
         recruit = run("needs", "recruit", str(topic_id))
         assert recruit.exit_code == 0, recruit.output
-        assert f"topic {topic_id}: {text} — expertise:" in recruit.output
+        assert f"{topic} {topic_id}: {text} — expertise:" in recruit.output
         assert "private questions only" not in recruit.output
         overview = run("needs", "--period", "2026-01-01..2026-12-31")
         assert overview.exit_code == 0, overview.output

@@ -51,7 +51,8 @@ def test_a_proposal_dismissed_on_the_command_line_is_shown_dismissed_by_whom_wit
     proposal_id, _ = _queued(network)
     clock = Clock(LATER)
     _posted(network, clock)
-    assert f"dismissed proposal #{proposal_id}" in _cli(network, "dismiss", str(proposal_id), "--reason", "planned")
+    dismissed = _cli(network, "dismiss", str(proposal_id), "--reason", "planned")
+    assert f"voorstel #{proposal_id} afgewezen" in dismissed  # WIEWEET_LANGUAGE: Dutch unless set
     shown = _rendered_once(network, clock, proposal_id)
     assert "Afgewezen door Anna Smet." in shown
     assert ids.ACTION_NEEDS_DISMISS not in shown and ids.ACTION_NEEDS_INVITE not in shown
@@ -65,7 +66,7 @@ def test_a_proposal_marked_done_on_the_command_line_is_shown_done_and_keeps_the_
     clock = Clock(LATER)
     _posted(network, clock)
     output = _cli(network, "done", str(proposal_id), "--notes", NOTES, "--summary", "Wat we afspraken over leegstand")
-    assert f"proposal #{proposal_id} done" in output
+    assert f"voorstel #{proposal_id} afgerond; praktijk #" in output and "wacht op goedkeuring" in output
     with network.database.session() as session:
         proposal = session.get(NeedProposal, proposal_id)
         assert proposal is not None and proposal.status is ProposalStatus.DONE

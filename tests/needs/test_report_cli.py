@@ -28,8 +28,10 @@ PERIOD = "2026-Q4"
 NOW_ARG = NOW.isoformat()
 
 
-def wieweet(database_url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", database_url, *args], catch_exceptions=False)
+def wieweet(database_url: str, *args: str, lang: str | None = None) -> Result:
+    """The command line; in the operator's language ``lang`` (``WIEWEET_LANGUAGE``; Dutch unless set)."""
+    env = {"WIEWEET_LANGUAGE": lang} if lang else None
+    return CliRunner().invoke(main, ["--database", database_url, *args], env=env, catch_exceptions=False)
 
 
 def test_report_figures_equal_the_database_and_the_digest(network: Network) -> None:
@@ -120,15 +122,54 @@ def test_cli_needs_json_and_report(network: Network, database_url: str, tmp_path
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["period"] == PERIOD and data["topics"][0]["organisations"] == 4
-    text = wieweet(database_url, "needs", "--period", PERIOD, "--now", NOW_ARG)
-    assert "Knowledge needs 2026-Q4" in text.output and "covered" in text.output
+    text = wieweet(database_url, "needs", "--period", PERIOD, "--now", NOW_ARG, lang="en")
+    assert "Knowledge needs 2026-Q4: " in text.output and "covered" in text.output
     header, first = text.output.splitlines()[1:3]  # the askers figure the JSON has, in a column of its own
-    assert header.split()[2:7] == ["q", "gap", "askers", "org", "city"]
+    assert header.split() == [
+        "#",
+        "topic",
+        "q",
+        "gap",
+        "askers",
+        "org",
+        "city",
+        "answ",
+        "median",
+        "expertise",
+        "trend",
+        "proposal",
+    ]
     top = data["topics"][0]
     figures = f"{top['questions']:>3} {top['gaps']:>3} {top['askers']:>6} {top['organisations']:>3} {top['cities']:>4}"
     assert top["askers"] > 0 and f" {figures} " in first
+    dutch = wieweet(database_url, "needs", "--period", PERIOD, "--now", NOW_ARG)  # WIEWEET_LANGUAGE: Dutch unless set
+    assert dutch.output.startswith("Kennisnoden 2026-Q4: ") and "gedekt" in dutch.output
+    header, first = dutch.output.splitlines()[1:3]
+    assert header.split() == [
+        "#",
+        "onderwerp",
+        "vr",
+        "lac",
+        "vragers",
+        "org",
+        "stad",
+        "beantw",
+        "mediaan",
+        "expertise",
+        "trend",
+        "voorstel",
+    ]
+    # the columns as wide as their Dutch headers: the figures stay under them
+    figures = f"{top['questions']:>3} {top['gaps']:>3} {top['askers']:>7} {top['organisations']:>3} {top['cities']:>4}"
+    assert f" {figures} " in first
+    start = first.index(f" {figures} ") + 1  # right-aligned under the headers' ends
+    assert header.index("vragers") + len("vragers") == start + len(f"{top['questions']:>3} {top['gaps']:>3} ") + 7
+    assert header.index("stad") + len("stad") == start + len(figures)
     proposals = wieweet(database_url, "needs", "proposals", "--propose", "--now", NOW_ARG)
-    assert "1 new proposal(s)" in proposals.output and "An Peeters" in proposals.output
+    assert "1 nieuw voorstel" in proposals.output and "An Peeters" in proposals.output
+    assert "    trekker: " in proposals.output and "    komen wellicht: " in proposals.output
+    again = wieweet(database_url, "needs", "proposals", "--now", NOW_ARG, lang="en")
+    assert "question" in again.output and "    lead: " in again.output and "    likely to come: " in again.output
     out = tmp_path / "r.xlsx"
     with mock.patch("bot.cli.needs_cmds.replace_file", side_effect=OSError("disk full")):
         failed = CliRunner().invoke(main, ["--database", database_url, "report", "--period", PERIOD, str(out)])
@@ -137,12 +178,20 @@ def test_cli_needs_json_and_report(network: Network, database_url: str, tmp_path
         assert s.scalars(select(AuditLog).where(AuditLog.action == "report")).all() == []
     before = datetime.now(UTC)
     written = wieweet(database_url, "report", "--period", PERIOD, str(out), "--now", NOW_ARG)
-    assert written.exit_code == 0 and out.exists() and "8 question(s) asked" in written.output
+    assert written.exit_code == 0 and out.exists(), written.output
+    assert (
+        written.output
+        == f"{out} geschreven: 2026-Q4, 8 vragen gesteld, 1 beantwoord, 2 onderwerpen (1 zonder stevige expertise)\n"
+    )
     with network.database.session() as s:  # who made a report of which period (it names experts): counts only
         entry = s.scalars(select(AuditLog).where(AuditLog.action == "report")).one()
         assert (entry.entity_type, entry.entity_key, entry.actor.startswith("cli:")) == ("needs_report", PERIOD, True)
         assert entry.after is not None and entry.after["asked"] == 8 and entry.after["experts_named"] > 0
         assert entry.at.replace(tzinfo=UTC) >= before.replace(microsecond=0)  # dated when made, never by --now
+    english = wieweet(database_url, "report", "--period", PERIOD, str(out), "--now", NOW_ARG, lang="en")
+    assert (
+        english.output == f"wrote {out}: 2026-Q4, 8 questions asked, 1 answered, 2 topics (1 without solid expertise)\n"
+    )
 
 
 @pytest.mark.parametrize("args", [["needs", "--period", "2026-Q5"], ["report", "--period", "nonsense", "x.xlsx"]])

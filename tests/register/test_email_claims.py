@@ -250,6 +250,7 @@ def test_the_check_lists_accounts_whose_slack_address_differs(db: Database) -> N
     assert [(p.email, p.slack_user_id, p.problem) for p in problems] == [
         (JAN_EMAIL, "U0SQUAT01", f"its Slack e-mail address is {SQUATTER_EMAIL}")
     ]
+    assert [(p.code, p.held) for p in problems] == [(identity.OTHER_ADDRESS, SQUATTER_EMAIL)]  # for the reader's words
 
 
 # --- the command line, asking the Slack emulator -----------------------------------------------------------------
@@ -309,7 +310,18 @@ def test_register_check_slack_lists_what_slack_does_not_confirm(db: Database, sl
         for actor, email in ((JAN, "jan@gent.be"), (Actor.slack("U0NOMAIL1", is_staff=False), "nomail@gent.be")):
             values = {**FORM, "email": email}
             profiles.save_profile(session, actor=actor, values=values, now=NOW, slack_email=email)
-    result = wieweet(db, slack, "register", "check-slack")
+    result = wieweet(db, slack, "register", "check-slack")  # the operator's language: Dutch unless set
+    assert result.exit_code == 1, result.output
+    assert sorted(result.output.splitlines()) == sorted(
+        [
+            f"{JAN_EMAIL}  U0SQUAT01  (J. Peeters, bron slack): het e-mailadres in Slack is {SQUATTER_EMAIL}",
+            "jan@gent.be  U0JAN0001  (J. Peeters, bron slack): het e-mailadres in Slack is jan.peeters@stad.gent",
+            "nomail@gent.be  U0NOMAIL1  (J. Peeters, bron slack): Slack heeft geen e-mailadres voor dat account",
+            "3 Slack-accounts nagekeken, 3 niet bevestigd door Slack",
+        ]
+    )
+    assert result.output.splitlines()[-1] == "3 Slack-accounts nagekeken, 3 niet bevestigd door Slack"
+    result = wieweet(db, slack, "register", "check-slack", language="en")
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert f"{JAN_EMAIL}  U0SQUAT01  (J. Peeters, source slack): its Slack e-mail address is {SQUATTER_EMAIL}" in lines
@@ -319,6 +331,6 @@ def test_register_check_slack_lists_what_slack_does_not_confirm(db: Database, sl
     assert "nomail@gent.be  U0NOMAIL1  (J. Peeters, source slack): Slack holds no e-mail address for that account" in (
         lines
     )
-    assert lines[-1] == "3 Slack account(s) checked, 3 not confirmed by Slack"
+    assert lines[-1] == "3 Slack accounts checked, 3 not confirmed by Slack"
     no_token = CliRunner().invoke(main, ["--database", db.url, "register", "check-slack"], env={"SLACK_BOT_TOKEN": ""})
     assert no_token.exit_code != 0 and "SLACK_BOT_TOKEN" in no_token.output

@@ -81,7 +81,7 @@ def test_a_close_queues_the_post_update_and_the_bot_makes_it_from_the_stored_sta
     assert _queued(world.db) == []  # a dry run queues nothing
     done = wieweet(world.db, "--by", "anna", "question", "close", str(qid), "--reason", "Beantwoord", "--now", LATER)
     assert done.exit_code == 0, done.output
-    assert "queued: update of the triage post" in done.output
+    assert "in de wachtrij: bijwerken van het bericht in het triagekanaal" in done.output  # WIEWEET_LANGUAGE: nl
     [queued] = _queued(world.db)
     assert queued[1] == {"question_id": qid, "action": STAFF_CLOSED, "by": "anna"}
 

@@ -1,0 +1,43 @@
+"""``wieweet needs recruit`` and ``needs proposals`` speak the operator's language (``WIEWEET_LANGUAGE``, Dutch
+unless set): who was asked or asked before, the topic's line with its coverage, who is suggested and why there are
+none; ``--json`` stays the same in both."""
+
+from __future__ import annotations
+
+import json
+
+from storage.models import Expert
+from tests.cli import wieweet, wieweet_in
+from tests.needs.conftest import Network
+from tests.needs.test_recruit_claims import _rats
+
+
+def _els(network: Network) -> int:
+    with network.database.session() as session:
+        return next(e.id for e in session.query(Expert) if e.name == "Els Jacobs")
+
+
+def test_recruit_in_dutch_and_english(network: Network) -> None:
+    topic_id, els = _rats(network), _els(network)
+    plan = wieweet(network.database, "needs", "recruit", str(topic_id))
+    assert plan.exit_code == 0, plan.output
+    first, *candidates = plan.output.splitlines()
+    assert first.startswith(f"onderwerp {topic_id}: ") and first.endswith(" — expertise: geen")
+    assert any(line.split()[0] == str(els) and "Els Jacobs" in line for line in candidates), plan.output
+    english = wieweet_in(network.database, "en", "needs", "recruit", str(topic_id))
+    assert english.output.splitlines()[0].startswith(f"topic {topic_id}: ")
+    assert english.output.splitlines()[0].endswith(" — expertise: none")
+    as_json = [wieweet_in(network.database, lang, "needs", "recruit", str(topic_id), "--json") for lang in ("nl", "en")]
+    assert as_json[0].output == as_json[1].output and json.loads(as_json[0].output)["coverage"] == "none"
+
+    asked = wieweet(network.database, "needs", "recruit", str(topic_id), "--ask", str(els))
+    assert asked.exit_code == 0 and asked.output.strip().endswith(": gevraagd"), asked.output
+    again = wieweet(network.database, "needs", "recruit", str(topic_id), "--ask", str(els))
+    assert again.output.strip().endswith(": al eerder gevraagd"), again.output
+    again = wieweet_in(network.database, "en", "needs", "recruit", str(topic_id), "--ask", str(els))
+    assert again.output.strip().endswith(": asked before"), again.output
+
+
+def test_no_proposals(network: Network) -> None:
+    assert wieweet(network.database, "needs", "proposals").output == "geen voorstellen\n"
+    assert wieweet_in(network.database, "en", "needs", "proposals").output == "no proposals\n"
