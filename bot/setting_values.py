@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.dialects import plugins as sqlalchemy_plugins
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.errors import ConfigError
 from bot.routing.business_time import DEFAULT_YEARLY_HOLIDAYS  # WIEWEET_EXTRA_HOLIDAYS unset: the calendar's default
@@ -270,11 +271,38 @@ def normalise_database_url(url: str, *, source: str = "WIEWEET_DATABASE_URL") ->
     return url
 
 
+# Not libpq's, yet not unknown: SQLAlchemy itself takes ``plugin`` (the CreateEnginePlugin to load; each plugin takes
+# its own options off the URL) and drops ``plugins`` before the psycopg dialect passes the rest of the query on
+# (``URL._instantiate_plugins``); the dialect itself takes nothing else.
+SQLALCHEMY_URL_OPTIONS = frozenset({"plugin", "plugins"})
+# psycopg.connect()'s own arguments: the dialect would pass them from the URL as text, which psycopg misreads
+# (?autocommit=false turns autocommit on; ?prepare_threshold=0 fails at the first query).
+PSYCOPG_ARGUMENTS = frozenset({"autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory"})
+
+
 def _check_options(url: str, source: str) -> None:
     """Refuse a PostgreSQL URL with an option libpq does not know (``?sslmod=require``), naming it (never its value:
-    it may be a password) with the option meant where one is close (``storage.db.unknown_options``)."""
-    unknown = unknown_options(url)
-    if not unknown:
+    it may be a password) with the option meant where one is close (``storage.db.unknown_options``). SQLAlchemy's
+    own options are not refused, nor, once a ``plugin`` is named, any other (they may be the plugin's); psycopg's
+    own arguments are, saying what they are."""
+    unknown = [key for key in unknown_options(url) if key not in SQLALCHEMY_URL_OPTIONS]
+    driver = [key for key in unknown if key in PSYCOPG_ARGUMENTS]
+    if driver:
+        raise ConfigError(
+            "bad_database_url",
+            f"{source} holds {shown_value(driver[0])}, an argument of the psycopg driver, not a connection option: "
+            "from a URL it would be passed as text, which psycopg misreads; leave it out",
+        )
+    named = make_url(url).query.get("plugin", ())
+    for plugin in [named] if isinstance(named, str) else named:
+        try:
+            sqlalchemy_plugins.load(plugin)  # what create_engine does first; a traceback there otherwise
+        except NoSuchModuleError:
+            raise ConfigError(
+                "bad_database_url",
+                f"{source} names the SQLAlchemy plugin {shown_value(plugin)}, which is not installed",
+            ) from None
+    if not unknown or named:
         return
     key = unknown[0]
     close = difflib.get_close_matches(key.lower(), sorted(connection_options()), n=1, cutoff=0.7)

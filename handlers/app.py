@@ -184,6 +184,9 @@ def signing_secret_problem(secret: str) -> str:
     return f"SLACK_SIGNING_SECRET is too short ({len(secret)} characters); {SLACK_SIGNING_SECRET_IS}"
 
 
+QUOTES = "'\"`‘’“”"
+
+
 def _other_characters(value: str, allowed: Callable[[str], bool]) -> str:
     """What kind of characters ``value`` holds that ``allowed`` refuses, counted, without showing ``value``: "2 line
     break(s), 1 space"."""
@@ -197,7 +200,7 @@ def _other_characters(value: str, allowed: Callable[[str], bool]) -> str:
             else "space(s) or tab(s)"
             if char.isspace()
             else "quote(s)"
-            if char in "'\"`‘’“”"
+            if char in QUOTES
             else "other character(s)"
         )
         kinds[kind] = kinds.get(kind, 0) + 1
@@ -209,14 +212,29 @@ def _token_char(char: str) -> bool:
 
 
 def token_problem(name: str, token: str, *, prefix: str, kind: str) -> str:
-    """What is wrong with a Slack token its pattern refuses (the wrong kind, or characters copied along), saying
-    what it is like without showing it."""
-    stripped = token.strip()
-    if not stripped.startswith(prefix):
+    """What is wrong with a Slack token its pattern refuses (the wrong kind, quotes kept around it, "Bearer " or
+    other characters copied along), saying what it is like without showing it."""
+    start = token.find(prefix)
+    if start < 0:
         return f"{name} must be {kind} starting with {prefix}"
+    before = token[:start].strip(QUOTES + " \t\r\n")  # what is left before the token once quotes are taken off
+    if before.lower() == "bearer":  # an Authorization header's value pasted whole
+        return f'{name} starts with "Bearer ", the word before a token in an HTTP header; give {kind} ({prefix}…) alone'
+    if before:
+        return (
+            f"{name} holds {len(token[:start])} character(s) before {prefix} (a name or a word copied along?); "
+            f"give {kind} ({prefix}…) alone"
+        )
     others = _other_characters(token, _token_char)
     if not others:  # only "xoxb-"
         return f"{name} must be {kind} starting with {prefix}, followed by the rest of the token"
+    stripped = token.strip()
+    inner = stripped[1:-1] if len(stripped) > 1 else ""
+    if stripped[0] in QUOTES and stripped[-1] in QUOTES and len(inner) > len(prefix) and all(map(_token_char, inner)):
+        return (
+            f"{name} is in quotes, kept as part of the value (docker --env-file, a Kubernetes secret or a CI "
+            f"variable keeps them; {others} besides the token); give {kind} ({prefix}…) without them"
+        )
     more = " (two tokens pasted together?)" if any(char.isspace() for char in stripped) else " (copied along?)"
     return f"{name} holds {others} besides the token's letters, digits and dashes{more}; give {kind} ({prefix}…) alone"
 

@@ -12,8 +12,9 @@ below have passed, in this order (cheapest first; the body is not read before it
    ``X-Slack-Signature`` of the form ``v0=<64 hex digits>``; then slack_sdk's ``SignatureVerifier`` checks the
    HMAC and that the timestamp is within five minutes (all failures: 401, whatever the headers hold). When
    ``MISMATCH_HINT_AFTER`` requests in a row carried a fresh timestamp and a well-formed signature that did not
-   match (what Slack's own requests look like to a process given the wrong ``SLACK_SIGNING_SECRET``), one warning
-   says so, once per process;
+   match (what Slack's own requests look like to a process given the wrong ``SLACK_SIGNING_SECRET``, and what
+   anyone who can reach the URL can send), one warning says so, naming both causes; while failures go on it is
+   said again at most once per ``MISMATCH_HINT_EVERY`` seconds, so forged requests cannot spend it;
 6. the body parses to one JSON object (events) or to a form whose ``payload`` field is one JSON object
    (interactions), and Bolt reads it the same way (400 otherwise).
 
@@ -52,10 +53,12 @@ SIGNATURE = re.compile(r"v0=[0-9a-f]{64}", re.ASCII)
 _UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
 MISMATCH_HINT_AFTER = 5  # signatures in a row that did not match before the hint to check the signing secret
 FRESH_SECONDS = 5 * 60  # slack_sdk's window for the timestamp
+MISMATCH_HINT_EVERY = 60 * 60  # seconds: while signatures keep failing, the hint is said again at most this often
 MISMATCH_HINT = (
     "%d requests in a row were signed like Slack's (a recent timestamp, a well-formed signature) but their signature "
-    "does not match: if they are Slack's, SLACK_SIGNING_SECRET is not this app's Signing Secret (Basic Information → "
-    "App Credentials → Signing Secret); every request from Slack is refused until it is. Said once per process"
+    "does not match (%s): either SLACK_SIGNING_SECRET is not this app's Signing Secret (Basic Information → App "
+    "Credentials → Signing Secret; regenerated since?), and every request from Slack is refused until it is, or "
+    "someone is sending requests Slack did not sign. Said again at most once an hour while signatures keep failing"
 )
 
 Health = Callable[[], tuple[bool, dict[str, str]]]
@@ -174,7 +177,8 @@ class HttpEdge:
         self.health = health
         self.verifier = verifier or SignatureVerifier(signing_secret)
         self._mismatches = 0  # signatures in a row that did not match (``MISMATCH_HINT``)
-        self._hinted = False
+        self._hinted_at: float | None = None  # when the hint was last said (the verifier's clock)
+        self._verified_at: float | None = None  # when a signature last matched
         self._lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -245,19 +249,30 @@ class HttpEdge:
             valid = self.verifier.is_valid(body=text, timestamp=timestamp, signature=signature)
         except (ValueError, TypeError, UnicodeError):  # checked above; kept so that no header can ever raise here
             return False
-        if valid or abs(self.verifier.clock.now() - int(timestamp)) <= FRESH_SECONDS:  # a stale one: no secret's fault
-            self._count_mismatch(not valid)
+        now = self.verifier.clock.now()
+        if valid or abs(now - int(timestamp)) <= FRESH_SECONDS:  # a stale one: no secret's fault
+            self._count_mismatch(not valid, now)
         return valid
 
-    def _count_mismatch(self, mismatched: bool) -> None:
-        """Count signatures that did not match in a row (a match starts again) and warn once when there are
-        ``MISMATCH_HINT_AFTER`` of them: the operator may have given the wrong signing secret."""
+    def _count_mismatch(self, mismatched: bool, now: float) -> None:
+        """Count signatures that did not match in a row (a match starts again) and warn when there are
+        ``MISMATCH_HINT_AFTER`` of them or more: the operator may have given the wrong signing secret, or someone
+        sends forged requests. Said again at most once per ``MISMATCH_HINT_EVERY``, so that forgeries cannot use it
+        up before a real wrong secret."""
         with self._lock:
-            self._mismatches = self._mismatches + 1 if mismatched else 0
-            if self._hinted or self._mismatches < MISMATCH_HINT_AFTER:
+            if not mismatched:
+                self._mismatches, self._verified_at = 0, now
                 return
-            self._hinted = True
-        log.warning(MISMATCH_HINT, MISMATCH_HINT_AFTER)
+            self._mismatches += 1
+            recent = self._hinted_at is not None and now - self._hinted_at < MISMATCH_HINT_EVERY
+            if recent or self._mismatches < MISMATCH_HINT_AFTER:
+                return
+            self._hinted_at, count, verified_at = now, self._mismatches, self._verified_at
+        if verified_at is None:
+            last = "none has verified since the start"
+        else:
+            last = f"the last one that verified came {int(now - verified_at) // 60} minute(s) ago"
+        log.warning(MISMATCH_HINT, count, last)
 
     @staticmethod
     def ssl_check(text: str) -> bool:

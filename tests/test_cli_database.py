@@ -4,12 +4,18 @@ one, and every message names where the URL came from (``--database``, ``WIEWEET_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy.dialects import plugins as sqlalchemy_plugins
+from sqlalchemy.engine import URL, CreateEnginePlugin, Engine
 
 from bot.cli import PASSWORD_ON_COMMAND_LINE, main
+from bot.errors import ConfigError
+from bot.setting_values import normalise_database_url
 from tests.test_cli import EXPERTS
 from tests.test_cli_operator import closed_port
 
@@ -189,3 +195,79 @@ def test_a_value_the_driver_refuses_is_one_line_without_the_password() -> None:
     line = only_error(wieweet("db", "status", env={"WIEWEET_DATABASE_URL": url}))
     assert "(set in WIEWEET_DATABASE_URL): bad value for connect_timeout: 'abc'" in line, line
     assert "geheim" not in line and "postgres:***@" in line and "sslpassword=***" in line, line
+
+
+class CountingPlugin(CreateEnginePlugin):
+    """An installed SQLAlchemy plugin that takes its own option (``counting_label``) off the URL, as plugins do, and
+    notes the label of each engine it was loaded for."""
+
+    labels: ClassVar[list[str]] = []
+
+    def __init__(self, url: URL, kwargs: dict[str, Any]) -> None:
+        super().__init__(url, kwargs)
+        self.label = str(url.query.get("counting_label"))
+
+    def update_url(self, url: URL) -> URL:
+        return url.difference_update_query(["counting_label"])
+
+    def engine_created(self, engine: Engine) -> None:
+        CountingPlugin.labels.append(self.label)
+
+
+@pytest.fixture
+def counting_plugin() -> Iterator[None]:
+    sqlalchemy_plugins.register("counting", __name__, "CountingPlugin")
+    CountingPlugin.labels.clear()
+    yield
+    sqlalchemy_plugins.impls.pop("counting", None)
+
+
+# options that are not libpq's but are not "unknown" either: SQLAlchemy takes ``plugin`` (and drops ``plugins``) off
+# the URL before the driver sees the rest, and a plugin takes its own options off it (CreateEnginePlugin.update_url)
+@pytest.mark.usefixtures("counting_plugin")
+@pytest.mark.parametrize(
+    "query",
+    ["plugin=counting", "plugin=counting&counting_label=w&sslmode=require", "plugins=x", "sslmode=require"],
+)
+def test_sqlalchemys_own_url_options_are_not_refused(query: str) -> None:
+    url = f"postgresql://wieweet:geheim@db/wieweet?{query}"
+    assert normalise_database_url(url) == f"postgresql+psycopg://wieweet:geheim@db/wieweet?{query}"
+
+
+def test_a_plugin_that_is_not_installed_is_one_line_naming_it() -> None:
+    # create_engine would stop with NoSuchModuleError's traceback
+    url = f"postgresql://postgres:geheim@127.0.0.1:{closed_port()}/wieweet?plugin=collectd"
+    line = only_error(wieweet("db", "status", env={"WIEWEET_DATABASE_URL": url}))
+    assert line == "error: WIEWEET_DATABASE_URL names the SQLAlchemy plugin 'collectd', which is not installed", line
+
+
+@pytest.mark.usefixtures("counting_plugin")
+def test_an_installed_plugin_and_its_option_reach_the_engine(database_url: str) -> None:
+    # both databases; on PostgreSQL the plugin's option and SQLAlchemy's own are gone before psycopg connects
+    if not database_url.startswith("postgresql"):
+        pytest.skip("URL options are PostgreSQL's")
+    url = f"{database_url}{'&' if '?' in database_url else '?'}plugin=counting&counting_label=w&plugins=x"
+    result = wieweet("--database", url, "db", "status")
+    assert result.exit_code == 0 and "nieuwste" in result.output, result.output
+    assert CountingPlugin.labels and set(CountingPlugin.labels) == {"w"}, CountingPlugin.labels
+
+
+def test_a_plugin_does_not_hide_a_misspelt_option_of_libpqs_without_one() -> None:
+    with pytest.raises(ConfigError, match="'sslmod', which PostgreSQL does not know; did you mean sslmode"):
+        normalise_database_url("postgresql://wieweet@db/wieweet?plugins=x&sslmod=require")
+
+
+@pytest.mark.parametrize("key", ["autocommit", "prepare_threshold", "row_factory"])
+def test_psycopgs_own_arguments_are_refused_saying_what_they_are(key: str) -> None:
+    # psycopg.connect() would take them from the URL, as text: ?autocommit=false turns autocommit on
+    with pytest.raises(ConfigError) as refused:
+        normalise_database_url(f"postgresql://wieweet:geheim@db/wieweet?{key}=false")
+    said = str(refused.value)
+    assert said.startswith(
+        f"WIEWEET_DATABASE_URL holds '{key}', an argument of the psycopg driver, not a connection"
+    ), said
+    assert (
+        "which PostgreSQL does not know" not in said
+        and "geheim" not in said
+        and "false" not in said.split(";", maxsplit=1)[0]
+    )
