@@ -1,6 +1,7 @@
-"""Two staff members asking the same person about the same topic at the same moment: on PostgreSQL both find no DM
-queued yet, and the second one's insert meets the first one's under the unique key. The second gets the answer
-any ask of someone asked already gets ("asked before"), not a unique-key traceback; one DM is queued."""
+"""Two staff members asking the same person about the same topic at the same moment: both find no DM queued yet
+(on SQLite too: pysqlite reads outside a transaction until the first write), and the second one's insert meets the
+first one's under the unique key (on SQLite once the first one's write lock is released). The second gets the
+answer any ask of someone asked already gets ("asked before"), not a unique-key traceback; one DM is queued."""
 
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ from tests.needs.test_recruit_queued_label_gone import _rats
 def test_two_asks_at_the_same_moment_queue_one_dm_and_both_answer(
     network: Network, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if network.database.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serialises the two asks")
     topic_id = _rats(network)
     with network.database.session() as session:
         plan = network.service.recruiting(session, actor=STAFF, topic_id=topic_id, now=NOW)
