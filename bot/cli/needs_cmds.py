@@ -362,6 +362,7 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
     Examples:
       wieweet needs recruit 12
       wieweet needs recruit 12 --ask 41,57
+      wieweet needs recruit 12 --ask 41,57 --json
     """
     cli = _cli(ctx)
     service = _service(cli)
@@ -376,6 +377,9 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
             requests = service.ask_to_add_expertise(
                 session, actor=cli_actor(), topic_id=topic_id, expert_ids=ids, now=now
             )
+            if as_json:  # each person, as stored: queued or not, and the code of why they cannot be reached
+                echo(json.dumps([asdict(r) for r in requests], ensure_ascii=False, indent=2))
+                return
             for r in requests:
                 if r.unreachable:  # Slack cannot reach them (bot.needs.recruiting): not asked again
                     why = slack_said(r.unreachable, lang)  # what Slack said, in words, not its error key
