@@ -399,7 +399,13 @@ def digest_mark_posted(ctx: click.Context, week: str, channel: str | None, now_t
             lang,
             marked=marked,
             week=parse_period(week),
-            already=format_number(result.already_sent, lang),
+            already=tn(
+                "cli.digest_already_posted",
+                "cli.digest_already_posted_plural",
+                result.already_sent,
+                lang,
+                count=format_number(result.already_sent, lang),
+            ),
             not_due=format_number(result.not_due, lang),
         )
     )
