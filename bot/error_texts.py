@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from babel.numbers import format_decimal
-
 from bot.errors import DETAIL_CHARS, Count, Detail, Problem, Size, WieweetError
-from bot.i18n import N_, format_size, format_stored_date, locale, t
+from bot.i18n import N_, format_number, format_size, format_stored_date, t
 from bot.register.validation import FieldError
 from bot.text import shown_text, shown_value
 
@@ -313,7 +311,7 @@ def _said(value: object, lang: str) -> object:
     if isinstance(value, Size):
         return format_size(value, lang)
     if isinstance(value, Count):
-        return format_decimal(value, locale=locale(lang))
+        return format_number(value, lang)
     if isinstance(value, Problem):
         return problem_text(value, lang)
     if isinstance(value, tuple):

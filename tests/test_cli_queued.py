@@ -282,7 +282,7 @@ def test_mark_posted_stops_the_digest_going_out_again(database: Database) -> Non
         assert [s.channel_id for s, _ in due_digests(session, now=NOW)] == ["C0EUROPA1"]
 
     done = wieweet(database, "digest", "mark-posted", "--week", "2026-w49", *AT_NOW)
-    assert "1 digest van 2026-W49 als gepost gemarkeerd; 1 waren al gepost; 0 nog niet aan de beurt" in done.output
+    assert "1 digest van 2026-W49 als gepost gemarkeerd; 1 was al gepost; 0 nog niet aan de beurt" in done.output
     with database.session() as session:
         assert due_digests(session, now=NOW) == []
         entry = session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted").order_by(AuditLog.id)).all()

@@ -175,7 +175,7 @@ def test_mark_posted_leaves_a_digest_a_running_process_is_posting(database: Data
     assert entry.after == {"channels": 2, "marked": 1, "already_sent": 0, "not_due": 0, "posting": 1}
 
     done = wieweet_in(database, "en", "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0WONEN01", *AT_NOW)
-    assert "marked 0 digests of 2026-W49 as posted; 1 were posted already" in done.output
+    assert "marked 0 digests of 2026-W49 as posted; 1 was posted already" in done.output
 
 
 def test_mark_posted_takes_over_a_crashed_senders_run(database: Database) -> None:

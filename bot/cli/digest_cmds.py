@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, operator_language, os_account
+from bot.cli import EXIT_REFUSED, LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, operator_language, os_account
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.cli.queued_cmds import digest_state_text
-from bot.cli.wording import number, schedule
+from bot.cli.wording import schedule
 from bot.errors import ConfigError, NotFoundError
-from bot.i18n import LANGUAGES, N_, normalise_language, t, tn
+from bot.i18n import LANGUAGES, N_, format_number, normalise_language, t, tn
 from bot.register.themes import ensure_default_themes
 from digests.period import parse_period, to_local
 from digests.restored import mark_posted
@@ -68,7 +68,11 @@ def _local(moment: datetime, tz: ZoneInfo) -> str:
 @click.option("--channel", metavar="CHANNEL", help="Slack channel id (its subscription gives themes and language).")
 @click.option("--week", metavar="YYYY-Www", help="ISO week the digest is sent in (default: this week).")
 @click.option("--dry-run", is_flag=True, help="Print the digest instead of posting it.")
-@click.option("--send-due", is_flag=True, help="Post every digest that is due now (needs SLACK_BOT_TOKEN).")
+@click.option(
+    "--send-due",
+    is_flag=True,
+    help="Post every digest that is due now (needs SLACK_BOT_TOKEN); exit 1 when one failed.",
+)
 @click.option("--lang", type=click.Choice(LANGUAGES), default=None, help="Language of the preview.")
 @click.option("--themes", metavar="KEYS", help="Comma-separated theme keys or labels for the preview.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Block Kit messages as JSON (with --dry-run).")
@@ -90,6 +94,8 @@ def digest_group(
     A digest sent in ISO week W covers the week up to its scheduled time in W: practices added or updated,
     questions answered, open questions looking for expertise, new experts, knowledge gaps and the figures against
     the previous week. Only public content appears. Times are in WIEWEET_TIMEZONE (default Europe/Brussels).
+    --send-due prints a line per digest, its outcome in words with the status code beside them ("mislukt
+    (failed)"), and exits 1 when a digest failed (not for one tried again later or left to another process).
 
     \b
     Examples:
@@ -108,7 +114,8 @@ def digest_group(
     if send_due and dry_run:
         raise click.UsageError("use either --dry-run or --send-due")
     if send_due:
-        _send_due(cli, now=now)
+        if _send_due(cli, now=now):
+            ctx.exit(EXIT_REFUSED)  # a digest failed: cron's monitor sees it without reading the lines
     elif dry_run:
         _preview(cli, channel=channel, week=week, lang=lang, themes=themes, as_json=as_json, now=now)
     else:
@@ -145,40 +152,59 @@ def _preview(
     echo(render_digest_text(messages), nl=False)
     # What was previewed goes to stderr: stdout is the digest as people would read it, nothing Slack-only in it.
     source = t("cli.digest_as_for", ui, channel=view.channel_id) if channel else t("cli.digest_all_themes", ui)
-    count = tn("cli.digest_messages", "cli.digest_messages_plural", len(messages), ui, count=number(len(messages), ui))
+    count = tn(
+        "cli.digest_messages", "cli.digest_messages_plural", len(messages), ui, count=format_number(len(messages), ui)
+    )
     window = f"{_local(start, tz)} – {_local(end, tz)} {_zone_name(tz)}"
     echo(t("cli.digest_dry_run", ui, period=period, window=window, source=source, messages=count), err=True)
 
 
-SEND_STATUS_KEYS = {  # a send's outcome (``SendStatus``), in the operator's words; the others print as their code
+SEND_STATUS_KEYS = {  # a send's outcome (``SendStatus``), in the operator's words; its code is printed beside them
     SendStatus.SENT: N_("cli.digest_sent"),
     SendStatus.EMPTY: N_("cli.digest_empty"),
     SendStatus.FAILED: N_("cli.digest_failed"),
     SendStatus.SKIPPED: N_("cli.digest_skipped"),
     SendStatus.RETRY: N_("cli.digest_retry"),
     SendStatus.LOST_CLAIM: N_("cli.digest_lost_claim"),
+    SendStatus.NO_SUBSCRIPTION: N_("cli.digest_no_subscription"),
+    SendStatus.ERROR: N_("cli.digest_error"),
 }
+SEND_FAILED = frozenset({SendStatus.FAILED, SendStatus.ERROR})  # `--send-due` exits 1: not retried, or a bug
 
 
-def _describe(result: SendResult, lang: str) -> str:
+def describe_send(result: SendResult, lang: str) -> str:
+    """A line of ``digest --send-due``: "C0123ABCD 2026-W50 mislukt (failed; 0 van 2 delen gepost): not_in_channel".
+    The status in the operator's words with its code (``SendStatus``) beside them, as ``register show`` writes a
+    state: a script or a monitor greps the code whatever ``WIEWEET_LANGUAGE`` is."""
     key = SEND_STATUS_KEYS.get(result.status)
-    text = f"{result.channel_id} {result.period} {t(key, lang) if key else result.status.value}"
+    word, code = (t(key, lang) if key else result.status.value), result.status.value
+    details = [code] if word != code else []
     if result.parts_total:
         parts = tn(
             "cli.digest_parts",
             "cli.digest_parts_plural",
             result.parts_total,
             lang,
-            posted=number(result.parts_posted, lang),
-            count=number(result.parts_total, lang),
+            posted=format_number(result.parts_posted, lang),
+            count=format_number(result.parts_total, lang),
         )
-        text += f" ({parts}{t('cli.digest_resumed', lang) if result.resumed else ''})"
+        details.append(parts + (t("cli.digest_resumed", lang) if result.resumed else ""))
+    text = f"{result.channel_id} {result.period} {word}"
+    if details:
+        text += f" ({'; '.join(details)})"
     if result.error:
         text += f": {result.error}"
     return text
 
 
-def _send_due(cli: CliContext, *, now: datetime) -> None:
+def send_failed(results: list[SendResult]) -> bool:
+    """Whether a digest of the pass failed (``--send-due`` exits 1): one given up for the week, or one that could not
+    be built. One tried again later, or left to (taken over by) another process, is no failure."""
+    return any(result.status in SEND_FAILED for result in results)
+
+
+def _send_due(cli: CliContext, *, now: datetime) -> bool:
+    """Post what is due, a line each; whether a digest failed."""
     settings = cli.settings
     if not settings.slack_bot_token:
         raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to send digests")
@@ -192,7 +218,8 @@ def _send_due(cli: CliContext, *, now: datetime) -> None:
     if not results:
         echo(t("cli.digest_none_due", lang))
     for result in results:
-        echo(_describe(result, lang))
+        echo(describe_send(result, lang))
+    return send_failed(results)
 
 
 @digest_group.command(name="subscribe")
@@ -309,7 +336,15 @@ def digest_list(ctx: click.Context, show_all: bool) -> None:
                 f"{yes if s.post_empty else no:<5} {yes if s.active else no:<6} {upcoming:<19}  {last}"
             )
         count = len(subscriptions)
-        echo(tn("cli.digest_subscriptions", "cli.digest_subscriptions_plural", count, lang, count=number(count, lang)))
+        echo(
+            tn(
+                "cli.digest_subscriptions",
+                "cli.digest_subscriptions_plural",
+                count,
+                lang,
+                count=format_number(count, lang),
+            )
+        )
 
 
 LIST_COLUMN_KEYS = {  # the headers of `digest list`'s table
@@ -355,15 +390,23 @@ def digest_mark_posted(ctx: click.Context, week: str, channel: str | None, now_t
             tz=ZoneInfo(cli.settings.timezone),
         )
     lang = operator_language(cli)
-    marked = tn("cli.digest_marked", "cli.digest_marked_plural", result.marked, lang, count=number(result.marked, lang))
+    marked = tn(
+        "cli.digest_marked", "cli.digest_marked_plural", result.marked, lang, count=format_number(result.marked, lang)
+    )
     echo(
         t(
             "cli.digest_marked_posted",
             lang,
             marked=marked,
             week=parse_period(week),
-            already=number(result.already_sent, lang),
-            not_due=number(result.not_due, lang),
+            already=tn(
+                "cli.digest_already_posted",
+                "cli.digest_already_posted_plural",
+                result.already_sent,
+                lang,
+                count=format_number(result.already_sent, lang),
+            ),
+            not_due=format_number(result.not_due, lang),
         )
     )
     if result.posting:

@@ -18,9 +18,8 @@ from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, operator_langu
 from bot.cli.ask_cmds import open_knowledge
 from bot.cli.options import parse_now
 from bot.cli.output import echo
-from bot.cli.wording import number
 from bot.files import check_folder, replace_file
-from bot.i18n import N_, local_day, locale, t, tn
+from bot.i18n import N_, format_number, local_day, locale, t, tn
 from bot.needs.jobs import embed_pending
 from bot.needs.model import (
     COVERED,
@@ -62,7 +61,7 @@ def _embed(cli: CliContext, service: NeedsService, budget: float, *, quiet: bool
     report = embed_pending(cli.db, service, budget_seconds=budget)
     if report.missing and not quiet:
         lang = operator_language(cli)
-        count = number(report.missing, lang)
+        count = format_number(report.missing, lang)
         echo(
             tn("cli.needs_embed_pending", "cli.needs_embed_pending_plural", report.missing, lang, count=count), err=True
         )
@@ -116,9 +115,11 @@ def _row(cells: dict[str, str], widths: dict[str, int]) -> str:
 
 
 def _print_overview(overview: NeedsOverview, lang: str) -> None:
-    items = tn("cli.needs_items", "cli.needs_items_plural", overview.items, lang, count=number(overview.items, lang))
+    items = tn(
+        "cli.needs_items", "cli.needs_items_plural", overview.items, lang, count=format_number(overview.items, lang)
+    )
     count = len(overview.topics)
-    topics = tn("cli.needs_topics", "cli.needs_topics_plural", count, lang, count=number(count, lang))
+    topics = tn("cli.needs_topics", "cli.needs_topics_plural", count, lang, count=format_number(count, lang))
     echo(t("cli.needs_header", lang, period=overview.period, items=items, topics=topics))
     headers = {name: t(key, lang) for name, key, _least, _align in OVERVIEW_COLUMNS}
     widths = {name: max(least, len(headers[name])) if least else 0 for name, _key, least, _align in OVERVIEW_COLUMNS}
@@ -129,12 +130,12 @@ def _print_overview(overview: NeedsOverview, lang: str) -> None:
         cells = {
             "id": str(topic.id),
             "topic": label,
-            "questions": number(topic.questions, lang),
-            "gaps": number(topic.gaps, lang),
-            "askers": number(topic.askers, lang),
-            "organisations": number(topic.organisations, lang),
-            "cities": number(topic.cities, lang),
-            "answered": number(topic.answered, lang),
+            "questions": format_number(topic.questions, lang),
+            "gaps": format_number(topic.gaps, lang),
+            "askers": format_number(topic.askers, lang),
+            "organisations": format_number(topic.organisations, lang),
+            "cities": format_number(topic.cities, lang),
+            "answered": format_number(topic.answered, lang),
             "median": _hours(topic.median_answer_hours, lang),
             "coverage": coverage_text(topic.coverage, lang),
             "trend": t(trend, lang) if trend else topic.trend,
@@ -219,14 +220,14 @@ def _print_proposal(p: ProposalView, tz: ZoneInfo, lang: str) -> None:
     start, end = local_day(p.window_start, tz), local_day(p.window_end, tz)
     label = p.label or t("cli.no_label", lang)
     questions = tn(
-        "cli.needs_questions", "cli.needs_questions_plural", p.questions, lang, count=number(p.questions, lang)
+        "cli.needs_questions", "cli.needs_questions_plural", p.questions, lang, count=format_number(p.questions, lang)
     )
     organisations = tn(
         "cli.needs_organisations",
         "cli.needs_organisations_plural",
         p.organisations,
         lang,
-        count=number(p.organisations, lang),
+        count=format_number(p.organisations, lang),
     )
     echo(
         t(
@@ -245,7 +246,9 @@ def _print_proposal(p: ProposalView, tz: ZoneInfo, lang: str) -> None:
         echo(f"    “{text}”")
     if p.not_quoted:
         n = p.not_quoted
-        echo("    + " + tn("cli.needs_not_quoted", "cli.needs_not_quoted_plural", n, lang, count=number(n, lang)))
+        echo(
+            "    + " + tn("cli.needs_not_quoted", "cli.needs_not_quoted_plural", n, lang, count=format_number(n, lang))
+        )
     lead = ", ".join(f"{e.name} ({e.organisation})" for e in p.experts) or t("cli.needs_nobody_found", lang)
     echo("    " + t("cli.needs_lead", lang, people=lead))
     coming = ", ".join(a.name or a.slack_user_id or "?" for a in p.askers) or "-"
@@ -287,7 +290,15 @@ def needs_proposals(
             created = service.propose_sessions(session, now=now, worker_id=worker)
             if not as_json:
                 n, lang = len(created), operator_language(cli)
-                echo(tn("cli.needs_new_proposals", "cli.needs_new_proposals_plural", n, lang, count=number(n, lang)))
+                echo(
+                    tn(
+                        "cli.needs_new_proposals",
+                        "cli.needs_new_proposals_plural",
+                        n,
+                        lang,
+                        count=format_number(n, lang),
+                    )
+                )
         statuses = None if show_all else [ProposalStatus.OPEN, ProposalStatus.INVITED]
         proposals = service.list_proposals(session, actor=cli_actor(), now=now, statuses=statuses)
     if as_json:
@@ -362,6 +373,7 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
     Examples:
       wieweet needs recruit 12
       wieweet needs recruit 12 --ask 41,57
+      wieweet needs recruit 12 --ask 41,57 --json
     """
     cli = _cli(ctx)
     service = _service(cli)
@@ -376,6 +388,9 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
             requests = service.ask_to_add_expertise(
                 session, actor=cli_actor(), topic_id=topic_id, expert_ids=ids, now=now
             )
+            if as_json:  # each person, as stored: queued or not, and the code of why they cannot be reached
+                echo(json.dumps([asdict(r) for r in requests], ensure_ascii=False, indent=2))
+                return
             for r in requests:
                 if r.unreachable:  # Slack cannot reach them (bot.needs.recruiting): not asked again
                     why = slack_said(r.unreachable, lang)  # what Slack said, in words, not its error key
@@ -458,11 +473,15 @@ def report_command(
             file=output,
             period=data.period,
             asked=tn(
-                "cli.needs_asked_count", "cli.needs_asked_count_plural", data.asked, ui, count=number(data.asked, ui)
+                "cli.needs_asked_count",
+                "cli.needs_asked_count_plural",
+                data.asked,
+                ui,
+                count=format_number(data.asked, ui),
             ),
-            answered=number(data.answered, ui),
-            topics=tn("cli.needs_topics", "cli.needs_topics_plural", count, ui, count=number(count, ui)),
-            without=number(without, ui),
+            answered=format_number(data.answered, ui),
+            topics=tn("cli.needs_topics", "cli.needs_topics_plural", count, ui, count=format_number(count, ui)),
+            without=format_number(without, ui),
         )
     )
 

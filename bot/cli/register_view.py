@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.cli.wording import state
 from bot.i18n import N_, format_number, local_day, t, theme_label, tn
 from bot.register.listing import ExpertProfile
 from bot.register.marked import AwayMark, slack_said
@@ -78,11 +79,6 @@ def _cut(text: str, width: int) -> str:
 
 def _local(moment: datetime, tz: ZoneInfo) -> str:
     return to_local(moment, tz).strftime("%Y-%m-%d %H:%M")
-
-
-def state(label: str, code: str) -> str:
-    """A state in the operator's words, with its stored code beside it when the two differ."""
-    return label if label == code else f"{label} ({code})"
 
 
 def outcome_word(outcome: Outcome | None, lang: str) -> str:

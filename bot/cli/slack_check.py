@@ -5,8 +5,7 @@ code, as stored."""
 
 from __future__ import annotations
 
-from bot.cli.wording import number
-from bot.i18n import N_, t, tn
+from bot.i18n import N_, format_number, t, tn
 from bot.register import identity
 
 PROBLEM_KEYS = {  # why Slack does not confirm a register address (``identity.mismatch_code``)
@@ -38,7 +37,7 @@ def report_lines(checked: int, problems: list[identity.SlackEmailCheck], lang: s
         for p in problems
     ]
     accounts = tn(
-        "cli.check_slack_checked", "cli.check_slack_checked_plural", checked, lang, count=number(checked, lang)
+        "cli.check_slack_checked", "cli.check_slack_checked_plural", checked, lang, count=format_number(checked, lang)
     )
-    lines.append(t("cli.check_slack_summary", lang, checked=accounts, unconfirmed=number(len(problems), lang)))
+    lines.append(t("cli.check_slack_summary", lang, checked=accounts, unconfirmed=format_number(len(problems), lang)))
     return lines

@@ -1,20 +1,21 @@
-"""How the command line writes numbers and schedules for its operator, in ``WIEWEET_LANGUAGE``: a count in the
-language's number format ("2.000", "2,000"), a weekday by its abbreviated or full name ("vr", "Fri"; "vrijdag",
-"Friday"). Moments stay ``YYYY-MM-DD HH:MM`` (in the network's zone), as everywhere on the command line."""
+"""How the command line writes states and schedules for its operator, in ``WIEWEET_LANGUAGE``: a state in words with
+its code beside it ("mislukt (failed)"), a weekday by its abbreviated or full name ("vr", "Fri"; "vrijdag",
+"Friday"). Counts go through ``bot.i18n.format_number`` ("2.000", "2,000"). Moments stay ``YYYY-MM-DD HH:MM`` (in
+the network's zone), as everywhere on the command line."""
 
 from __future__ import annotations
 
 from functools import cache
 
 from babel.dates import get_day_names
-from babel.numbers import format_decimal
 
 from bot.i18n import locale, weekday_name
 
 
-def number(value: int, lang: str) -> str:
-    """A count in ``lang``'s number format: 2.000 in Dutch, 2,000 in English."""
-    return format_decimal(value, locale=locale(lang))
+def state(label: str, code: str) -> str:
+    """A state in the operator's words, with its code beside it when the two differ ("mislukt (failed)", "failed"):
+    what a person reads, and what a script or the audit log matches, in every language."""
+    return label if label == code else f"{label} ({code})"
 
 
 @cache

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import main
+from bot.cli.digest_cmds import describe_send, send_failed
 from bot.config import load_settings
-from digests.sender import SendStatus
+from digests.sender import SendResult, SendStatus
 from handlers.app import create_web_client
 from handlers.blocks.digest import DigestLimits
 from handlers.digest_post import send_digest, slack_permalink, slack_post
@@ -276,9 +277,10 @@ def test_send_due_through_the_slack_emulator(seeded: Database, emulator: SlackEm
         assert wieweet(seeded.url, "digest", "subscribe", "--channel", channel).exit_code == 0
     env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
     sent = wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env)
-    assert sent.exit_code == 0, sent.output
-    assert "C0DIGEST1 2026-W48 verstuurd" in sent.output  # in the operator's language (Dutch unless set)
-    assert "C0GONE001 2026-W48 mislukt" in sent.output and "not_in_channel" in sent.output
+    assert sent.exit_code == 1, sent.output  # a digest failed: cron's monitor sees it without reading the lines
+    # in the operator's language (Dutch unless set), the status code beside the word for scripts
+    assert "C0DIGEST1 2026-W48 verstuurd (sent; " in sent.output
+    assert "C0GONE001 2026-W48 mislukt (failed" in sent.output and "not_in_channel" in sent.output
     posted = emulator.messages("C0DIGEST1")
     assert len(posted) >= 1
     assert all(len(m["blocks"]) <= 50 for m in posted)
@@ -294,6 +296,40 @@ def test_send_due_through_the_slack_emulator(seeded: Database, emulator: SlackEm
     assert f"2026-W48 verstuurd ({len(posted)}/{len(posted)})" in listed.output
     english = wieweet(seeded.url, "digest", "list", env=ENGLISH)
     assert f"2026-W48 {DigestRunStatus.SENT.value} ({len(posted)}/{len(posted)})" in english.output
+
+
+def test_send_due_exits_0_when_a_digest_is_only_tried_again_later(seeded: Database, emulator: SlackEmulator) -> None:
+    emulator.add_channel("C0DIGEST2", name="klimaat")
+    for channel in ("C0DIGEST1", "C0DIGEST2"):
+        assert wieweet(seeded.url, "digest", "subscribe", "--channel", channel).exit_code == 0
+    emulator.fail_next("chat.postMessage", error="no_permission", times=100)  # the token's refusal: stays due
+    env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
+    sent = wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env)
+    assert sent.exit_code == 0, sent.output  # nothing failed: the next pass tries again
+    lines = sent.output.splitlines()
+    assert len(lines) == 2 and all("wordt later opnieuw geprobeerd (retry" in line for line in lines), lines
+    english = wieweet(seeded.url, "digest", "--send-due", "--now=2026-11-25T12:30:00+01:00", env=env | ENGLISH)
+    assert english.exit_code == 0 and english.output.count("to be tried again later (retry") == 2, english.output
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("status", list(SendStatus), ids=str)
+def test_every_send_status_is_said_in_words_with_its_code(status: SendStatus, lang: str) -> None:
+    line = describe_send(SendResult("C0DIGEST1", "2026-W48", status, 3, 1, error="boom"), lang)
+    assert line.startswith("C0DIGEST1 2026-W48 ") and line.endswith(": boom"), line
+    assert re.search(rf"\b{status.value}\b", line), line  # a script greps the code, whatever the language
+    assert re.search(r"[13] (van|of) 3", line), line
+    word = line.removeprefix("C0DIGEST1 2026-W48 ").split(" (")[0]
+    if lang == "nl":
+        assert word != status.value, line  # a word, never the bare code
+    if word == status.value:
+        assert f"({status.value}" not in line, line  # "failed", not "failed (failed)"
+
+
+def test_send_due_fails_only_for_a_digest_that_failed() -> None:
+    failing = {s for s in SendStatus if send_failed([SendResult("C0DIGEST1", "2026-W48", s)])}
+    assert failing == {SendStatus.FAILED, SendStatus.ERROR}
+    assert not send_failed([])
 
 
 def test_long_digest_in_several_messages_is_accepted_by_slack(seeded: Database, emulator: SlackEmulator) -> None:

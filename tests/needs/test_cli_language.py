@@ -36,6 +36,17 @@ def test_recruit_in_dutch_and_english(network: Network) -> None:
     assert again.output.strip().endswith(": al eerder gevraagd"), again.output
     again = wieweet_in(network.database, "en", "needs", "recruit", str(topic_id), "--ask", str(els))
     assert again.output.strip().endswith(": asked before"), again.output
+    ask_json = [
+        wieweet_in(network.database, lang, "needs", "recruit", str(topic_id), "--ask", str(els), "--json")
+        for lang in ("nl", "en")
+    ]
+    assert ask_json[0].exit_code == 0 and ask_json[0].output == ask_json[1].output, ask_json[0].output
+    with network.database.session() as session:
+        expert = session.get(Expert, els)
+        assert expert is not None
+        slack_id = expert.slack_user_id
+    expected = {"topic_id": topic_id, "slack_user_id": slack_id, "queued": False, "unreachable": ""}
+    assert json.loads(ask_json[0].output) == [expected]  # the stored codes, as every --json
 
 
 def test_no_proposals(network: Network) -> None:
