@@ -18,12 +18,12 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.needs.recruiting import SLACK_ID_CONFIRMED
+from bot.needs.recruiting import SLACK_ID_CONFIRMED, record_unknown_id
 from bot.register import marked
 from bot.register.marked import UNKNOWN_ID_ACTIVE, UNKNOWN_ID_ACTIVE_AGAIN
 from handlers.outbox import OutboxSender
 from handlers.services import Services
-from storage import register_repo
+from storage import outbox_repo, register_repo
 from storage.models import Availability, Expert, OutboxKind, OutboxMessage
 from tests.cli import wieweet, wieweet_in
 from tests.emulator import SlackEmulator
@@ -209,3 +209,43 @@ def test_check_slack_confirming_the_account_clears_it(network: Network, services
     assert f"{email}: Slack confirms the account; asking again" in result.output
     assert len(_confirmations(network, email)) == 1
     assert _ask(network, topic_id, expert_id, LATER) == (True, "")
+
+
+def _other_refusal(network: Network, *, reached_after: bool) -> None:
+    """A recruiting DM about another topic, refused before although Slack knew the account (and, ``reached_after``,
+    a DM that reached them since)."""
+    with network.database.session() as session:
+        other = outbox_repo.create_outbox_message(
+            session,
+            kind=OutboxKind.EXPERTISE_REQUEST,
+            dedupe_key="other-topic",
+            now=NOW - timedelta(days=2),
+            payload={},
+            recipient_slack_id="UAALST",
+        )
+        assert other is not None
+        other.failed_at, other.last_error = NOW - timedelta(days=2), UNKNOWN_ID_ACTIVE
+    if reached_after:
+        _reached(network, NOW - timedelta(days=1))
+
+
+@pytest.mark.parametrize(("reached_after", "recorded"), [(False, UNKNOWN_ID_ACTIVE_AGAIN), (True, UNKNOWN_ID_ACTIVE)])
+def test_a_refusal_so_of_another_recruiting_dm_counts_until_a_dm_reached_them(
+    network: Network,
+    services: Services,  # noqa: F811
+    reached_after: bool,
+    recorded: str,
+) -> None:
+    _other_refusal(network, reached_after=reached_after)
+    topic_id, _ = _queued(network)
+    OutboxSender(services, UnknownId("active")).send_pending(worker_id="test-outbox")  # type: ignore[arg-type]
+    with network.database.session() as session:
+        [ours] = [
+            m
+            for m in session.query(OutboxMessage).filter_by(kind=OutboxKind.EXPERTISE_REQUEST)
+            if m.dedupe_key != "other-topic"
+        ]
+        assert (ours.sent_at, ours.last_error) == (None, recorded)
+        assert record_unknown_id(session, message_id=ours.id, retried=False) == ""  # recorded: no longer such
+        expert_id = session.query(Expert).filter_by(slack_user_id="UAALST").one().id
+    assert _ask(network, topic_id, expert_id, LATER)[1] == ("" if recorded == UNKNOWN_ID_ACTIVE else recorded)
