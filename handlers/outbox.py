@@ -54,6 +54,7 @@ from handlers.kit import Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
 from handlers.needs_refresh import shared_stand_in
 from handlers.outbox_render import render_message, render_payload
+from handlers.recruit_refused import unknown_id_refused
 from handlers.services import Services, slack_retry_after
 from handlers.turn import update_post
 from storage.models import OutboxKind, OutboxMessage
@@ -529,6 +530,12 @@ class OutboxSender:
         mistyped), Slack not knowing the id either is no such answer (``UNCONFIRMED_REASONS``, as routing reads it).
         Otherwise nothing follows."""
         user, asker = message.recipient_slack_id, message.kind is not OutboxKind.EXPERTISE_REQUEST
+        if (
+            not asker and error == "user_not_found"
+        ):  # Slack may know the account after all: ``handlers.recruit_refused``
+            if unknown_id_refused(self.services, self.client, message):
+                self._person_gone(message, error)
+            return
         if error == "user_disabled" or (
             error in ("account_inactive", "user_not_found", "cannot_dm_bot")
             and self._deactivated(user, error, unknown_is_gone=asker)

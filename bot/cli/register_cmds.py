@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.error_texts import problem_text
 from bot.errors import ConfigError, ImportFailed
 from bot.i18n import DEFAULT_LANGUAGE, MIB, N_, format_number, local_day, t, tn
+from bot.needs import recruiting
 from bot.register import identity, marked, profiles, service
 from bot.register.file_guards import LIMITS
 from bot.register.files import check_register_path
@@ -381,9 +382,12 @@ def register_check_slack(cli: CliContext) -> None:
 
     Questions are routed to the Slack account; a member who made a profile with someone else's address (before
     wieweet checked it) would get that person's questions. Every expert whose account's Slack address differs,
-    is absent or cannot be read is listed; nothing is changed. Exit code 1 when any is listed. Fix one with an
-    import that gives the right slack_user_id (or an empty one), or remove the expert. Needs SLACK_BOT_TOKEN
+    is absent or cannot be read is listed; nothing is changed for them. Exit code 1 when any is listed. Fix one with
+    an import that gives the right slack_user_id (or an empty one), or remove the expert. Needs SLACK_BOT_TOKEN
     (scope users:read.email).
+
+    An expert whose account Slack confirms, whose last recruiting DM Slack refused as an unknown id (e.g. while the
+    token was another workspace's), may be asked again: listed, and recorded in the audit log (slack_id_confirmed).
 
     \b
     Examples:
@@ -392,10 +396,16 @@ def register_check_slack(cli: CliContext) -> None:
     lookup = slack_email_lookup(cli.settings)
     if lookup is None:
         raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to ask Slack")
+    lang = operator_language(cli)
     with cli.db.session() as session:
         checked, problems = identity.check_slack_emails(session, lookup=lookup)
-    for line in slack_check_lines(checked, problems, operator_language(cli)):
+        # an account Slack confirms: a recruiting DM refused for its id (e.g. a token since corrected) may go again
+        doubted = [p.email for p in problems]
+        cleared = recruiting.confirm_slack_ids(session, unconfirmed=doubted, actor=cli_actor(), now=datetime.now(UTC))
+    for line in slack_check_lines(checked, problems, lang):
         echo(line)
+    for email in cleared:
+        echo(t("cli.check_slack_cleared", lang, email=email))
     if problems:
         raise click.exceptions.Exit(1)
 
@@ -414,7 +424,11 @@ def register_available(cli: CliContext, email: str) -> None:
     with cli.db.session() as session:
         expert = service.get_expert_profile(session, email=email).expert
         if expert.availability is Availability.AVAILABLE and expert.away_until is None:
-            echo(f"{expert.name} was already available; nothing changed")
+            # staff vouch for the Slack id: a recruiting DM refused for it (``user_not_found``) may go again
+            if recruiting.confirm_slack_id(session, expert_id=expert.id, actor=cli_actor(), now=datetime.now(UTC)):
+                echo(t("cli.available_id_confirmed", operator_language(cli), name=expert.name))
+            else:
+                echo(f"{expert.name} was already available; nothing changed")
             return
         profiles.set_availability(
             session,

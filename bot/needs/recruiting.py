@@ -43,7 +43,15 @@ from bot.needs.core import (
 )
 from bot.needs.model import PersonRef, RecruitPlan, RecruitRequest
 from bot.outbox import LABEL_GONE, ExpertiseRequest, PayloadError, read_as
-from bot.register.marked import KEPT_ACTION, UNCONFIRMED_REASONS, get_away_mark
+from bot.register.marked import (
+    KEPT_ACTION,
+    NO_REASON,
+    UNCONFIRMED_REASONS,
+    UNKNOWN_ID_ACTIVE,
+    UNKNOWN_ID_ACTIVE_AGAIN,
+    get_away_mark,
+)
+from bot.register.service import expert_audit
 from storage import needs_people_repo as people
 from storage import needs_repo as repo
 from storage import outbox_repo, register_repo
@@ -349,9 +357,21 @@ def _asked_before_the_key_held_the_label(session: Session, *, topic_id: int, sla
 # confirmed it (``users.info``: the account deleted) and marked their register entry away (``_account_gone``); a DM
 # refused with ``user_not_found`` while ``users.info`` does not say the account is deactivated (``UNCONFIRMED_REASONS``,
 # as routing reads it: a mistyped Slack id, another workspace's token) leaves them unmarked, staff told to check the id.
-RECIPIENT_GONE_ERRORS = frozenset({"user_disabled", "user_not_found", "cannot_dm_bot"})
+# Refused with ``user_not_found`` while ``users.info`` answers with the account, active, it is recorded as
+# ``UNKNOWN_ID_ACTIVE`` (``record_unknown_id``): no block, the next ask tries again; refused so a second time, as
+# ``UNKNOWN_ID_ACTIVE_AGAIN``, which blocks as ``user_not_found`` does, with what Slack said in words.
+RECIPIENT_GONE_ERRORS = frozenset({"user_disabled", "user_not_found", "cannot_dm_bot", UNKNOWN_ID_ACTIVE_AGAIN})
+# Of those, the refusals that doubt the id itself: only a change of the Slack id, or someone vouching for it
+# (``ID_VOUCHED_ACTIONS``), clears them
+_ID_DOUBTED = UNCONFIRMED_REASONS | {UNKNOWN_ID_ACTIVE_AGAIN}
 # Audit actions that do not say the person was reached or their entry renewed: the marks themselves
 _MARK_ACTIONS = frozenset({"unreachable", KEPT_ACTION})
+# The audit action of staff confirming a refused Slack id (``confirm_slack_id``: ``wieweet register check-slack``
+# finding Slack's address for the account the register's, ``wieweet register available``)
+SLACK_ID_CONFIRMED = "slack_id_confirmed"
+# Audit actions that vouch for the Slack id as it is: that confirmation, and the entry's availability set (by staff,
+# or by the person on their Home tab, which they reach with that very account)
+ID_VOUCHED_ACTIONS = frozenset({SLACK_ID_CONFIRMED, "availability"})
 
 
 def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> str:
@@ -363,7 +383,9 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
     or they or staff make them available; a mark kept while the account looks active holds too, as
     ``get_away_mark`` reads it for routing), or the last recruiting DM to this Slack id that ended was given up with
     one of ``RECIPIENT_GONE_ERRORS``, and their register entry has not changed since (re-activated, imported again;
-    for ``UNCONFIRMED_REASONS``, Slack not knowing the id, only a change of their Slack id counts). Either holds
+    for ``UNCONFIRMED_REASONS``, Slack not knowing the id, only a change of their Slack id counts, or someone vouching
+    for it as it is: ``ID_VOUCHED_ACTIONS``). ``UNKNOWN_ID_ACTIVE`` (``users.info`` knew the account) holds nobody
+    back. Either holds
     only while no DM of any kind reached this Slack id after it. A redraw of a DM sent before (``outbox.redraw_of``:
     an update, not a new DM) counts neither as a DM that reached them nor as one that ended."""
     expert = register_repo.get_expert(session, expert_id=expert_id)
@@ -373,7 +395,7 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
     why = ""
     mark = get_away_mark(session, expert=expert)  # kept or not: the rule routing holds them away by
     if mark is not None:
-        since, why = _utc(mark.kept_at or mark.marked_at), mark.reason or "unreachable"
+        since, why = _utc(mark.kept_at or mark.marked_at), mark.reason or NO_REASON  # shown as no reason recorded
     # a redraw (an update of a DM sent before) is no DM that reached them, nor one that ended: left out
     messages = [
         m
@@ -390,7 +412,7 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
         error = (last.last_error or "").strip()
         if last.sent_at is None and last.failed_at is not None and error in RECIPIENT_GONE_ERRORS:
             failed_at = _utc(last.failed_at)
-            slack_id_only = error in UNCONFIRMED_REASONS  # the id itself was in doubt: only correcting it clears
+            slack_id_only = error in _ID_DOUBTED  # the id itself was in doubt: only correcting or vouching clears
             if not _entry_changed_since(session, email=expert.email, since=failed_at, slack_id_only=slack_id_only):
                 since, why = failed_at, error
     if since is None:
@@ -399,15 +421,83 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
     return "" if reached else why
 
 
+def confirm_slack_id(session: Session, *, expert_id: int, actor: Actor, now: datetime) -> bool:
+    """Staff say this expert's Slack id is right (``wieweet register check-slack`` found Slack's address for the
+    account to be the register's; ``wieweet register available``): when their last recruiting DM was refused for
+    the id itself (``user_not_found``: a mistyped id, a token of another workspace, since corrected), the next ask
+    sends it again — recorded in the audit log (``SLACK_ID_CONFIRMED``), which ``_account_gone`` reads. False, and
+    nothing written, when no such refusal holds them back (a mark of their register entry is cleared its own way)."""
+    expert = register_repo.get_expert(session, expert_id=expert_id)
+    if expert is None or not expert.slack_user_id or get_away_mark(session, expert=expert) is not None:
+        return False
+    if _account_gone(session, expert_id=expert.id, slack_user_id=expert.slack_user_id) not in _ID_DOUBTED:
+        return False
+    state = expert_audit(expert)
+    register_repo.create_audit_log(
+        session,
+        actor=actor.audit_label,
+        action=SLACK_ID_CONFIRMED,
+        entity_type="expert",
+        entity_key=expert.email,
+        before=state,
+        after=state,
+        now=now,
+    )
+    return True
+
+
+def confirm_slack_ids(session: Session, *, unconfirmed: Iterable[str], actor: Actor, now: datetime) -> list[str]:
+    """``confirm_slack_id`` for every expert with a Slack id whose address is not in ``unconfirmed`` (``wieweet
+    register check-slack``: Slack holds the register's address for their account): the addresses of those whose
+    refused DM no longer holds them back, in register order."""
+    doubted = {e.casefold() for e in unconfirmed}
+    return [
+        expert.email
+        for expert in register_repo.list_experts(session)
+        if expert.slack_user_id
+        and expert.email.casefold() not in doubted
+        and confirm_slack_id(session, expert_id=expert.id, actor=actor, now=now)
+    ]
+
+
+def record_unknown_id(session: Session, *, message_id: int, retried: bool) -> str:
+    """A recruiting DM refused with ``user_not_found``, while ``users.info`` answers with the account, active (the
+    sender asked): Slack knows the id, so it is not said to be unknown. Recorded as ``UNKNOWN_ID_ACTIVE`` (the next
+    ask sends it again), or ``UNKNOWN_ID_ACTIVE_AGAIN`` (staff are told, not asked again) when this DM was refused so
+    before it was queued again (``retried``: the sender's copy, as claimed, still said so) or another recruiting DM
+    to this account was, with no DM reaching them since. What was recorded; empty when the message no longer is
+    such a refusal (sent, queued again)."""
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
+    if message is None or message.sent_at is not None or message.failed_at is None:
+        return ""
+    if message.last_error not in UNCONFIRMED_REASONS or not message.recipient_slack_id:
+        return ""
+    others = [
+        m
+        for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=message.recipient_slack_id)
+        if m.id != message.id and outbox.redraw_of(m) is None
+    ]
+    refused = [
+        _utc(m.failed_at)
+        for m in others
+        if m.kind is OutboxKind.EXPERTISE_REQUEST and m.failed_at is not None and m.last_error == UNKNOWN_ID_ACTIVE
+    ]
+    reached = [_utc(m.sent_at) for m in others if m.sent_at is not None]
+    before = any(not reached or at > max(reached) for at in refused)
+    message.last_error = UNKNOWN_ID_ACTIVE_AGAIN if retried or before else UNKNOWN_ID_ACTIVE
+    return message.last_error
+
+
 def _entry_changed_since(session: Session, *, email: str, since: datetime, slack_id_only: bool = False) -> bool:
     """Whether the register entry changed after ``since`` other than by being marked unreachable: made available
-    again, edited, imported again (its audit log); ``slack_id_only``: its Slack id changed."""
+    again, edited, imported again (its audit log); ``slack_id_only``: its Slack id changed, or someone vouched for
+    it as it is (``ID_VOUCHED_ACTIONS``)."""
     for entry in register_repo.list_audit_log(session, entity_type="expert", entity_key=email, limit=50):
         if _utc(entry.at) <= since:
             return False
         if entry.action in _MARK_ACTIONS:
             continue
-        if not slack_id_only or _slack_id(entry.before) != _slack_id(entry.after):
+        if not slack_id_only or entry.action in ID_VOUCHED_ACTIONS or _slack_id(entry.before) != _slack_id(entry.after):
             return True
     return False
 
@@ -452,7 +542,8 @@ def _queued_again(session: Session, *, dedupe_key: str, request: ExpertiseReques
     message.ended_reason = None
     message.failed_at = None
     message.attempts = 0
-    message.last_error = ""
+    # refused before although Slack knows the account (``record_unknown_id``): kept, so a second such refusal shows
+    message.last_error = UNKNOWN_ID_ACTIVE if message.last_error == UNKNOWN_ID_ACTIVE else ""
     message.claimed_by = None
     message.claimed_at = None
     return True

@@ -32,6 +32,13 @@ ACCOUNT_GONE_REASONS = DEACTIVATION_REASONS | {"user_not_found"}
 # (``bot.register.reactivated``: an active account clears it), a recruiting DM refused so tells staff to check the
 # id (``bot.needs.recruiting``); only ``users.info`` answering with the account deactivated makes them gone.
 UNCONFIRMED_REASONS = frozenset({"user_not_found"})
+# What a recruiting DM refused with ``user_not_found`` records instead when ``users.info`` then answers with the
+# account, active (``bot.needs.recruiting.record_unknown_id``): Slack knows the id, so the next ask sends the DM
+# again; refused so again, the second is recorded as ``UNKNOWN_ID_ACTIVE_AGAIN`` and blocks as ``user_not_found`` does
+UNKNOWN_ID_ACTIVE = "user_not_found:active"
+UNKNOWN_ID_ACTIVE_AGAIN = "user_not_found:active_again"
+# The reason shown for a mark that recorded none (``slack_said``): never as if Slack had said it
+NO_REASON = "unreachable"
 # The audit action of a mark an active account no longer clears (``bot.register.reactivated``): it is then the
 # expert's latest audit entry, the ``unreachable`` mark it keeps the one before it
 KEPT_ACTION = "unreachable_kept"
@@ -106,13 +113,16 @@ def get_away_mark(session: Session, *, expert: Expert) -> AwayMark | None:
 _SLACK_SAID = {
     **dict.fromkeys(DEACTIVATION_REASONS, N_("register.slack_said_deactivated")),
     **dict.fromkeys(UNCONFIRMED_REASONS, N_("register.slack_said_unknown_id")),
+    UNKNOWN_ID_ACTIVE_AGAIN: N_("register.slack_said_unknown_id_active"),
     "cannot_dm_bot": N_("register.slack_said_bot"),
+    **dict.fromkeys(("", NO_REASON), N_("register.slack_said_no_reason")),
 }
 
 
 def slack_said(reason: str, lang: str) -> str:
     """Why Slack cannot reach someone, in ``lang``, as Slack said it ("Slack answered: account deactivated", "Slack
-    does not know this id (check the register's Slack id)"): for a mark's or a refused DM's ``reason``, never the
-    reason key itself unless Slack gave another error (quoted then)."""
+    does not know this id; check the register's Slack id"): for a mark's or a refused DM's ``reason``, never the
+    reason key itself unless Slack gave another error (quoted then). No reason recorded (``""``, ``NO_REASON``): said
+    so, not quoted as if Slack had said it."""
     key = _SLACK_SAID.get(reason, N_("register.slack_said_other"))
     return t(key, lang, error=shown_value(reason) or "?")

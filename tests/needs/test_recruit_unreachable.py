@@ -136,11 +136,11 @@ def test_staff_on_the_command_line_are_told_the_person_cannot_be_reached(network
     ask = ("needs", "recruit", str(topic_id), "--ask", str(expert_id))
     dutch = wieweet(network.database, *ask)
     assert dutch.exit_code == 0, dutch.output
-    assert "UAALST: niet te bereiken (Slack antwoordde: account gedeactiveerd, en sindsdien" in dutch.output
+    assert "UAALST: niet te bereiken — Slack antwoordde: account gedeactiveerd — en sindsdien" in dutch.output
     english = wieweet_in(network.database, "en", *ask)
     assert english.exit_code == 0, english.output
     assert (
-        "UAALST: cannot be reached (Slack answered: account deactivated, and no DM" in english.output
+        "UAALST: cannot be reached — Slack answered: account deactivated — and no DM" in english.output
         and "asked before" not in english.output
     )
     assert "user_disabled" not in dutch.output + english.output  # what Slack said, not its error key
@@ -159,3 +159,17 @@ def test_their_entry_imported_again_with_a_new_slack_id_asks_the_new_account(net
             session, actor=STAFF, topic_id=topic_id, expert_ids=[expert_id], now=LATER
         )
     assert (request.slack_user_id, request.queued, request.unreachable) == ("UAALSTNEW", True, "")
+
+
+def test_a_mark_without_a_reason_is_not_shown_as_something_slack_said(network: Network) -> None:
+    topic_id, _ = _queued(network)
+    expert_id = _given_up(network, "ratelimited")
+    with network.database.session() as session:  # marked away with no reason recorded (an older release)
+        assert profiles.mark_unreachable(session, expert_id=expert_id, reason="", now=NOW) is not None
+    ask = ("needs", "recruit", str(topic_id), "--ask", str(expert_id))
+    dutch = wieweet(network.database, *ask)
+    assert dutch.exit_code == 0, dutch.output
+    assert "UAALST: niet te bereiken — Slack kon hen niet bereiken; waarom werd niet bewaard — en" in dutch.output
+    english = wieweet_in(network.database, "en", *ask)
+    assert "UAALST: cannot be reached — Slack could not reach them; why was not recorded — and" in english.output
+    assert "unreachable'" not in dutch.output + english.output and "Slack answered" not in english.output

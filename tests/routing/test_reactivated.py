@@ -289,7 +289,7 @@ def test_a_dm_refused_as_unknown_again_after_an_automatic_clear_keeps_the_mark_a
     card = wieweet_in(world.db, "en", "register", "show", expert.email)
     assert card.exit_code == 0, card.output
     assert (
-        f"availability:       away (marked {BACK.date()}: Slack does not know this id (check the register's Slack id);"
+        f"availability:       away (marked {BACK.date()}: Slack does not know this id; check the register's Slack id;"
         in card.output
     ), card.output  # what Slack said, in words, never its error key
     assert "user_not_found" not in card.output
@@ -298,7 +298,7 @@ def test_a_dm_refused_as_unknown_again_after_an_automatic_clear_keeps_the_mark_a
     dutch = wieweet(world.db, "register", "show", expert.email).output  # WIEWEET_LANGUAGE: nl (default)
     assert (
         f"beschikbaarheid:  afwezig (away) (gemarkeerd op {BACK.date()}: "
-        "Slack kent deze id niet (controleer de Slack-id in het register);" in dutch
+        "Slack kent deze id niet; controleer de Slack-id in het register;" in dutch
     ), dutch
     assert f"behouden op {(BACK + RECHECK_AFTER).date()}: terug na een automatische opheffing" in dutch
     assert f"`wieweet register available {expert.email}` maakt dat ongedaan" in dutch

@@ -109,7 +109,9 @@ def test_staff_make_an_expert_marked_unreachable_available_again_from_the_comman
     shown = CliRunner().invoke(main, ["--database", world.db.url, "audit", "--entity", "expert", "--json"])
     assert shown.exit_code == 0 and "unreachable" in shown.output and "user_not_found" in shown.output
     card = CliRunner().invoke(main, ["--database", world.db.url, "register", "show", expert.email])
-    assert "beschikbaarheid:  afwezig (away) (gemarkeerd op" in card.output and "user_not_found" in card.output
+    assert "beschikbaarheid:  afwezig (away) (gemarkeerd op" in card.output
+    assert "Slack kent deze id niet; controleer de Slack-id in het register" in card.output  # in words, not the key
+    assert "user_not_found" not in card.output
     done = CliRunner().invoke(main, ["--database", world.db.url, "register", "available", expert.email])
     assert done.exit_code == 0, done.output
     assert _expert(world, gone).availability is Availability.AVAILABLE
