@@ -24,7 +24,8 @@ log = logging.getLogger("wieweet.outbox")
 def unknown_id_refused(services: Services, client: WebClient, message: OutboxMessage) -> bool:
     """Whether ``users.info`` says the account is deactivated (the caller treats them as gone); when it answers
     with the account active, that is recorded (see the module docstring). ``message`` is the sender's copy as
-    claimed: its ``last_error`` says whether this DM was refused so before it was queued again."""
+    claimed: its ``last_error`` says whether this DM was refused so before it was queued again (from before the
+    payload's ``refused_active`` kept that, which ``record_unknown_id`` reads itself)."""
     user = message.recipient_slack_id
     if not user or message.id is None:
         return False

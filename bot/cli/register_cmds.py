@@ -18,6 +18,7 @@ import click
 from bot.cli import CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.output import echo
 from bot.cli.register_view import expert_table, practice_table, profile_lines
+from bot.cli.slack_check import confirm_lines as slack_check_confirm
 from bot.cli.slack_check import report_lines as slack_check_lines
 from bot.config import Settings
 from bot.error_texts import problem_text
@@ -387,7 +388,9 @@ def register_check_slack(cli: CliContext) -> None:
     (scope users:read.email).
 
     An expert whose account Slack confirms, whose last recruiting DM Slack refused as an unknown id (e.g. while the
-    token was another workspace's), may be asked again: listed, and recorded in the audit log (slack_id_confirmed).
+    token was another workspace's), may be asked again: listed, and recorded in the audit log (slack_id_confirmed),
+    once the report is printed (on a read-only database it is listed as not recorded). Not one Slack refused twice
+    although it said the account is active: confirming the address tells nothing new there.
 
     \b
     Examples:
@@ -397,15 +400,13 @@ def register_check_slack(cli: CliContext) -> None:
     if lookup is None:
         raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to ask Slack")
     lang = operator_language(cli)
-    with cli.db.session() as session:
+    with cli.db.session() as session:  # read only: the report is printed before anything is written
         checked, problems = identity.check_slack_emails(session, lookup=lookup)
         # an account Slack confirms: a recruiting DM refused for its id (e.g. a token since corrected) may go again
-        doubted = [p.email for p in problems]
-        cleared = recruiting.confirm_slack_ids(session, unconfirmed=doubted, actor=cli_actor(), now=datetime.now(UTC))
-    for line in slack_check_lines(checked, problems, lang):
+        confirmable = recruiting.list_unknown_ids_confirmed(session, unconfirmed=[p.email for p in problems])
+    *report, summary = slack_check_lines(checked, problems, lang)
+    for line in [*report, *slack_check_confirm(cli, confirmable, lang), summary]:
         echo(line)
-    for email in cleared:
-        echo(t("cli.check_slack_cleared", lang, email=email))
     if problems:
         raise click.exceptions.Exit(1)
 

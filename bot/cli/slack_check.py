@@ -1,11 +1,18 @@
 """What ``wieweet register check-slack`` prints, in the operator's language (``WIEWEET_LANGUAGE``): each expert
 whose address Slack does not confirm for their account, with why, and the count checked. The address Slack holds
 is written as an import's conflict line writes it (``echo`` shows any control character in it); the source stays a
-code, as stored."""
+code, as stored. Then (``confirm_lines``) whose recruiting DM refused as an unknown id may go again: written only
+once the report is out, so a read-only database (a hot standby) still gets it whole; the summary stays last."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import DBAPIError
+
+from bot.cli import CliContext, cli_actor, database_reason
 from bot.i18n import N_, format_number, t, tn
+from bot.needs import recruiting
 from bot.register import identity
 
 PROBLEM_KEYS = {  # why Slack does not confirm a register address (``identity.mismatch_code``)
@@ -41,3 +48,17 @@ def report_lines(checked: int, problems: list[identity.SlackEmailCheck], lang: s
     )
     lines.append(t("cli.check_slack_summary", lang, checked=accounts, unconfirmed=format_number(len(problems), lang)))
     return lines
+
+
+def confirm_lines(cli: CliContext, emails: list[str], lang: str) -> list[str]:
+    """Clear the refusals ``recruiting.list_unknown_ids_confirmed`` found (``emails``: Slack confirms their accounts)
+    in a unit of work of its own, and say so: one line each, also when the database could not be written."""
+    if not emails:
+        return []
+    try:
+        with cli.db.session() as session:
+            cleared = recruiting.confirm_slack_ids(session, emails=emails, actor=cli_actor(), now=datetime.now(UTC))
+    except DBAPIError as exc:  # read-only (a hot standby, a read-only role): the report stands, nothing cleared
+        reason = database_reason(exc, cli.settings.database_url)
+        return [t("cli.check_slack_not_cleared", lang, email=email, reason=reason) for email in emails]
+    return [t("cli.check_slack_cleared", lang, email=email) for email in cleared]

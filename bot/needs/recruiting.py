@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -421,17 +422,19 @@ def _account_gone(session: Session, *, expert_id: int, slack_user_id: str) -> st
     return "" if reached else why
 
 
-def confirm_slack_id(session: Session, *, expert_id: int, actor: Actor, now: datetime) -> bool:
+def confirm_slack_id(
+    session: Session, *, expert_id: int, actor: Actor, now: datetime, reasons: frozenset[str] = _ID_DOUBTED
+) -> bool:
     """Staff say this expert's Slack id is right (``wieweet register check-slack`` found Slack's address for the
     account to be the register's; ``wieweet register available``): when their last recruiting DM was refused for
     the id itself (``user_not_found``: a mistyped id, a token of another workspace, since corrected), the next ask
     sends it again — recorded in the audit log (``SLACK_ID_CONFIRMED``), which ``_account_gone`` reads. False, and
-    nothing written, when no such refusal holds them back (a mark of their register entry is cleared its own way)."""
+    nothing written, when no such refusal holds them back (a mark of their register entry is cleared its own way);
+    ``reasons``: the refusals cleared (``check-slack`` learns nothing new of an account Slack said twice is active)."""
+    if not _id_doubted(session, expert_id=expert_id, reasons=reasons):
+        return False
     expert = register_repo.get_expert(session, expert_id=expert_id)
-    if expert is None or not expert.slack_user_id or get_away_mark(session, expert=expert) is not None:
-        return False
-    if _account_gone(session, expert_id=expert.id, slack_user_id=expert.slack_user_id) not in _ID_DOUBTED:
-        return False
+    assert expert is not None
     state = expert_audit(expert)
     register_repo.create_audit_log(
         session,
@@ -446,17 +449,39 @@ def confirm_slack_id(session: Session, *, expert_id: int, actor: Actor, now: dat
     return True
 
 
-def confirm_slack_ids(session: Session, *, unconfirmed: Iterable[str], actor: Actor, now: datetime) -> list[str]:
-    """``confirm_slack_id`` for every expert with a Slack id whose address is not in ``unconfirmed`` (``wieweet
-    register check-slack``: Slack holds the register's address for their account): the addresses of those whose
-    refused DM no longer holds them back, in register order."""
+def _id_doubted(session: Session, *, expert_id: int, reasons: frozenset[str]) -> bool:
+    """Whether this expert's last recruiting DM was refused for one of ``reasons`` and that still holds them back."""
+    expert = register_repo.get_expert(session, expert_id=expert_id)
+    if expert is None or not expert.slack_user_id or get_away_mark(session, expert=expert) is not None:
+        return False
+    return _account_gone(session, expert_id=expert.id, slack_user_id=expert.slack_user_id) in reasons
+
+
+def list_unknown_ids_confirmed(session: Session, *, unconfirmed: Iterable[str]) -> list[str]:
+    """``wieweet register check-slack``, reading only: the experts with a Slack id whose address is not in
+    ``unconfirmed`` (Slack holds the register's address for their account) whose last recruiting DM Slack refused
+    because ``users.info`` did not know the id either (``UNCONFIRMED_REASONS``; not ``UNKNOWN_ID_ACTIVE_AGAIN``:
+    Slack said twice the account is active, so confirming its address tells nothing new): their addresses, in
+    register order."""
     doubted = {e.casefold() for e in unconfirmed}
     return [
         expert.email
         for expert in register_repo.list_experts(session)
         if expert.slack_user_id
         and expert.email.casefold() not in doubted
-        and confirm_slack_id(session, expert_id=expert.id, actor=actor, now=now)
+        and _id_doubted(session, expert_id=expert.id, reasons=UNCONFIRMED_REASONS)
+    ]
+
+
+def confirm_slack_ids(session: Session, *, emails: Iterable[str], actor: Actor, now: datetime) -> list[str]:
+    """``confirm_slack_id`` for the experts ``list_unknown_ids_confirmed`` found (``wieweet register check-slack``,
+    once its report is printed), the same refusals only: the addresses of those no longer held back."""
+    experts = (register_repo.get_expert_by_email(session, email=email) for email in emails)
+    return [
+        expert.email
+        for expert in experts
+        if expert is not None
+        and confirm_slack_id(session, expert_id=expert.id, actor=actor, now=now, reasons=UNCONFIRMED_REASONS)
     ]
 
 
@@ -464,9 +489,10 @@ def record_unknown_id(session: Session, *, message_id: int, retried: bool) -> st
     """A recruiting DM refused with ``user_not_found``, while ``users.info`` answers with the account, active (the
     sender asked): Slack knows the id, so it is not said to be unknown. Recorded as ``UNKNOWN_ID_ACTIVE`` (the next
     ask sends it again), or ``UNKNOWN_ID_ACTIVE_AGAIN`` (staff are told, not asked again) when this DM was refused so
-    before it was queued again (``retried``: the sender's copy, as claimed, still said so) or another recruiting DM
-    to this account was, with no DM reaching them since. What was recorded; empty when the message no longer is
-    such a refusal (sent, queued again)."""
+    before it was queued again (its payload's ``refused_active``, which a failed attempt in between does not
+    overwrite as it does ``last_error``; ``retried``: the sender's copy, as claimed, still said so) or another
+    recruiting DM to this account was, with no DM reaching them since. What was recorded; empty when the message no
+    longer is such a refusal (sent, queued again)."""
     message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
     if message is None or message.sent_at is not None or message.failed_at is None:
         return ""
@@ -484,8 +510,21 @@ def record_unknown_id(session: Session, *, message_id: int, retried: bool) -> st
     ]
     reached = [_utc(m.sent_at) for m in others if m.sent_at is not None]
     before = any(not reached or at > max(reached) for at in refused)
-    message.last_error = UNKNOWN_ID_ACTIVE_AGAIN if retried or before else UNKNOWN_ID_ACTIVE
+    again = retried or _refused_active(message) or before
+    message.last_error = UNKNOWN_ID_ACTIVE_AGAIN if again else UNKNOWN_ID_ACTIVE
+    # the first such refusal, where a later attempt's passing error (a 5xx, a timeout) cannot overwrite it; the
+    # second blocks (``_account_gone``), and once cleared (staff vouching) two more are needed again
+    message.payload = {**_payload(message), "refused_active": not again}
     return message.last_error
+
+
+def _payload(message: OutboxMessage) -> dict[str, object]:
+    return dict(message.payload) if isinstance(message.payload, dict) else {}
+
+
+def _refused_active(message: OutboxMessage) -> bool:
+    """Whether this recruiting DM was refused once already although Slack knew the account (``record_unknown_id``)."""
+    return _payload(message).get("refused_active") is True
 
 
 def _entry_changed_since(session: Session, *, email: str, since: datetime, slack_id_only: bool = False) -> bool:
@@ -535,14 +574,15 @@ def _queued_again(session: Session, *, dedupe_key: str, request: ExpertiseReques
     message = outbox_repo.get_outbox_message(session, message_id=keyed.id, lock=True)  # re-read, held
     if message is None or message.kind is not OutboxKind.EXPERTISE_REQUEST or not _undelivered(message):
         return False
-    message.payload = outbox.payload_json(request)
+    # refused before although Slack knows the account (``record_unknown_id``): kept, so a second such refusal shows
+    refused_once = message.last_error == UNKNOWN_ID_ACTIVE or _refused_active(message)
+    message.payload = outbox.payload_json(replace(request, refused_active=refused_once))
     message.created_at = now
     message.next_attempt_at = now
     message.ended_at = None
     message.ended_reason = None
     message.failed_at = None
     message.attempts = 0
-    # refused before although Slack knows the account (``record_unknown_id``): kept, so a second such refusal shows
     message.last_error = UNKNOWN_ID_ACTIVE if message.last_error == UNKNOWN_ID_ACTIVE else ""
     message.claimed_by = None
     message.claimed_at = None
