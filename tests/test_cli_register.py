@@ -5,13 +5,18 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from bot.cli import main, os_account
-from bot.cli.register_cmds import TerminalProgress
+from bot.cli import CliContext, main, os_account
+from bot.cli.register_cmds import TerminalProgress, fail_import, import_summary
+from bot.errors import ImportFailed
+from bot.register.report import ImportReport
 from storage.db import Database
 from storage.models import AuditLog, Availability, Consent, Expert
 from tests.register.conftest import EXPERT_HEADER, EXPERTS, PRACTICE_HEADER, PRACTICES, THEME_HEADER
@@ -439,6 +444,35 @@ def test_a_large_imports_progress_lines_group_thousands_in_the_operators_languag
             progress.lines(done, 8000)
         lines = redirected.getvalue().splitlines()
         assert lines[:2] == expected and len(lines) == 5, lines  # a line a quarter
+
+
+@pytest.mark.parametrize(
+    ("lang", "summary", "problems"),
+    [
+        (
+            "nl",
+            "experts.csv: 8.000 toegevoegd, 1.200 gewijzigd, 0 ongewijzigd, 1.500 conflicten (zie hierboven), "
+            "1.001 gewiste personen (zie hierboven), 2.000 Slack-id's van gewiste personen (zie hierboven)",
+            "error: 1.500 problemen gevonden: er is niets geïmporteerd.",
+        ),
+        (
+            "en",
+            "experts.csv: 8,000 added, 1,200 changed, 0 unchanged, 1,500 conflicts (see above), "
+            "1,001 erased people (see above), 2,000 Slack ids of erased people (see above)",
+            "error: 1,500 problems found: nothing was imported.",
+        ),
+    ],
+)
+def test_a_large_imports_summary_and_problems_group_thousands_as_its_progress_lines_do(
+    lang: str, summary: str, problems: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = ImportReport(kind="experts", file="experts.csv", dry_run=False, added=8000, changed=1200)
+    report.conflicts, report.erased_people, report.erased_slack_ids = ["x"] * 1500, 1001, 2000
+    assert import_summary(report, lang) == summary
+    cli = cast(CliContext, SimpleNamespace(settings=SimpleNamespace(default_language=lang)))
+    with pytest.raises(click.exceptions.Exit):
+        fail_import(ImportFailed(errors=[f"bad.csv: rij {i}" for i in range(1500)]), cli)
+    assert capsys.readouterr().err.splitlines()[-1] == problems
 
 
 def test_a_rows_problem_quotes_the_refused_value_safely_in_both_languages(database_url: str, tmp_path: Path) -> None:

@@ -94,8 +94,9 @@ def digest_group(
     A digest sent in ISO week W covers the week up to its scheduled time in W: practices added or updated,
     questions answered, open questions looking for expertise, new experts, knowledge gaps and the figures against
     the previous week. Only public content appears. Times are in WIEWEET_TIMEZONE (default Europe/Brussels).
-    --send-due prints a line per digest, its outcome in words with the status code beside them ("mislukt
-    (failed)"), and exits 1 when a digest failed (not for one tried again later or left to another process).
+    --send-due prints a line per digest: channel, week, the status code in brackets (the third field in every
+    language: "[failed]", "[error]", "[retry]", "[sent]" …), then the outcome in words; it exits 1 when a digest
+    failed (not for one tried again later or left to another process).
 
     \b
     Examples:
@@ -159,7 +160,7 @@ def _preview(
     echo(t("cli.digest_dry_run", ui, period=period, window=window, source=source, messages=count), err=True)
 
 
-SEND_STATUS_KEYS = {  # a send's outcome (``SendStatus``), in the operator's words; its code is printed beside them
+SEND_STATUS_KEYS = {  # a send's outcome (``SendStatus``), in the operator's words; its code is printed before them
     SendStatus.SENT: N_("cli.digest_sent"),
     SendStatus.EMPTY: N_("cli.digest_empty"),
     SendStatus.FAILED: N_("cli.digest_failed"),
@@ -173,12 +174,13 @@ SEND_FAILED = frozenset({SendStatus.FAILED, SendStatus.ERROR})  # `--send-due` e
 
 
 def describe_send(result: SendResult, lang: str) -> str:
-    """A line of ``digest --send-due``: "C0123ABCD 2026-W50 mislukt (failed; 0 van 2 delen gepost): not_in_channel".
-    The status in the operator's words with its code (``SendStatus``) beside them, as ``register show`` writes a
-    state: a script or a monitor greps the code whatever ``WIEWEET_LANGUAGE`` is."""
+    """A line of ``digest --send-due``: "C0123ABCD 2026-W50 [failed] mislukt (0 van 2 delen gepost): not_in_channel".
+    One layout whatever ``WIEWEET_LANGUAGE`` is: the channel, the week, the status code (``SendStatus``) in
+    brackets, then the outcome in the operator's words: a script or a monitor greps ``[failed]`` or reads the third
+    field in every language."""
     key = SEND_STATUS_KEYS.get(result.status)
-    word, code = (t(key, lang) if key else result.status.value), result.status.value
-    details = [code] if word != code else []
+    code = result.status.value
+    text = f"{result.channel_id} {result.period} [{code}] {t(key, lang) if key else code}"
     if result.parts_total:
         parts = tn(
             "cli.digest_parts",
@@ -188,10 +190,7 @@ def describe_send(result: SendResult, lang: str) -> str:
             posted=format_number(result.parts_posted, lang),
             count=format_number(result.parts_total, lang),
         )
-        details.append(parts + (t("cli.digest_resumed", lang) if result.resumed else ""))
-    text = f"{result.channel_id} {result.period} {word}"
-    if details:
-        text += f" ({'; '.join(details)})"
+        text += f" ({parts}{t('cli.digest_resumed', lang) if result.resumed else ''})"
     if result.error:
         text += f": {result.error}"
     return text

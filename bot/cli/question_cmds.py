@@ -24,7 +24,7 @@ from bot.cli.recipients import shown_recipient
 from bot.directory import known_name
 from bot.error_texts import error_text
 from bot.errors import NotFoundError, WieweetError
-from bot.i18n import t
+from bot.i18n import format_number, t
 from bot.inbox import record_with_change
 from bot.knowledge import KnowledgeBase
 from bot.privacy.audit import record_counts
@@ -197,14 +197,14 @@ def question_show(cli: CliContext, question_id: int) -> None:
         echo("  " + t("cli.show_asker", lang, asker=view.asker or hidden))
         echo("  " + t("cli.show_text", lang, text=(view.text or hidden).replace(chr(10), " ")[:200]))
         echo("  " + t("cli.show_thread", lang, thread=_thread(q, lang)))
-        echo(t("cli.show_requests", lang, count=len(view.requests)))
+        echo(t("cli.show_requests", lang, count=format_number(len(view.requests), lang)))
         for r in view.requests:
             who = f"{r.slack_id or '-'}" + (f" {r.name}" if r.name else "")
             echo(f"  {r.routing_id:>6}  {r.status:<10} {_local(r.asked_at, tz):<16}  {who}")
-        echo(t("cli.list_timers", lang, count=len(view.timers)))
+        echo(t("cli.list_timers", lang, count=format_number(len(view.timers), lang)))
         for timer in view.timers:
             echo(f"  {timer.id:>6}  {timer.kind.value:<22} " + t("cli.due", lang, when=_local(timer.due_at, tz)))
-        echo(t("cli.show_queued", lang, count=len(view.queued)))
+        echo(t("cli.show_queued", lang, count=format_number(len(view.queued), lang)))
         for m in view.queued:
             to = t("cli.to", lang, to=shown_recipient(m, q, lang))
             echo(f"  {m.id:>6}  {m.kind.value:<22} {to:<15} " + t("cli.due", lang, when=_local(m.next_attempt_at, tz)))

@@ -12,7 +12,7 @@ from bot.cli import EXIT_REFUSED, CliContext, cli_actor, operator_language, pass
 from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
 from bot.cli.recipients import shown_recipient
-from bot.i18n import N_, format_list, t, tn
+from bot.i18n import N_, format_list, format_number, t, tn
 from bot.outbox import redraw_of, shown_kind
 from bot.restore import LIVE_CLAIM, OpenQuestionTimers, Stranded, discard_queued, list_queued
 from digests.period import period_of, to_local
@@ -67,7 +67,7 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
     with cli.db.session() as session:
         queued = list_queued(session)
         digests = digest_states(session, period=week or period_of(now, tz), tz=tz)
-        echo(t("cli.queued_messages", lang, count=len(queued.messages)))
+        echo(t("cli.queued_messages", lang, count=format_number(len(queued.messages), lang)))
         echo(
             f"  {col['id']:>6}  {col['kind']:<22} {col['to']:<14} {col['question']:>8}  {col['created']:<16}  "
             f"{col['post_started']}"
@@ -79,7 +79,7 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
             redrawn = redraw_of(m)  # a sent recruiting DM drawn again, not a request of its own
             kind = f"{shown_kind(m)}:{redrawn}" if redrawn is not None else m.kind.value
             echo(f"  {m.id:>6}  {kind:<22} {to:<14} {question:>8}  {_local(m.created_at, tz):<16}  {started}")
-        echo(t("cli.list_timers", lang, count=len(queued.timers)))
+        echo(t("cli.list_timers", lang, count=format_number(len(queued.timers), lang)))
         echo(
             f"  {col['id']:>6}  {col['kind']:<22} {col['question']:>8}  {col['status']:<10} {col['created']:<16}  "
             f"{col['due']}"
@@ -89,7 +89,7 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
             status = queued.question_status.get(timer.question_id, "-") if timer.question_id is not None else "-"
             created, due = _local(timer.created_at, tz), _local(timer.due_at, tz)
             echo(f"  {timer.id:>6}  {timer.kind.value:<22} {question:>8}  {status:<10} {created:<16}  {due}")
-        echo(t("cli.queued_digests", lang, count=len(digests)))
+        echo(t("cli.queued_digests", lang, count=format_number(len(digests), lang)))
         echo(f"  {col['channel']:<14} {col['week']:<8}  {col['scheduled']:<16}  {col['state']}")
         for d in digests:
             state = digest_state_text(d.state, lang)
@@ -200,9 +200,12 @@ def queued_discard(
         t("cli.held_timer", lang, id=i) for i in result.skipped_timer_ids
     ]
     if held:
-        echo(t("cli.discard_held", lang, held=", ".join(held), minutes=LIVE_CLAIM.seconds // 60))
-    messages = tn("cli.discard_messages", "cli.discard_messages_plural", result.messages, lang, count=result.messages)
-    timers = tn("cli.discard_timers", "cli.discard_timers_plural", result.timers, lang, count=result.timers)
+        minutes = format_number(LIVE_CLAIM.seconds // 60, lang)
+        echo(t("cli.discard_held", lang, held=", ".join(held), minutes=minutes))
+    count = format_number(result.messages, lang)
+    messages = tn("cli.discard_messages", "cli.discard_messages_plural", result.messages, lang, count=count)
+    count = format_number(result.timers, lang)
+    timers = tn("cli.discard_timers", "cli.discard_timers_plural", result.timers, lang, count=count)
     if result.dry_run:
         messages, timers = messages + _ids(result.message_ids), timers + _ids(result.timer_ids)
         echo(t("cli.would_discard", lang, messages=messages, timers=timers))

@@ -116,17 +116,20 @@ def print_report(report: ImportReport, lang: str) -> None:
 def import_summary(report: ImportReport, lang: str) -> str:
     """An import's last line: the records added, changed and unchanged, the conflicts and erased rows listed above,
     and whether it was a dry run."""
-    counts = {"added": report.added, "changed": report.changed, "unchanged": report.unchanged}
+    counts = {  # grouped as the progress lines are: "8.000 toegevoegd"
+        "added": format_number(report.added, lang),
+        "changed": format_number(report.changed, lang),
+        "unchanged": format_number(report.unchanged, lang),
+    }
     parts = [t("cli.import_counts", lang, file=report.file, **counts)]
-    if report.conflicts:
-        n = len(report.conflicts)
-        parts.append(tn("cli.import_conflicts", "cli.import_conflicts_plural", n, lang, count=n))
-    if report.erased_people:
-        n = report.erased_people
-        parts.append(tn("cli.import_erased_people", "cli.import_erased_people_plural", n, lang, count=n))
-    if report.erased_slack_ids:
-        n = report.erased_slack_ids
-        parts.append(tn("cli.import_erased_ids", "cli.import_erased_ids_plural", n, lang, count=n))
+    if n := len(report.conflicts):
+        parts.append(tn("cli.import_conflicts", "cli.import_conflicts_plural", n, lang, count=format_number(n, lang)))
+    if n := report.erased_people:
+        count = format_number(n, lang)
+        parts.append(tn("cli.import_erased_people", "cli.import_erased_people_plural", n, lang, count=count))
+    if n := report.erased_slack_ids:
+        count = format_number(n, lang)
+        parts.append(tn("cli.import_erased_ids", "cli.import_erased_ids_plural", n, lang, count=count))
     line = ", ".join(parts)
     return line + " — " + t("cli.import_dry_run", lang) if report.dry_run else line
 
@@ -139,7 +142,8 @@ def fail_import(exc: ImportFailed, cli: CliContext) -> None:
     for line in exc.errors:
         echo(f"error: {problem_text(line, lang)}", err=True)
     if exc.message not in exc.errors:  # the rows' problems, listed above
-        outcome = tn("cli.import_problems", "cli.import_problems_plural", len(exc.errors), lang, count=len(exc.errors))
+        n = len(exc.errors)
+        outcome = tn("cli.import_problems", "cli.import_problems_plural", n, lang, count=format_number(n, lang))
     else:
         outcome = t("cli.import_failed", lang)
     echo(f"error: {outcome}", err=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import main
-from bot.cli.digest_cmds import describe_send, send_failed
+from bot.cli.digest_cmds import SEND_FAILED, describe_send, send_failed
 from bot.config import load_settings
 from digests.sender import SendResult, SendStatus
 from handlers.app import create_web_client
@@ -278,9 +279,9 @@ def test_send_due_through_the_slack_emulator(seeded: Database, emulator: SlackEm
     env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
     sent = wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env)
     assert sent.exit_code == 1, sent.output  # a digest failed: cron's monitor sees it without reading the lines
-    # in the operator's language (Dutch unless set), the status code beside the word for scripts
-    assert "C0DIGEST1 2026-W48 verstuurd (sent; " in sent.output
-    assert "C0GONE001 2026-W48 mislukt (failed" in sent.output and "not_in_channel" in sent.output
+    # in the operator's language (Dutch unless set), the status code first, in brackets, for scripts
+    assert "C0DIGEST1 2026-W48 [sent] verstuurd (" in sent.output
+    assert "C0GONE001 2026-W48 [failed] mislukt (" in sent.output and "not_in_channel" in sent.output
     posted = emulator.messages("C0DIGEST1")
     assert len(posted) >= 1
     assert all(len(m["blocks"]) <= 50 for m in posted)
@@ -307,23 +308,37 @@ def test_send_due_exits_0_when_a_digest_is_only_tried_again_later(seeded: Databa
     sent = wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env)
     assert sent.exit_code == 0, sent.output  # nothing failed: the next pass tries again
     lines = sent.output.splitlines()
-    assert len(lines) == 2 and all("wordt later opnieuw geprobeerd (retry" in line for line in lines), lines
+    assert len(lines) == 2 and all(" [retry] wordt later opnieuw geprobeerd (" in line for line in lines), lines
     english = wieweet(seeded.url, "digest", "--send-due", "--now=2026-11-25T12:30:00+01:00", env=env | ENGLISH)
-    assert english.exit_code == 0 and english.output.count("to be tried again later (retry") == 2, english.output
+    assert english.exit_code == 0 and english.output.count(" [retry] to be tried again later (") == 2, english.output
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
 @pytest.mark.parametrize("status", list(SendStatus), ids=str)
-def test_every_send_status_is_said_in_words_with_its_code(status: SendStatus, lang: str) -> None:
+def test_every_send_status_is_said_in_words_after_its_code(status: SendStatus, lang: str) -> None:
+    """One layout whatever ``WIEWEET_LANGUAGE`` is: channel, week, ``[code]``, then the words for a person."""
     line = describe_send(SendResult("C0DIGEST1", "2026-W48", status, 3, 1, error="boom"), lang)
-    assert line.startswith("C0DIGEST1 2026-W48 ") and line.endswith(": boom"), line
-    assert re.search(rf"\b{status.value}\b", line), line  # a script greps the code, whatever the language
-    assert re.search(r"[13] (van|of) 3", line), line
-    word = line.removeprefix("C0DIGEST1 2026-W48 ").split(" (")[0]
+    channel, period, code, rest = line.split(" ", 3)
+    assert (channel, period, code) == ("C0DIGEST1", "2026-W48", f"[{status.value}]"), line  # awk's $3, any language
+    assert rest.endswith(": boom") and re.search(r"\([13] (van|of) 3 ", rest), line
     if lang == "nl":
-        assert word != status.value, line  # a word, never the bare code
-    if word == status.value:
-        assert f"({status.value}" not in line, line  # "failed", not "failed (failed)"
+        assert status.value not in rest, line  # the words, never the bare code, after the code
+    assert f"({status.value}" not in rest and f"[{status.value}]" not in rest, line  # no "failed (failed; …)"
+
+
+README_FAILED_PATTERN = r"\[(failed|error)\]"  # what README tells a monitor to grep (grep -E)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_readmes_pattern_finds_exactly_the_failed_sends_in_both_languages(lang: str) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"grep -E '{README_FAILED_PATTERN}'" in readme
+    found = {
+        status
+        for status in SendStatus
+        if re.search(README_FAILED_PATTERN, describe_send(SendResult("C0DIGEST1", "2026-W48", status, 2, 0), lang))
+    }
+    assert found == SEND_FAILED == {SendStatus.FAILED, SendStatus.ERROR}
 
 
 def test_send_due_fails_only_for_a_digest_that_failed() -> None:
