@@ -156,7 +156,11 @@ def test_available_on_someone_never_away_changes_nothing(database_url: str, tmp_
     assert wieweet("--database", database_url, "import", "experts", str(experts)).exit_code == 0
     result = wieweet("--database", database_url, "register", "available", "an.peeters@gent.be")
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "An Peeters was already available; nothing changed"
+    assert result.output.strip() == "An Peeters was al beschikbaar; er is niets gewijzigd"
+    english = wieweet(
+        "--database", database_url, "register", "available", "an.peeters@gent.be", env={"WIEWEET_LANGUAGE": "en"}
+    )
+    assert english.output.strip() == "An Peeters was already available; nothing changed"
     audit = wieweet("--database", database_url, "audit", "--entity", "expert", "--json")
     assert audit.exit_code == 0 and '"action": "availability"' not in audit.output, audit.output
 

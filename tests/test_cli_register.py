@@ -327,6 +327,27 @@ def test_list_with_theme_and_city(database_url: str, files: dict[str, Path]) -> 
     assert unknown.exit_code == 2 and "unknown theme 'klimat' (did you mean 'klimaat'?)" in unknown.stderr
 
 
+def test_available_again_says_so_in_the_operators_language(
+    database: Database, database_url: str, files: dict[str, Path]
+) -> None:
+    wieweet(database_url, "import", "experts", str(files["experts"]))
+
+    def away() -> None:
+        with database.session() as session:
+            an = session.scalars(select(Expert).where(Expert.email == "an.peeters@gent.be")).one()
+            an.availability, an.away_until = Availability.AWAY, date(2026, 12, 24)
+
+    away()
+    dutch = wieweet(database_url, "register", "available", "an.peeters@gent.be")  # WIEWEET_LANGUAGE: nl (default)
+    assert dutch.exit_code == 0 and dutch.stdout == "An Peeters is weer beschikbaar voor doorgestuurde vragen\n"
+    away()
+    english = wieweet_in(database_url, "en", "register", "available", "an.peeters@gent.be")
+    assert english.exit_code == 0 and english.stdout == "An Peeters is available for routed questions again\n"
+    with database.session() as session:
+        an = session.scalars(select(Expert).where(Expert.email == "an.peeters@gent.be")).one()
+        assert an.availability is Availability.AVAILABLE and an.away_until is None
+
+
 def test_show_prints_the_full_profile(database: Database, database_url: str, files: dict[str, Path]) -> None:
     wieweet(database_url, "import", "experts", str(files["experts"]))
     wieweet(database_url, "import", "practices", str(files["practices"]))
@@ -389,7 +410,12 @@ def test_themes_list_and_import(database_url: str, tmp_path: Path) -> None:
         wieweet(database_url, "themes", "import", str(path)).stdout
         == "themes.csv: 1 toegevoegd, 0 gewijzigd, 0 ongewijzigd\n"
     )
-    assert "zorg             Zorg / Care  [woonzorg]" in wieweet(database_url, "themes", "list").stdout
+    listed = wieweet(database_url, "themes", "list").stdout
+    assert "zorg             Zorg / Care  [woonzorg]" in listed
+    count = len(listed.splitlines()) - 1  # one line a theme, then how many (a count of the operator's language)
+    assert listed.endswith(f"\n{count} thema's\n") and count > 1
+    english = wieweet_in(database_url, "en", "themes", "list").stdout
+    assert english.endswith(f"\n{count} themes\n") and "zorg             Zorg / Care  [woonzorg]" in english
     bad = tmp_path / "bad.csv"
     bad.write_text(THEME_HEADER + "\nZorg!,Zorg,,\n", encoding="utf-8")
     result = wieweet(database_url, "themes", "import", str(bad))

@@ -426,14 +426,15 @@ def register_available(cli: CliContext, email: str) -> None:
     Examples:
       wieweet register available nathalie.rombaut@ocmwgent.be
     """
+    lang = operator_language(cli)
     with cli.db.session() as session:
         expert = service.get_expert_profile(session, email=email).expert
         if expert.availability is Availability.AVAILABLE and expert.away_until is None:
             # staff vouch for the Slack id: a recruiting DM refused for it (``user_not_found``) may go again
             if recruiting.confirm_slack_id(session, expert_id=expert.id, actor=cli_actor(), now=datetime.now(UTC)):
-                echo(t("cli.available_id_confirmed", operator_language(cli), name=expert.name))
+                echo(t("cli.available_id_confirmed", lang, name=expert.name))
             else:
-                echo(f"{expert.name} was already available; nothing changed")
+                echo(t("cli.available_already", lang, name=expert.name))
             return
         profiles.set_availability(
             session,
@@ -444,7 +445,7 @@ def register_available(cli: CliContext, email: str) -> None:
             today=local_day(datetime.now(UTC), ZoneInfo(cli.settings.timezone)),
         )
         name = expert.name
-    echo(f"{name} is available for routed questions again")
+    echo(t("cli.available_again", lang, name=name))
 
 
 @click.group(name="themes")
@@ -468,13 +469,15 @@ def themes_list(cli: CliContext) -> None:
     Examples:
       wieweet themes list
     """
+    lang = operator_language(cli)
     with cli.db.session() as session:
         ensure_default_themes(session, now=datetime.now(UTC))
         themes = repo.list_themes(session)
-        for theme in themes:
+        for theme in themes:  # keys and labels as stored: a key is what a file and a subscription name
             synonyms = "; ".join(theme.synonyms[:6]) + (" …" if len(theme.synonyms) > 6 else "")
             echo(f"{theme.key:<16} {theme.label_nl} / {theme.label_en}" + (f"  [{synonyms}]" if synonyms else ""))
-    echo(f"{len(themes)} themes")
+    count = len(themes)
+    echo(tn("cli.themes_count", "cli.themes_count_plural", count, lang, count=format_number(count, lang)))
 
 
 @themes_group.command(name="import")

@@ -8,10 +8,15 @@ from datetime import UTC, datetime
 
 import click
 
-from bot.cli import CliContext, cli_actor, pass_cli
+from bot.cli import CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.output import echo
+from bot.cli.wording import state
+from bot.i18n import format_number, t, tn
 from bot.privacy import record_escalated_list
 from bot.routing.queries import waiting_for_staff
+from handlers.blocks.routing import REASON_KEYS
+
+NOT_POSTED = "NOT POSTED"  # the table's marker of a question the triage channel never got, in every language
 
 
 @click.command(name="escalated")
@@ -20,7 +25,8 @@ from bot.routing.queries import waiting_for_staff
 @pass_cli
 def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
     """List the questions waiting for staff (escalated), oldest first: number, date, why, and whether the triage
-    channel got them ("NOT POSTED: <Slack's reason>" when the staff message failed for good). Private and anonymous
+    channel got them (marked NOT POSTED, with Slack's reason, when the staff message failed for good); the table
+    speaks WIEWEET_LANGUAGE, each reason and state with its code beside it. Private and anonymous
     questions are listed without their text, as in the triage channel. Then the questions held back (state
     "held", with when they were asked): their asker has enough questions with experts; each goes to experts when
     the asker has room again, or to staff after the usual escalation delay. --json prints the whole texts, a copy
@@ -41,6 +47,8 @@ def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
             record_escalated_list(
                 session, actor=cli_actor(), shown=shown, questions=questions, held=held_count, now=now
             )
+    lang = operator_language(cli)
+    rows: list[tuple[int, str, str, str, str | None]] = []  # number, when, why, triage, text (None: not shown)
     for item in queue.questions:
         when = item.escalated_at.isoformat(timespec="minutes") if item.escalated_at else "-"
         reason = item.reason.value if item.reason is not None else "-"
@@ -55,19 +63,29 @@ def escalated_command(cli: CliContext, limit: int, as_json: bool) -> None:
             }
             echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
             continue
-        posted = f"NOT POSTED: {item.triage_error}" if item.triage_error is not None else "posted"
-        text = (item.text or "(private or anonymous)").replace("\n", " ")
-        echo(f"#{item.question_id:<6} {when:<22} {reason:<17} {posted:<30} {text[:80]}")
+        why = state(t(REASON_KEYS[item.reason], lang), reason) if item.reason is not None else "-"
+        posted = t("cli.escalated_posted", lang)
+        if item.triage_error is not None:  # the marker a script greps for stays beside the words, as with CONFLICT:
+            posted = f"{state(t('cli.escalated_not_posted', lang), NOT_POSTED)}: {item.triage_error}"
+        rows.append((item.question_id, when, why, posted, item.text))
     for held in queue.held:
         when = held.asked_at.isoformat(timespec="minutes")
         if as_json:
             row = {"question_id": held.question_id, "asked_at": when, "state": "held", "text": held.text}
             echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
             continue
-        text = (held.text or "(private or anonymous)").replace("\n", " ")
-        echo(f"#{held.question_id:<6} {when:<22} {'held':<17} {'-':<30} {text[:80]}")
-    if not as_json:
-        echo(f"{queue.count} questions waiting for staff, {queue.held_count} held")
+        rows.append((held.question_id, when, state(t("routing.status_held", lang), "held"), "-", held.text))
+    if as_json:
+        return
+    # the columns as wide as their longest entry: the reasons and "held" are words of the operator's language
+    why_width = max((len(r[2]) for r in rows), default=0)
+    posted_width = max((len(r[3]) for r in rows), default=0)
+    hidden = t("cli.show_hidden", lang)  # a private or anonymous question, as in the triage channel
+    for number, when, why, posted, text in rows:
+        line = (text or hidden).replace("\n", " ")
+        echo(f"#{number:<6} {when:<22} {why:<{why_width}} {posted:<{posted_width}} {line[:80]}")
+    waiting, held_back = format_number(queue.count, lang), format_number(queue.held_count, lang)
+    echo(tn("cli.escalated_summary", "cli.escalated_summary_plural", queue.count, lang, count=waiting, held=held_back))
 
 
 def register(group: click.Group) -> None:

@@ -379,8 +379,8 @@ def test_staff_see_held_questions_on_their_home_tab_and_in_the_cli(world) -> Non
     listed = CliRunner().invoke(main, ["--database", world.db.url, "escalated"])
     assert listed.exit_code == 0, listed.output
     (row,) = [line for line in listed.output.splitlines() if line.startswith(f"#{held} ")]
-    assert " held " in row and "leegstandsheffing" in row
-    assert "0 questions waiting for staff, 1 held" in listed.output
+    assert " even bijgehouden (held) " in row and "leegstandsheffing" in row
+    assert "0 vragen wachten op het kenniscentrum, 1 even bijgehouden" in listed.output
     with world.db.session() as s:  # the table shows no more than the triage channel: not recorded
         assert not list(s.scalars(select(AuditLog).where(AuditLog.entity_type == "escalated_questions")))
     as_json = CliRunner().invoke(main, ["--database", world.db.url, "escalated", "--json"])
