@@ -740,7 +740,8 @@ def database_run(
     from bot.needs.periods import parse_period  # noqa: PLC0415
     from bot.needs.report import ReportData, collect_report, render_html, render_xlsx  # noqa: PLC0415
     from bot.needs.service import NeedsService  # noqa: PLC0415
-    from storage.db import Database, shown_url  # noqa: PLC0415
+    from storage.db import Database  # noqa: PLC0415
+    from storage.db_url import shown_url  # noqa: PLC0415
     from storage.models import Embedding, Question, QuestionStatus, Visibility  # noqa: PLC0415
 
     now = datetime(2026, 12, 20, 12, tzinfo=UTC)

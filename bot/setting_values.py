@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from bot.errors import ConfigError
 from bot.routing.business_time import DEFAULT_YEARLY_HOLIDAYS  # WIEWEET_EXTRA_HOLIDAYS unset: the calendar's default
 from bot.text import is_slack_channel_id, is_slack_user_id, shown_value
-from storage.db import connection_options, unknown_options
+from storage.db_url import connection_options, unknown_options
 
 DEFAULT_DATABASE_URL = "sqlite:///./wieweet.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -282,7 +282,7 @@ PSYCOPG_ARGUMENTS = frozenset({"autocommit", "prepare_threshold", "context", "ro
 
 def _check_options(url: str, source: str) -> None:
     """Refuse a PostgreSQL URL with an option libpq does not know (``?sslmod=require``), naming it (never its value:
-    it may be a password) with the option meant where one is close (``storage.db.unknown_options``). SQLAlchemy's
+    it may be a password) with the option meant where one is close (``storage.db_url.unknown_options``). SQLAlchemy's
     own options are not refused, nor, once a ``plugin`` is named, any other (they may be the plugin's); psycopg's
     own arguments are, saying what they are."""
     unknown = [key for key in unknown_options(url) if key not in SQLALCHEMY_URL_OPTIONS]

@@ -67,7 +67,7 @@ def account_at_slack(client: WebClient, user_id: str) -> dict[str, Any] | None:
 def is_deactivated(account: dict[str, Any] | None) -> bool:
     """Whether an account as ``account_at_slack`` read it is deactivated: ``deleted``, or unknown to Slack. The
     one reading of both paths: Slack's ``user_change`` (``handlers.profile_change``) and a DM Slack refused
-    (``handlers.outbox``)."""
+    (``handlers.outbox_refused``)."""
     return account is None or account.get("deleted") is True
 
 

@@ -1,5 +1,6 @@
 """Sending the routing outbox: render each message by kind (``handlers.outbox_render``), post it (DM or channel), mark
-it sent or failed.
+it sent or failed. What follows a failure once it is recorded (staff told by DM, a person gone, a routing moved
+on) is ``handlers.outbox_refused``'s.
 
 A post is made at most once across crashes: the message is marked "post started" (its own committed transaction)
 before ``chat.postMessage``, and the post carries a marker (message metadata naming the outbox message). A message
@@ -30,7 +31,6 @@ from bot.needs import end_if_label_gone, redraw_if_label_erased
 from bot.outbox import (
     AnswerToAsker,
     ExpertiseRequest,
-    FailOutcome,
     NeedsProposal,
     OutboxPayload,
     PayloadError,
@@ -43,18 +43,16 @@ from bot.outbox import (
     message_language,
     payload_json,
     read_payload,
-    redraw_of,
 )
 from bot.routing.policy import RoutingPolicy
 from bot.routing.stopped import end_if_not_askable
-from bot.staffdm import FALLBACK_KINDS, NO_STAFF, STAFF_KINDS, aimed_at_triage, end_if_decided, tell_staff
-from handlers.deactivated import confirmed_deactivated, person_gone_after_send
+from bot.staffdm import STAFF_KINDS, aimed_at_triage, end_if_decided
 from handlers.home import publish_homes
 from handlers.kit import Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
 from handlers.needs_refresh import shared_stand_in
+from handlers.outbox_refused import after_failure
 from handlers.outbox_render import render_message, render_payload
-from handlers.recruit_refused import unknown_id_refused
 from handlers.services import Services, slack_retry_after
 from handlers.turn import update_post
 from storage.models import OutboxKind, OutboxMessage
@@ -79,17 +77,6 @@ PERMANENT_ERRORS = frozenset(
         "thread_not_found",
     }
 )
-
-
-# Of those, the ones saying the recipient can never get a DM: a routing's request failing so is not waited on.
-# Not "account_inactive" by itself: Slack says it of the bot's own token (the app or workspace disabled, which an
-# admin can undo), and moving on would spend every open question's experts on messages that cannot go out either;
-# only when ``users.info`` then says the recipient's account is deleted (``OutboxSender._deactivated``).
-UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "user_not_found"})
-UNREACHABLE_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER})
-# DMs to an asker: when one can never arrive (the account deactivated: ``OutboxSender._asker_unreachable``), the
-# person is treated as Slack's ``user_change`` for a deactivated account would have them (``handlers.deactivated``)
-ASKER_KINDS = frozenset({OutboxKind.ASKER_UPDATE, OutboxKind.ANSWER_TO_ASKER})
 
 
 # What became of one claimed message (``OutboxSender.send``)
@@ -177,7 +164,7 @@ class OutboxSender:
         if message.kind in STAFF_KINDS:
             if self.services.settings.triage_channel_id:
                 return self.services.settings.triage_channel_id
-            # given up: each staff member gets it by DM instead (``_tell_staff``)
+            # given up: each staff member gets it by DM instead (``handlers.outbox_refused``)
             raise NoTargetError("no triage channel (WIEWEET_TRIAGE_CHANNEL)")
         raise NoTargetError(f"outbox {message.id} ({message.kind.value}) has no recipient or channel")
 
@@ -220,7 +207,7 @@ class OutboxSender:
             wait = slack_retry_after(exc)  # longer than the client waits in-process: not before Slack asked
             not_before = self.services.clock() + timedelta(seconds=wait) if wait else None
             log.warning("outbox %s (%s) failed: %s", message.id, message.kind.value, error)
-        except SharedTriageError as exc:  # given up at once: staff get it by DM (``_tell_staff``)
+        except SharedTriageError as exc:  # given up at once: staff get it by DM (``handlers.outbox_refused``)
             error, permanent = SHARED_OUTSIDE, True
             log.error("outbox %s (%s): %s", message.id, message.kind.value, exc)
         # retrying sends it nowhere (a DM to draw again gone or not ours, too) or renders it no better
@@ -442,136 +429,7 @@ class OutboxSender:
                 "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value
             )
             return
-        triage = self.services.settings.triage_channel_id
-        if recorded is FailOutcome.GIVEN_UP and aimed_at_triage(message, triage_channel_id=triage):
-            self._tell_staff(message, error)
-            return
-        if recorded is FailOutcome.GIVEN_UP and message.kind in FALLBACK_KINDS:
-            # the end of the line: nothing more is tried (a DM copy is never copied again); what waits stays listed
-            # where staff look (the Home tab and `wieweet escalated` for questions, the register and needs views)
-            log.error(
-                "outbox %s (%s): staff member %s could not be told either (%s): what waits for staff is still listed "
-                "on the staff Home tab and by the CLI",
-                message.id,
-                message.kind.value,
-                message.recipient_slack_id,
-                error,
-            )
-            return
-        if message.kind in ASKER_KINDS or message.kind is OutboxKind.EXPERTISE_REQUEST:
-            # a recruiting DM too: its mark is what recruiting reads (``bot.needs.recruiting``); not a redraw (an
-            # update of a DM sent before: its refusal says nothing of whether the person can get a DM)
-            if permanent and redraw_of(message) is None:
-                self._asker_unreachable(message, error)
-            return
-        if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:
-            return
-        if permanent and (
-            error == "user_disabled" or (error == "account_inactive" and self._deactivated(message.recipient_slack_id))
-        ):  # the account deactivated: all their requests move on, their own questions withdrawn, as the event does
-            self._person_gone(message, error)
-        elif permanent and error in UNREACHABLE_ERRORS:
-            self._move_on(message.id, message.routing_id, error, unreachable=True)
-        elif message.kind is OutboxKind.EXPERT_REQUEST and recorded is FailOutcome.GIVEN_UP:
-            # given up for another reason: whoever chose the person hears
-            self._move_on(message.id, message.routing_id, error, unreachable=False)
-
-    def _tell_staff(self, message: OutboxMessage, error: str) -> None:
-        """A message for staff that the triage channel never got (any of ``STAFF_KINDS``, an escalated question
-        included): each staff member (the configured ids and the staff user group's members) gets it by DM, once per
-        post and person (``bot.staffdm.tell_staff`` queues it). In its own transaction, after the failure is
-        recorded; if that fails, it is logged."""
-        settings = self.services.settings
-        channel = message.channel_id or settings.triage_channel_id
-        now = self.services.clock()
-        what = f"question #{message.question_id}" if message.kind is OutboxKind.TRIAGE else message.kind.value
-        try:
-            staff = self.services.staff.members(settings=settings, client=self.client, now=now)
-            with self.services.db.session() as session:
-                outcome = tell_staff(
-                    session, message_id=message.id, staff=staff, channel_id=channel, error=error, now=now
-                )
-        except Exception:
-            log.exception("outbox %s: staff could not be told of %s", message.id, what)
-            return
-        if outcome == NO_STAFF:
-            log.error(
-                "outbox %s: the triage channel never got %s (%s) and no staff are configured to tell "
-                "(WIEWEET_STAFF_USER_IDS, WIEWEET_STAFF_USERGROUP): it is listed on the staff Home tab and by the CLI",
-                message.id,
-                what,
-                error,
-            )
-            return
-        log.warning("outbox %s: the triage channel never got %s (%s): %s", message.id, what, error, outcome)
-
-    def _deactivated(
-        self, user_id: str | None, error: str = "account_inactive", *, unknown_is_gone: bool = True
-    ) -> bool:
-        """Whether ``users.info`` says ``user_id``'s account is deactivated (``deleted``, or unknown to Slack: the
-        event path's reading, ``handlers.deactivated.confirmed_deactivated``). ``account_inactive`` alone does not
-        say so — Slack says it of the bot's own token — but when Slack still answers about the recipient and says
-        they are gone, they are. With a dead token that call fails too, and nobody is marked or moved on. Asked too
-        after ``error`` (``user_not_found``, ``cannot_dm_bot``) from opening an asker's DM."""
-        if not user_id:
-            return False
-        try:
-            return confirmed_deactivated(self.client, user_id, unknown_is_gone=unknown_is_gone)
-        except (SlackApiError, OSError) as exc:
-            log.info("users.info for %s after %s: %r", user_id, error, exc)
-            return False
-
-    def _asker_unreachable(self, message: OutboxMessage, error: str) -> None:
-        """A DM to the asker (or a recruiting DM) failed for good: when it can never arrive (their account
-        deactivated), they are treated as gone (``_person_gone``), which withdraws everything they asked and marks
-        their register entry away. One failed answer is not enough for that:
-        after ``account_inactive``, ``user_not_found`` or ``cannot_dm_bot``, only when ``users.info`` then says the
-        account is deleted (``user_disabled`` says so itself); for a recruiting DM, whose id is the register's (maybe
-        mistyped), Slack not knowing the id either is no such answer (``UNCONFIRMED_REASONS``, as routing reads it).
-        Otherwise nothing follows."""
-        user, asker = message.recipient_slack_id, message.kind is not OutboxKind.EXPERTISE_REQUEST
-        if (
-            not asker and error == "user_not_found"
-        ):  # Slack may know the account after all: ``handlers.recruit_refused``
-            if unknown_id_refused(self.services, self.client, message):
-                self._person_gone(message, error)
-            return
-        if error == "user_disabled" or (
-            error in ("account_inactive", "user_not_found", "cannot_dm_bot")
-            and self._deactivated(user, error, unknown_is_gone=asker)
-        ):
-            self._person_gone(message, error)
-
-    def _person_gone(self, message: OutboxMessage, error: str) -> None:
-        """Someone who can never get a DM, their account deactivated: as for Slack's ``user_change`` — the same
-        service function and reason (``handlers.deactivated.person_gone_after_send``). In its own transaction, after
-        the failure is recorded; if this fails, it is logged (the timers and the escalation deadline still run)."""
-        user = message.recipient_slack_id
-        if not user:
-            return
-        try:
-            outcome = person_gone_after_send(self.services, self.client, user_id=user, now=self.services.clock())
-        except Exception:
-            log.exception("outbox %s: the deactivated recipient could not be acted on after %s", message.id, error)
-            return
-        log.warning("outbox %s (%s) not delivered (%s): %s", message.id, message.kind.value, error, outcome)
-
-    def _move_on(self, message_id: int, routing_id: int, error: str, *, unreachable: bool) -> None:
-        """A request given up: when its expert can never get a DM, the next one is asked at once and an expert in
-        the register is marked away; whoever chose the person by hand is told either way. In its own transaction,
-        after the failure is recorded: if this fails (a lock timeout, a matcher error), the failure stays recorded,
-        the rest of the batch is sent, and the routing waits for its timers as any unanswered request does."""
-        routing = self.services.routing
-        if routing is None:
-            return
-        react = routing.recipient_unreachable if unreachable else routing.request_undelivered
-        try:
-            with self.services.db.session() as session:
-                outcome = react(session, routing_id=routing_id, error=error, now=self.services.clock())
-        except Exception:
-            log.exception("outbox %s: routing %s could not move on (its timers will)", message_id, routing_id)
-            return
-        log.warning("outbox %s: routing %s not delivered (%s): %s", message_id, routing_id, error, outcome)
+        after_failure(self.services, self.client, message, error, permanent=permanent, recorded=recorded)
 
 
 def check_triage_channel(services: Services, client: WebClient) -> bool:

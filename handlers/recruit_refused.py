@@ -1,4 +1,4 @@
-"""A recruiting DM Slack refused with ``user_not_found`` (``handlers.outbox``): the register's Slack id may be
+"""A recruiting DM Slack refused with ``user_not_found`` (``handlers.outbox_refused``): the register's Slack id may be
 mistyped, or the token another workspace's, so ``users.info`` is asked what Slack knows of the account. Deactivated:
 the person is gone (the caller acts as for any deactivated account). Active: Slack knows the id after all, and the
 refusal is recorded so (``bot.needs.recruiting.record_unknown_id``): the next ask sends the DM again, and a second

@@ -20,7 +20,8 @@ from bot.cli import database_reason, main
 from bot.config import load_settings
 from bot.setting_values import normalise_database_url
 from handlers.app import settings_problems
-from storage.db import Database, head_revision, shown_url, url_secrets
+from storage.db import Database, head_revision
+from storage.db_url import shown_url, url_secrets
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "S3cret-pw-4711"
@@ -80,7 +81,7 @@ def test_a_wrong_postgres_database_is_one_line_without_the_password(database: Da
     assert 'database "wieweet_no_such_db" does not exist' in line and ":***@" in line, line
 
 
-# libpq's secret connection parameters in the URL's query (``storage.db.SECRET_QUERY_KEYS``), and a passfile
+# libpq's secret connection parameters in the URL's query (``storage.db_url.SECRET_QUERY_KEYS``), and a passfile
 QUERY_SECRETS = f"password={PASSWORD}&sslpassword=Key-{PASSWORD}&passfile=/srv/pgpass-4711&sslmode=prefer"
 
 

@@ -30,7 +30,8 @@ from bot.error_texts import OPERATOR_CODES, error_text, problem_text
 from bot.errors import ConfigError, ImportFailed, WieweetError
 from bot.i18n import normalise_language, t
 from bot.text import drop_controls
-from storage.db import Database, UnknownSchemaError, has_password, shown_url, url_secrets
+from storage.db import Database, UnknownSchemaError
+from storage.db_url import has_password, shown_url, url_secrets
 
 F = TypeVar("F", bound=Callable[..., Any])
 # A command line is visible to every user of the machine (``ps``, /proc/<pid>/cmdline): warned about, not refused.
@@ -203,7 +204,7 @@ def database_reason(error: DBAPIError, url: str) -> str:
     SQL statement, and never the password even if a driver were to quote the URL."""
     lines = str(error.orig or error).strip().splitlines() or ["unknown error"]
     reason = lines[0]
-    for secret in url_secrets(url):  # the password, also one in the URL's query (``storage.db.url_secrets``)
+    for secret in url_secrets(url):  # the password, also one in the URL's query (``storage.db_url.url_secrets``)
         reason = reason.replace(secret, "***")
     return reason
 

@@ -12,7 +12,7 @@ from bot.cli.ask_cmds import LANG_OPTION, run_console
 from bot.cli.output import echo
 from bot.demo import load_demo, seed_demo_questions
 from bot.i18n import normalise_language
-from storage.db import shown_url
+from storage.db_url import shown_url
 
 
 @click.command(name="demo")
