@@ -52,6 +52,7 @@ from bot.register.marked import (
     UNKNOWN_ID_ACTIVE_AGAIN,
     get_away_mark,
 )
+from bot.register.profiles import audit_change
 from bot.register.service import expert_audit
 from storage import needs_people_repo as people
 from storage import needs_repo as repo
@@ -435,17 +436,7 @@ def confirm_slack_id(
         return False
     expert = register_repo.get_expert(session, expert_id=expert_id)
     assert expert is not None
-    state = expert_audit(expert)
-    register_repo.create_audit_log(
-        session,
-        actor=actor.audit_label,
-        action=SLACK_ID_CONFIRMED,
-        entity_type="expert",
-        entity_key=expert.email,
-        before=state,
-        after=state,
-        now=now,
-    )
+    audit_change(session, actor=actor, action=SLACK_ID_CONFIRMED, expert=expert, before=expert_audit(expert), now=now)
     return True
 
 
