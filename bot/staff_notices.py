@@ -24,6 +24,7 @@ class DigestStopped:
     # ``channel_id``: the first channel refused); they go out once it is fixed
     held: bool = False
     needed: str = ""
+    method: str = ""  # ``held``: the Slack method refused first (the post, or the look-up before it); "": not known
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -51,9 +51,10 @@ class PermanentPostError(Exception):
 
 
 class LookUpRefusedError(PermanentPostError):
-    """Raised by a ``post`` function when the chat service refused the look-up the post waits for (``method``:
-    whether the channel is shared with another organisation), so the post itself was never asked: the week fails as
-    for any ``PermanentPostError``, and the run records the look-up's refusal (this type and ``method`` in its error),
+    """What a channel's week fails with when the chat service refused the look-up the post waits for (``method``:
+    whether the channel is shared with another organisation) for that channel's own reasons (the other channels'
+    posts went out: ``handlers.digest_held``), so the post itself was never asked: the week fails as for any
+    ``PermanentPostError``, and the run records the look-up's refusal (this type and ``method`` in its error),
     never the channel refusing its post (``digests.sender.refused_before`` does not count it)."""
 
     def __init__(self, error: str, method: str) -> None:
@@ -70,11 +71,15 @@ class OperatorRefusalError(Exception):
     the poster says it once per pass and tells staff once per week (``subscriptions.tell_digests_refused``).
     ``asked``: the service refused this post; False when the poster held it without asking, knowing the pass would be
     refused. ``held``: the refusal may be the channel's own (Slack's ``no_permission``, held until the pass knows
-    whose it is): kept on the run (``refused_at``: later passes ask the runs not refused first). A refusal of the
-    token or of a scope the method needs is the app's, never the channel's, however many channels are due."""
+    whose it is; ``method``: the call refused when it was not the post itself, the look-up before it): kept on the run
+    (``refused_at``: later passes ask the runs not refused first). A refusal of the token or of a scope the method
+    needs is the app's, never the channel's, however many channels are due."""
 
-    def __init__(self, error: str, needed: str = "", *, asked: bool = True, held: bool = False) -> None:
-        super().__init__(f"{error}: needs scope {needed}" if needed else error)
+    def __init__(
+        self, error: str, needed: str = "", *, asked: bool = True, held: bool = False, method: str = ""
+    ) -> None:
+        refused = f"{error}: needs scope {needed}" if needed else error
+        super().__init__(f"{method}: {refused}" if method else refused)
         self.error = error
         self.needed = needed  # the scope the service says is needed, when it says
         self.asked = asked

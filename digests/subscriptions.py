@@ -258,12 +258,15 @@ def stop_gone_channel(session: Session, *, channel_id: str, reason: str, now: da
 
 
 def tell_digests_refused(
-    session: Session, *, error: str, needed: str, channel_id: str, period: str, now: datetime
+    session: Session, *, error: str, needed: str, channel_id: str, period: str, now: datetime, method: str = ""
 ) -> None:
     """Tell staff that the digests of ``period`` wait because Slack refuses them for a reason only the operator can
-    fix (``error``, e.g. ``missing_scope``; ``needed``: the scope Slack says is needed): once per week per cause,
-    however many passes and channels meet it. The subscriptions stay on and the runs due."""
-    notice = DigestStopped(channel_id=channel_id, reason=error[:200], held=True, needed=needed[:200])
+    fix (``error``, e.g. ``missing_scope``; ``needed``: the scope Slack says is needed; ``method``: the call refused,
+    the post or the look-up before it): once per week per cause, however many passes, replicas and channels meet
+    it. The subscriptions stay on and the runs due."""
+    notice = DigestStopped(
+        channel_id=channel_id, reason=error[:200], held=True, needed=needed[:200], method=method[:60]
+    )
     outbox.enqueue(session, notice, dedupe_key=f"digest_refused:{period}:{error[:80]}:{needed[:80]}", now=now)
 
 

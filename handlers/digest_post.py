@@ -8,7 +8,7 @@ The core (``digests.sender``) claims a channel's week once and posts it part by 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,9 +23,10 @@ from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
 from digests.schedule import STALE_AFTER
-from digests.sender import Clock, SendResult, SendStatus, elapsed_clock
+from digests.sender import Clock, SendResult, elapsed_clock
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
+from handlers.digest_held import HELD_REFUSALS, HeldRefusals, fail_held
 from handlers.digest_sources import (
     CHANNEL_REFUSALS,
     CONFIGURATION_REFUSALS,
@@ -62,89 +63,11 @@ PERMANENT_ERRORS = frozenset(
         "no_permission",  # the app may not post in this channel (no member of it): that channel's, not the pass's
     }
 )
-# ... unless every post of the pass is refused so (``HeldRefusals``): Slack says ``no_permission`` for token-wide
-# causes too (an organisation-wide app not granted this workspace), which only the operator can fix.
-HELD_REFUSALS = frozenset({"no_permission"})
 
 
-class HeldRefusals:
-    """One digest pass's posts refused with ``no_permission`` before any post of the pass went out: held (the run stays
-    claimed) until the pass knows whose refusal it is. A post that goes out settles it: each is that channel's (failed
-    for the week, as the refusals after it at once). At the end of a pass with none sent, two or more such channels
-    are the pass's refusal: one only the operator can fix (``OperatorRefusals``: said at ERROR once, staff told once
-    per week, the week's digests stay due); a single one is its channel's. Two such refusals with nothing sent are
-    evidence enough: the rest of the pass posts no more (``stopped``), its channels held as well without being asked
-    (so not refusals: never counted, never failed for one), so a pass over 300 channels refused so makes two posts,
-    not 300. Each refusal asked is kept on the week's run (``refused_at``), so
-    the next pass, in this process or any other, asks first the channels not refused yet (``digests.sender``): two
-    channels refused for their own reasons do not hold back the week's other digests.
-
-    A channel whose digest failed for its week with such a refusal in a week the pass remembers (``refused_before``:
-    ``digests.sender.refused_before``, the memory that orders the pass, across a quiet week too; its own refusal, the
-    app may not post there) is likely refused so again: it does not count towards ``ENOUGH`` while the pass held a
-    channel that was not, so it neither stops the pass nor makes a single other refusal the pass's."""
-
-    ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
-
-    def __init__(self, refused_before: Collection[str] = ()) -> None:
-        self._sent = False
-        self._held: dict[str, str] = {}  # channel -> Slack's error, in the order met
-        self._refused_before = frozenset(refused_before)
-
-    def _counted(self) -> int:
-        """The held refusals that count towards ``ENOUGH``."""
-        new = sum(1 for channel_id in self._held if channel_id not in self._refused_before)
-        return new if new else len(self._held)
-
-    def sent(self) -> None:
-        self._sent = True
-
-    def hold(self, channel_id: str, error: str) -> bool:
-        """Whether the refusal of ``channel_id``'s post is held (nothing of the pass went out yet)."""
-        if self._sent:
-            return False
-        self._held.setdefault(channel_id, error)
-        return True
-
-    def stopped(self) -> str | None:
-        """Slack's error when the pass should post no more (``ENOUGH`` refusals, nothing sent), else None."""
-        if self._sent or self._counted() < self.ENOUGH:
-            return None
-        return next(iter(self._held.values()))
-
-    def hold_if_stopped(self, channel_id: str) -> None:
-        """Once ``stopped``: hold ``channel_id``'s post without asking Slack (``OperatorRefusalError``, not asked).
-        Its run stays claimed, but it is not one of the refusals held: a channel never asked neither counts towards
-        ``ENOUGH`` (a pass stopped on channels refused before stays stopped) nor is failed for a refusal it did not
-        get (``settle``)."""
-        error = self.stopped()
-        if error is not None:
-            log.debug("digest for %s held unasked: %s", channel_id, error)
-            raise OperatorRefusalError(error, asked=False)
-
-    def settle(self, refusals: OperatorRefusals) -> dict[str, str]:
-        """At the end of the pass: the held channels whose refusal is their own (to fail for the week), by channel;
-        none when it is the pass's (then told to ``refusals``, naming the first channel refused)."""
-        if not self._sent and self._counted() >= self.ENOUGH:
-            channel_id, error = next(iter(self._held.items()))
-            refusals.refused(error=error, needed="", method="chat.postMessage", channel_id=channel_id)
-            return {}
-        return dict(self._held)
-
-
-def fail_held(
-    db: Database, results: list[SendResult], own: Mapping[str, str], *, worker_id: str, now: datetime
-) -> list[SendResult]:
-    """``results`` with the held runs whose refusal was their channel's (``HeldRefusals.settle``) failed for the
-    week."""
-    return [
-        sender.fail_held_run(db, held=r, worker_id=worker_id, now=now, exc=PermanentPostError(own[r.channel_id]))
-        if r.channel_id in own and r.status is SendStatus.RETRY
-        else r
-        for r in results
-    ]
-
-
+# ... unless every post of the pass is refused so (``HeldRefusals``, ``handlers.digest_held``): Slack says
+# ``no_permission`` for token-wide causes too (an organisation-wide app not granted this workspace), which only the
+# operator can fix.
 def slack_post(
     client: WebClient, refusals: OperatorRefusals | None = None, held: HeldRefusals | None = None
 ) -> Callable[[str, list[Block], str], str]:
@@ -213,6 +136,7 @@ def not_shared_outside(
     refusals: OperatorRefusals | None = None,
     stored_private: Callable[[str], bool | None] | None = None,
     unasked: Callable[[str], None] | None = None,
+    held: HeldRefusals | None = None,
 ) -> PostFn:
     """``post``, but never into a channel shared with another organisation (Slack Connect): a digest names the
     network's people and questions. Only Slack's answer that it is shared fails the run for the week (a channel that
@@ -231,7 +155,8 @@ def not_shared_outside(
     would not be asked (``_refuse_unasked``: held after two ``no_permission`` refusals, or a refusal only the
     operator can fix): such a post is held without a look-up either. Nothing is posted, so the look-up's checks
     are not needed: the run stays due (or fails as its channel's refusal, ``HeldRefusals``) and the pass that
-    posts it asks Slack first. An answer ``known`` to be shared still fails the week, as it would have."""
+    posts it asks Slack first. An answer ``known`` to be shared still fails the week, as it would have. A look-up
+    refused with ``no_permission`` is held as a refused post is (``held``, the pass's ``HeldRefusals``)."""
 
     def ask(channel: str) -> bool:
         left = limit.seconds_left() if limit is not None else 0
@@ -247,7 +172,7 @@ def not_shared_outside(
         try:
             return shared_outside(channel)
         except SlackApiError as exc:
-            failure = look_up_failed(exc, channel, refusals)
+            failure = look_up_failed(exc, channel, refusals, held)
             if isinstance(failure, RetryLaterError) and limit is not None:
                 limit.limited(failure.seconds)
             raise failure from exc
@@ -271,17 +196,23 @@ def _hold_unlooked(channel: str, known: Callable[[str], bool | None] | None, una
     unasked(channel)
 
 
-def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals | None = None) -> Exception:
+def look_up_failed(
+    exc: SlackApiError, channel: str, refusals: OperatorRefusals | None = None, held: HeldRefusals | None = None
+) -> Exception:
     """What a failed ``conversations.info`` before a digest post means for the run (``sort_failed_look_up``). The
     channel gone (``CHANNEL_GONE``: deleted, archived): ``PermanentPostError`` with Slack's error (the subscription
     is turned off and staff are told once); a rate limit: ``RetryLaterError`` (tried again no earlier than Slack
     asked); a refusal only the operator can fix (a missing scope, a bad token): ``OperatorRefusalError``, told to
     ``refusals`` (said once per pass); a refusal to tell about this channel (``CHANNEL_REFUSALS``: ``no_permission``,
     in Slack's words "the workspace token used in this request does not have the permissions necessary to complete
-    the request": the token may not read that conversation, which says nothing of whether it would take the post):
-    ``LookUpRefusedError``, the look-up's refusal (the week fails once, since nothing vouches the channel is not
-    shared; logged at ERROR once; the subscription stays, staff are not told; never counted as the channel refusing
-    its post, ``digests.sender.refused_before``); anything else (an error on Slack's side, a timeout, a
+    the request": the token may not read that conversation, or it is an organisation-wide app not granted this
+    workspace, or it lacks a permission, which only the operator can fix): held while nothing of the pass went out
+    (``held``, ``HeldRefusals``: ``OperatorRefusalError`` naming the method and the permission Slack names; the run
+    stays due), so that every channel refused so is the pass's refusal (staff told once per week, the digests go
+    out once it is granted) and a channel refused alone is its own; after a post went out (or without ``held``):
+    ``LookUpRefusedError``, that channel's look-up's refusal (the week fails once, since nothing vouches the channel
+    is not shared; logged at ERROR once; the subscription stays, staff are not told; never counted as the channel
+    refusing its post, ``digests.sender.refused_before``); anything else (an error on Slack's side, a timeout, a
     refusal): Slack's error, so the run stays claimed and is tried again once stale. Another refusal that is not
     passing is logged at ERROR: it needs the operator."""
     failure = sort_failed_look_up(exc)
@@ -294,8 +225,11 @@ def look_up_failed(exc: SlackApiError, channel: str, refusals: OperatorRefusals 
     if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
         text = _rate_limited_text(f"{failure.error}: channel look-up", failure.wait, failure.said)
         return RetryLaterError(failure.wait, text, said=failure.said)
-    if failure.error in CHANNEL_REFUSALS:  # the look-up's, for the week: failed once, logged once (the sender)
-        return LookUpRefusedError(failure.error, INFO)
+    if failure.error in CHANNEL_REFUSALS:
+        needed = slack_needed_scope(exc)
+        if held is not None and held.hold(channel, failure.error, method=INFO, needed=needed):
+            return OperatorRefusalError(failure.error, needed, held=True, method=INFO)  # whose: the pass decides
+        return LookUpRefusedError(failure.error, INFO)  # the look-up's, for the week: failed once, logged once
     if failure.kind is LookUpFailure.REFUSED:
         log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, failure.error)
     return exc
@@ -459,6 +393,7 @@ def due_digests_poster(
             refusals=refusals,
             stored_private=sources.stored_privacy,
             unasked=lambda channel: _refuse_unasked(channel, refusals, held),
+            held=held,
         )
         results = send_due_digests(
             db,

@@ -147,7 +147,7 @@ class OperatorRefusals:
 
     def __init__(self, *, consequence: str = PASS) -> None:
         self.consequence = consequence
-        self._causes: dict[tuple[str, str], str] = {}  # (error, needed) -> the first channel refused
+        self._causes: dict[tuple[str, str], tuple[str, str]] = {}  # (error, needed) -> the first channel, method
         self._by_method: dict[str, tuple[str, str]] = {}  # method -> the first cause refusing it
         self._by_kind: dict[bool, tuple[str, str]] = {}  # ``conversations.info``: private -> the scope missing
         self._token: tuple[str, str] | None = None  # a refusal of the token itself: every method
@@ -162,7 +162,7 @@ class OperatorRefusals:
             self._token = cause
         if cause in self._causes:
             return
-        self._causes[cause] = channel_id
+        self._causes[cause] = (channel_id, method)
         log.error(
             "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; %s%s",
             method,
@@ -200,17 +200,20 @@ class OperatorRefusals:
         return frozenset(self._causes)
 
     def tell_staff(self, db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> None:
-        """Staff are told of each cause once per ISO week (the notice's outbox key: the week and the cause). Not of
+        """Staff are told of each cause once per ISO week (the notice's outbox key: the week and the cause, so once
+        across replicas too), naming the method Slack refused first for it. Not of
         a refused token (``TOKEN_REFUSALS``): the notice would be posted with the very token Slack just refused, so
         the ERROR line says it instead (``UNTOLD``). Nor of a missing ``chat:write``: the notice is a
         ``chat.postMessage`` too (``UNTOLD_SCOPE``)."""
-        told = {cause: channel for cause, channel in self._causes.items() if not untold(*cause)}
+        told = {cause: first for cause, first in self._causes.items() if not untold(*cause)}
         if not told:
             return
         period = str(IsoWeek.containing(now, tz))
         with db.session() as session:
-            for (error, needed), channel_id in told.items():
-                tell_digests_refused(session, error=error, needed=needed, channel_id=channel_id, period=period, now=now)
+            for (error, needed), (channel_id, method) in told.items():
+                tell_digests_refused(
+                    session, error=error, needed=needed, method=method, channel_id=channel_id, period=period, now=now
+                )
 
 
 def untold(error: str, needed: str) -> str:

@@ -8,6 +8,8 @@ from bot.staff_notices import DigestStopped
 from handlers.blocks.staffdm import triage_channel_label
 from handlers.kit import Rendered, context, escape_truncate, fallback, section
 
+LOOK_UP = "conversations.info"  # the look-up before each post (``handlers.digest_sources.INFO``)
+
 # Why, in plain words, by Slack's error or the event that said so (another reason: "Slack refuses posts there")
 DIGEST_STOPPED_WHY = {
     "is_archived": N_("digest.stopped_why_archived"),
@@ -38,10 +40,14 @@ def build_digest_stopped(payload: DigestStopped, lang: str) -> Rendered:
 def _build_digests_held(payload: DigestStopped, lang: str) -> Rendered:
     if payload.needed:
         head = t("digest.held_scope", lang, scope=f"`{escape_truncate(payload.needed, 80)}`")
-    elif payload.reason == "no_permission":  # every post of a pass refused so (``handlers.digest_post.HeldRefusals``)
+    elif payload.reason == "no_permission" and payload.method == LOOK_UP:  # every look-up of a pass refused so
+        head = t("digest.held_no_permission_look_up", lang)
+    elif payload.reason == "no_permission":  # every post of a pass refused so (``handlers.digest_held.HeldRefusals``)
         head = t("digest.held_no_permission", lang)
     else:
         head = t("digest.held_other", lang)
     code = f" (`{escape_truncate(payload.reason, 60)}`)" if payload.reason else ""
+    if payload.method and payload.reason:  # which call Slack refused: the post, or the look-up before it
+        code = f" (`{escape_truncate(payload.method, 40)}`: `{escape_truncate(payload.reason, 60)}`)"
     first = t("digest.held_first", lang, channel=triage_channel_label(payload.channel_id))
     return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(first)])

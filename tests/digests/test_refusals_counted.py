@@ -83,14 +83,17 @@ def test_a_refused_look_up_is_the_look_ups_not_the_channel_refusing_its_post(
 ) -> None:
     """``conversations.info`` answers ``no_permission``: the token may not read that conversation (Slack's docs:
     "the workspace token used in this request does not have the permissions necessary"); its post was never asked.
-    The week fails (nothing can vouch the channel is not shared outside), recorded as the look-up's refusal: the
-    next week does not take it for a channel that refused its post before."""
+    The week fails (nothing can vouch the channel is not shared outside: the pass's only channel, so its own
+    refusal), recorded as the look-up's refusal: the next week does not take it for a channel that refused its post
+    before. (Held until the pass knew whose refusal it was, the run keeps when it was refused, ``refused_at``: the
+    order of the passes, which a failed week sets anyway.)"""
     seed(database, "C0DIGEST1")
     emulator.add_channel("C0DIGEST1", name="c0digest1")
     emulator.fail_next("conversations.info", error="no_permission", channel="C0DIGEST1", times=100)
     passes_for(database, emulator).run(NOW)
     run = run_of(database, "C0DIGEST1")
-    assert run.status is DigestRunStatus.FAILED and run.refused_at is None
+    assert run.status is DigestRunStatus.FAILED
+    assert run.error == "LookUpRefusedError: conversations.info: no_permission"
     assert "conversations.info" in run.error and "no_permission" in run.error
     assert asked_posts(emulator, 0) == []
     assert "C0DIGEST1" not in remembered(database)[1]

@@ -272,11 +272,13 @@ class SlackEmulator(DriverMixin):
         times: int = 1,
         after: bool = False,
         channel: str | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail: 429 (+ ``Retry-After``, unless ``retry_after_header``
         is False), 5xx, or ``ok: false`` with ``error`` (status defaults to 200 with an error, else 500).
         ``after=True``: the call is carried out (the message posted) and *then* answered with the failure, as when
-        Slack times out after acting. ``channel``: only the calls to that channel fail (others go through)."""
+        Slack times out after acting. ``channel``: only the calls to that channel fail (others go through). ``extra``:
+        more fields of the error answer (Slack's ``needed``, say)."""
         resolved = status if status is not None else (200 if error else 500)
         with self._state.lock:
             self._state.faults.append(
@@ -289,6 +291,7 @@ class SlackEmulator(DriverMixin):
                     times=times,
                     after=after,
                     channel=channel,
+                    extra=extra,
                 )
             )
 

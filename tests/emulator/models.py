@@ -78,6 +78,7 @@ class Fault:
     times: int = 1
     after: bool = False  # carry the call out, then answer with the failure (did it post? the caller can't know)
     channel: str | None = None  # only calls to this channel (None: every call of the method)
+    extra: dict[str, str] | None = None  # more fields of the error answer (e.g. Slack's "needed")
 
 
 @dataclass

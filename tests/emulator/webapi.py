@@ -76,7 +76,7 @@ class WebApi:
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         if fault.status >= 500:
             raise ApiError(fault.error or "internal_error", status=fault.status, headers=headers)
-        raise ApiError(fault.error or "fatal_error", status=fault.status, headers=headers)
+        raise ApiError(fault.error or "fatal_error", status=fault.status, headers=headers, extra=fault.extra)
 
     def _authenticate(self, method: str, token: str | None) -> None:
         if not token:

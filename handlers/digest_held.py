@@ -1,0 +1,123 @@
+"""Slack's ``no_permission`` in a digest pass: the channel's refusal, or the whole app's? (``HeldRefusals``)
+
+Slack says ``no_permission`` when the app may not post in (or read) one conversation, but also for token-wide causes
+("the workspace token used in this request does not have the permissions necessary to complete the request": an
+organisation-wide app not granted this workspace, a permission the app lacks). Both the post (``chat.postMessage``)
+and the look-up before it (``conversations.info``, ``digest_post.not_shared_outside``) can meet it: a pass holds each
+such refusal until it knows whose it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from digests import sender
+from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError
+from digests.sender import SendResult, SendStatus
+from handlers.digest_sources import INFO, OperatorRefusals
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+POST = "chat.postMessage"
+# Slack's errors a pass holds until it knows whose refusal it is (``HeldRefusals``)
+HELD_REFUSALS = frozenset({"no_permission"})
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A refusal held: Slack's error, the method it refused (the post, or the look-up before it) and the scope or
+    permission Slack named as needed, when it named one."""
+
+    error: str
+    method: str = POST
+    needed: str = ""
+
+    def own(self) -> PermanentPostError:
+        """What the channel's run fails with when the refusal was its own: the post's, or the look-up's (never
+        counted as the channel refusing its post, ``digests.sender.refused_before``)."""
+        return LookUpRefusedError(self.error, self.method) if self.method == INFO else PermanentPostError(self.error)
+
+
+class HeldRefusals:
+    """One digest pass's posts refused with ``no_permission`` (or whose look-up was) before any post of the pass went
+    out: held (the run stays claimed) until the pass knows whose refusal it is. A post that goes out settles it: each
+    is that channel's (failed for the week, as the refusals after it at once). At the end of a pass with none sent,
+    two or more such channels are the pass's refusal: one only the operator can fix (``OperatorRefusals``: said at
+    ERROR once, staff told once per week, naming the method refused and the permission Slack named, the week's
+    digests stay due); a single one is its channel's. Two such refusals with nothing sent are evidence enough: the
+    rest of the pass posts no more (``stopped``), its channels held as well without being asked (so not refusals:
+    never counted, never failed for one), so a pass over 300 channels refused so makes two calls, not 300. Each
+    refusal asked is kept on the week's run (``refused_at``), so the next pass, in this process or any other, asks
+    first the channels not refused yet (``digests.sender``): two channels refused for their own reasons do not hold
+    back the week's other digests.
+
+    A channel whose digest failed for its week with such a refusal of its post in a week the pass remembers
+    (``refused_before``: ``digests.sender.refused_before``, the memory that orders the pass, across a quiet week too;
+    its own refusal, the app may not post there) is likely refused so again: it does not count towards ``ENOUGH``
+    while the pass held a channel that was not, so it neither stops the pass nor makes a single other refusal the
+    pass's."""
+
+    ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
+
+    def __init__(self, refused_before: Collection[str] = ()) -> None:
+        self._sent = False
+        self._held: dict[str, Held] = {}  # channel -> Slack's refusal, in the order met
+        self._refused_before = frozenset(refused_before)
+
+    def _counted(self) -> int:
+        """The held refusals that count towards ``ENOUGH``."""
+        new = sum(1 for channel_id in self._held if channel_id not in self._refused_before)
+        return new if new else len(self._held)
+
+    def sent(self) -> None:
+        self._sent = True
+
+    def hold(self, channel_id: str, error: str, *, method: str = POST, needed: str = "") -> bool:
+        """Whether the refusal of ``channel_id``'s post (or of its look-up: ``method``) is held (nothing of the pass
+        went out yet)."""
+        if self._sent:
+            return False
+        self._held.setdefault(channel_id, Held(error, method, needed))
+        return True
+
+    def stopped(self) -> str | None:
+        """Slack's error when the pass should post no more (``ENOUGH`` refusals, nothing sent), else None."""
+        if self._sent or self._counted() < self.ENOUGH:
+            return None
+        return next(iter(self._held.values())).error
+
+    def hold_if_stopped(self, channel_id: str) -> None:
+        """Once ``stopped``: hold ``channel_id``'s post without asking Slack (``OperatorRefusalError``, not asked).
+        Its run stays claimed, but it is not one of the refusals held: a channel never asked neither counts towards
+        ``ENOUGH`` (a pass stopped on channels refused before stays stopped) nor is failed for a refusal it did not
+        get (``settle``)."""
+        error = self.stopped()
+        if error is not None:
+            log.debug("digest for %s held unasked: %s", channel_id, error)
+            raise OperatorRefusalError(error, asked=False)
+
+    def settle(self, refusals: OperatorRefusals) -> dict[str, PermanentPostError]:
+        """At the end of the pass: the held channels whose refusal is their own, by channel, with what each fails
+        its week with; none when it is the pass's (then told to ``refusals``, naming the first channel refused)."""
+        if not self._sent and self._counted() >= self.ENOUGH:
+            channel_id, held = next(iter(self._held.items()))
+            refusals.refused(error=held.error, needed=held.needed, method=held.method, channel_id=channel_id)
+            return {}
+        return {channel_id: held.own() for channel_id, held in self._held.items()}
+
+
+def fail_held(
+    db: Database, results: list[SendResult], own: Mapping[str, PermanentPostError], *, worker_id: str, now: datetime
+) -> list[SendResult]:
+    """``results`` with the held runs whose refusal was their channel's (``HeldRefusals.settle``) failed for the
+    week."""
+    return [
+        sender.fail_held_run(db, held=r, worker_id=worker_id, now=now, exc=own[r.channel_id])
+        if r.channel_id in own and r.status is SendStatus.RETRY
+        else r
+        for r in results
+    ]
