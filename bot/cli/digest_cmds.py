@@ -75,7 +75,12 @@ def _local(moment: datetime, tz: ZoneInfo) -> str:
 )
 @click.option("--lang", type=click.Choice(LANGUAGES), default=None, help="Language of the preview.")
 @click.option("--themes", metavar="KEYS", help="Comma-separated theme keys or labels for the preview.")
-@click.option("--json", "as_json", is_flag=True, help="Print the Block Kit messages as JSON (with --dry-run).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="With --dry-run: the Block Kit messages as JSON. With --send-due: one JSON object per digest (JSON Lines).",
+)
 @click.option("--now", "now_text", metavar="ISO", hidden=True, help="Pretend it is this time (tests, replays).")
 @click.pass_context
 def digest_group(
@@ -96,7 +101,8 @@ def digest_group(
     the previous week. Only public content appears. Times are in WIEWEET_TIMEZONE (default Europe/Brussels).
     --send-due prints a line per digest: channel, week, the status code in brackets (the third field in every
     language: "[failed]", "[error]", "[retry]", "[sent]" …), then the outcome in words; it exits 1 when a digest
-    failed (not for one tried again later or left to another process).
+    failed (not for one tried again later or left to another process). --send-due --json prints one JSON object per
+    line instead: channel, week, status (the same codes), parts_posted, parts_total, resumed and error (Slack's).
 
     \b
     Examples:
@@ -104,6 +110,7 @@ def digest_group(
       wieweet digest --dry-run --themes wonen,europa --lang en
       wieweet digest --dry-run --json --channel C0123ABCD > blocks.json
       SLACK_BOT_TOKEN=xoxb-… wieweet digest --send-due
+      SLACK_BOT_TOKEN=xoxb-… wieweet digest --send-due --json >> digests.jsonl
       wieweet digest subscribe --channel C0123ABCD --themes wonen,europa --day mon --time 09:00
       wieweet digest unsubscribe --channel C0123ABCD
       wieweet digest list
@@ -115,7 +122,7 @@ def digest_group(
     if send_due and dry_run:
         raise click.UsageError("use either --dry-run or --send-due")
     if send_due:
-        if _send_due(cli, now=now):
+        if _send_due(cli, now=now, as_json=as_json):
             ctx.exit(EXIT_REFUSED)  # a digest failed: cron's monitor sees it without reading the lines
     elif dry_run:
         _preview(cli, channel=channel, week=week, lang=lang, themes=themes, as_json=as_json, now=now)
@@ -202,8 +209,23 @@ def send_failed(results: list[SendResult]) -> bool:
     return any(result.status in SEND_FAILED for result in results)
 
 
-def _send_due(cli: CliContext, *, now: datetime) -> bool:
-    """Post what is due, a line each; whether a digest failed."""
+def send_json(result: SendResult) -> dict[str, object]:
+    """A line of ``digest --send-due --json``: what ``describe_send`` says, as values (``status``: the code in its
+    brackets; ``error``: Slack's error as recorded, "" when none)."""
+    return {
+        "channel": result.channel_id,
+        "week": result.period,
+        "status": result.status.value,
+        "parts_posted": result.parts_posted,
+        "parts_total": result.parts_total,
+        "resumed": result.resumed,
+        "error": result.error,
+    }
+
+
+def _send_due(cli: CliContext, *, now: datetime, as_json: bool = False) -> bool:
+    """Post what is due, a line each (``as_json``: a JSON object each, nothing when none is due); whether a digest
+    failed."""
     settings = cli.settings
     if not settings.slack_bot_token:
         raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to send digests")
@@ -214,6 +236,10 @@ def _send_due(cli: CliContext, *, now: datetime) -> bool:
     post_due = due_digests_poster(cli.db, create_web_client(settings), ChannelDirectory(), tz=_zone(cli))
     results = post_due(now, _worker_id())
     lang = operator_language(cli)
+    if as_json:
+        for result in results:
+            echo(json.dumps(send_json(result), ensure_ascii=False))
+        return send_failed(results)
     if not results:
         echo(t("cli.digest_none_due", lang))
     for result in results:

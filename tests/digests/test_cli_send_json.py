@@ -1,0 +1,64 @@
+"""``wieweet digest --send-due --json``: one JSON object per digest of the pass (JSON Lines, as ``audit --json`` and
+``escalated --json``), with the same status codes as the bracketed third field of the text lines and the same exit
+codes."""
+
+from __future__ import annotations
+
+import json
+
+from bot.cli.digest_cmds import describe_send
+from digests.sender import SendResult, SendStatus
+from storage.db import Database
+from tests.digests.test_cli import ENGLISH, NOW_ARG, emulator, seeded, wieweet  # noqa: F401
+from tests.emulator import SlackEmulator
+
+KEYS = {"channel", "week", "status", "parts_posted", "parts_total", "resumed", "error"}
+
+
+def lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines()]
+
+
+def test_send_due_json_says_each_digest_on_a_line_and_exits_as_without_it(
+    seeded: Database,  # noqa: F811
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    for channel in ("C0DIGEST1", "C0GONE001"):
+        assert wieweet(seeded.url, "digest", "subscribe", "--channel", channel).exit_code == 0
+    env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
+    sent = wieweet(seeded.url, "digest", "--send-due", "--json", NOW_ARG, env=env)
+    assert sent.exit_code == 1, sent.output  # a digest failed, as without --json
+    by_channel = {str(line["channel"]): line for line in lines(sent.output)}
+    assert all(set(line) == KEYS for line in by_channel.values())
+    posted = len(emulator.messages("C0DIGEST1"))
+    assert by_channel["C0DIGEST1"] == {
+        "channel": "C0DIGEST1",
+        "week": "2026-W48",
+        "status": "sent",
+        "parts_posted": posted,
+        "parts_total": posted,
+        "resumed": False,
+        "error": "",
+    }
+    gone = by_channel["C0GONE001"]
+    assert (gone["status"], gone["parts_posted"]) == ("failed", 0) and "not_in_channel" in str(gone["error"])
+    again = wieweet(seeded.url, "digest", "--send-due", "--json", NOW_ARG, env=env | ENGLISH)
+    assert (again.exit_code, again.output) == (0, "")  # nothing due: no line (no words to parse either)
+
+
+def test_send_due_json_retry_exits_0(seeded: Database, emulator: SlackEmulator) -> None:  # noqa: F811
+    assert wieweet(seeded.url, "digest", "subscribe", "--channel", "C0DIGEST1").exit_code == 0
+    emulator.fail_next("chat.postMessage", error="missing_scope", times=100)
+    env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
+    sent = wieweet(seeded.url, "digest", "--send-due", "--json", NOW_ARG, env=env)
+    assert sent.exit_code == 0, sent.output  # tried again later: no failure
+    [line] = lines(sent.output)
+    assert line["status"] == "retry" and "missing_scope" in str(line["error"])
+
+
+def test_the_json_status_is_the_text_lines_bracketed_code() -> None:
+    from bot.cli.digest_cmds import send_json  # noqa: PLC0415
+
+    for status in SendStatus:
+        result = SendResult("C0DIGEST1", "2026-W48", status, 3, 1, error="boom")
+        assert f"[{send_json(result)['status']}]" == describe_send(result, "en").split(" ")[2]
