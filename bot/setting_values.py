@@ -222,6 +222,24 @@ def parse_staff_usergroup(value: str | None) -> str | None:
     return group
 
 
+# a Slack app's id (A…), as the app's Basic Information page shows it under App Credentials
+APP_ID = re.compile(r"A[0-9A-Z]{8,}")
+
+
+def parse_slack_app_id(value: str | None) -> str | None:
+    """This app's id (SLACK_APP_ID), spaces around it allowed; unset: learnt from Slack at start-up."""
+    app_id = (value or "").strip()
+    if not app_id:
+        return None
+    if not APP_ID.fullmatch(app_id):
+        raise ConfigError(
+            "bad_slack_app_id",
+            "SLACK_APP_ID must be an app id such as A0123ABCDE (Basic Information → App Credentials → App ID), "
+            f"not {shown_value(app_id)}",
+        )
+    return app_id
+
+
 def parse_share(value: str | None, default: float, name: str) -> float:
     if not value or not value.strip():
         return default
