@@ -197,7 +197,9 @@ class Recruiting:
         )
         if label is None:
             raise TopicLabelGone(topic_id)
-        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=actor.slack_id)
+        found = register_repo.get_expert_by_slack_id(session, slack_user_id=actor.slack_id)
+        # their row locked and read again: two clicks at once add the topic (and audit it) once
+        expert = register_repo.get_expert(session, expert_id=found.id, lock=True) if found is not None else None
         if expert is None:
             raise NotFoundError("no_expert", "no expert profile for this Slack account")
         if label.casefold() not in {e.casefold() for e in expert.expertise}:
