@@ -132,11 +132,11 @@ class Recruiting:
             if _asked_before_the_key_held_the_label(
                 session, topic_id=topic_id, slack_user_id=person.slack_user_id, label=plan.label
             ):
-                asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, False)
+                asked[expert_id] = RecruitRequest(topic_id, expert_id, person.slack_user_id, False)
                 continue
             gone = _account_gone(session, expert_id=expert_id, slack_user_id=person.slack_user_id)
             if gone:  # a DM would fail again: staff are told, nothing is queued
-                asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, False, unreachable=gone)
+                asked[expert_id] = RecruitRequest(topic_id, expert_id, person.slack_user_id, False, unreachable=gone)
                 continue
             request = outbox.ExpertiseRequest(
                 topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id
@@ -149,7 +149,7 @@ class Recruiting:
                 )
                 is not None
             )
-            asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, queued)
+            asked[expert_id] = RecruitRequest(topic_id, expert_id, person.slack_user_id, queued)
         requests = [asked[i] for i in keys]  # in the order asked for
         register_repo.create_audit_log(
             session,
