@@ -32,6 +32,7 @@ from bot.setting_values import (
     parse_positive_int,
     parse_share,
     parse_slack_api_url,
+    parse_slack_app_id,
     parse_staff_user_ids,
     parse_staff_usergroup,
     parse_timezone,
@@ -67,6 +68,9 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # SLACK_APP_ID: this app's id; unset, it is learnt from Slack at start-up (``handlers.app.own_app_id``), and a
+    # request naming another app in ``api_app_id`` is dropped only when it could be
+    slack_app_id: str | None = None
     timezone: str = DEFAULT_TIMEZONE  # an IANA zone name (WIEWEET_TIMEZONE), checked when read
     default_language: str = DEFAULT_LANGUAGE
     # WIEWEET_EXTRA_HOLIDAYS: days off besides Belgium's public holidays, every year (month, day) or on one date;
@@ -153,6 +157,7 @@ def read_settings(
         "slack_app_token": env.get("SLACK_APP_TOKEN") or None,
         "slack_signing_secret": env.get("SLACK_SIGNING_SECRET") or None,
         "slack_api_url": checked(lambda: parse_slack_api_url(env.get("SLACK_API_URL")), DEFAULT_SLACK_API_URL),
+        "slack_app_id": checked(lambda: parse_slack_app_id(env.get("SLACK_APP_ID")), None),
         "timezone": checked(lambda: parse_timezone(env.get("WIEWEET_TIMEZONE")), DEFAULT_TIMEZONE),
         "default_language": env.get("WIEWEET_LANGUAGE") or DEFAULT_LANGUAGE,
         "yearly_holidays": yearly_holidays,
@@ -269,6 +274,7 @@ SETTING_NAMES = frozenset(
         "SLACK_APP_TOKEN",
         "SLACK_SIGNING_SECRET",
         "SLACK_API_URL",
+        "SLACK_APP_ID",
         "WIEWEET_TIMEZONE",
         "WIEWEET_EXTRA_HOLIDAYS",
         "WIEWEET_LANGUAGE",

@@ -120,6 +120,8 @@ ERROR_KEYS: Mapping[str, str] = {
     "expert_ref_bad": N_("cli.expert_ref_bad"),
     "expert_not_listed": N_("cli.expert_not_listed"),
     "expert_no_slack": N_("cli.expert_no_slack"),
+    # ... `wieweet run`: SLACK_APP_ID is not the app the bot token belongs to (handlers.app.own_app_id)
+    "app_id_mismatch": N_("cli.app_id_mismatch"),
 }
 
 OPERATOR_CODES = frozenset(  # the command line's own errors: their values are plain text, no people
@@ -137,6 +139,7 @@ OPERATOR_CODES = frozenset(  # the command line's own errors: their values are p
         "expert_ref_bad",
         "expert_not_listed",
         "expert_no_slack",
+        "app_id_mismatch",
     }
 )
 

@@ -222,6 +222,24 @@ def parse_staff_usergroup(value: str | None) -> str | None:
     return group
 
 
+# a Slack app's id (A…), as the app's Basic Information page shows it under App Credentials
+APP_ID = re.compile(r"A[0-9A-Z]{8,}")
+
+
+def parse_slack_app_id(value: str | None) -> str | None:
+    """This app's id (SLACK_APP_ID), spaces around it allowed; unset: learnt from Slack at start-up."""
+    app_id = (value or "").strip()
+    if not app_id:
+        return None
+    if not APP_ID.fullmatch(app_id):
+        raise ConfigError(
+            "bad_slack_app_id",
+            "SLACK_APP_ID must be an app id such as A0123ABCDE (Basic Information → App Credentials → App ID), "
+            f"not {shown_value(app_id)}",
+        )
+    return app_id
+
+
 def parse_share(value: str | None, default: float, name: str) -> float:
     if not value or not value.strip():
         return default
@@ -272,9 +290,11 @@ def normalise_database_url(url: str, *, source: str = "WIEWEET_DATABASE_URL") ->
 
 
 # Not libpq's, yet not unknown: SQLAlchemy itself takes ``plugin`` (the CreateEnginePlugin to load; each plugin takes
-# its own options off the URL) and drops ``plugins`` before the psycopg dialect passes the rest of the query on
-# (``URL._instantiate_plugins``); the dialect itself takes nothing else.
-SQLALCHEMY_URL_OPTIONS = frozenset({"plugin", "plugins"})
+# its own options off the URL) before the psycopg dialect passes the rest of the query on
+# (``URL._instantiate_plugins``); the dialect itself takes nothing else. ``plugins`` SQLAlchemy drops from a URL
+# unread (only ``create_engine``'s argument of that name loads plugins): the plugin meant would silently not be
+# loaded, so it is refused.
+SQLALCHEMY_URL_OPTIONS = frozenset({"plugin"})
 # psycopg.connect()'s own arguments: the dialect would pass them from the URL as text, which psycopg misreads
 # (?autocommit=false turns autocommit on; ?prepare_threshold=0 fails at the first query).
 PSYCOPG_ARGUMENTS = frozenset({"autocommit", "prepare_threshold", "context", "row_factory", "cursor_factory"})
@@ -283,8 +303,14 @@ PSYCOPG_ARGUMENTS = frozenset({"autocommit", "prepare_threshold", "context", "ro
 def _check_options(url: str, source: str) -> None:
     """Refuse a PostgreSQL URL with an option libpq does not know (``?sslmod=require``), naming it (never its value:
     it may be a password) with the option meant where one is close (``storage.db_url.unknown_options``). SQLAlchemy's
-    own options are not refused, nor, once a ``plugin`` is named, any other (they may be the plugin's); psycopg's
-    own arguments are, saying what they are."""
+    own ``plugin`` is not refused, nor, once one is named, any other option (it may be the plugin's); ``plugins``
+    (which SQLAlchemy ignores in a URL) and psycopg's own arguments are, saying what they are."""
+    if "plugins" in make_url(url).query:
+        raise ConfigError(
+            "bad_database_url",
+            f"{source} holds 'plugins', which SQLAlchemy ignores in a URL: name each plugin with ?plugin=NAME "
+            "(plugin, not plugins)",
+        )
     unknown = [key for key in unknown_options(url) if key not in SQLALCHEMY_URL_OPTIONS]
     driver = [key for key in unknown if key in PSYCOPG_ARGUMENTS]
     if driver:

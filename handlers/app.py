@@ -33,6 +33,7 @@ from bot.config import Settings, settings_error
 from bot.errors import ConfigError
 from bot.health import HealthMonitor
 from bot.network import Network
+from bot.text import shown_text
 from handlers.http_edge import HttpEdge, WsgiApp
 from handlers.services import Services, retry_after_seconds
 from handlers.socketwatch import SocketWatch
@@ -337,15 +338,19 @@ def create_app(services: Services, *, http: bool) -> App:
         enterprise_id=org,
         allowed_teams=settings.allowed_teams,
         guests_inside=settings.guests_inside,
-        app_id=own_app_id(app.client, identity.data if isinstance(identity.data, dict) else {}),
+        app_id=own_app_id(
+            app.client, identity.data if isinstance(identity.data, dict) else {}, given=settings.slack_app_id
+        ),
     )
     handlers.register(app, services, home)
     return app
 
 
-def own_app_id(client: WebClient, identity: dict[str, Any]) -> str | None:
+def own_app_id(client: WebClient, identity: dict[str, Any], *, given: str | None = None) -> str | None:
     """This app's id: ``auth.test``'s ``app_id`` where it gives one, else its bot's ``bots.info``. None when Slack
-    does not say (then no request is checked against it: ``handlers.own_app``), logged."""
+    does not say and SLACK_APP_ID (``given``) is not set (then no request is checked against it:
+    ``handlers.own_app``), logged. ``given`` and what Slack says must agree: the bot token of another app (two
+    apps' settings mixed up) stops the start with a ``ConfigError``."""
     found = identity.get("app_id")
     if not found and identity.get("bot_id"):
         try:
@@ -354,11 +359,22 @@ def own_app_id(client: WebClient, identity: dict[str, Any]) -> str | None:
             found = bot.get("app_id") if isinstance(bot, dict) else None
         except (SlackApiError, URLError, OSError) as exc:
             log.warning(
-                "could not learn this app's id from bots.info (%s): requests of other apps are not told apart", exc
+                "could not learn this app's id from bots.info (%s): %s",
+                exc,
+                "SLACK_APP_ID is used unconfirmed" if given else "requests of other apps are not told apart",
             )
     if not isinstance(found, str) or not found:
-        log.info("this app's id is unknown: a request's api_app_id is not checked")
+        if given:
+            return given
+        log.info("this app's id is unknown: a request's api_app_id is not checked (set SLACK_APP_ID)")
         return None
+    if given and found != given:
+        learned = shown_text(found)
+        raise ConfigError(
+            "app_id_mismatch",
+            f"SLACK_APP_ID is {given}, but Slack says SLACK_BOT_TOKEN belongs to app {learned}",
+            values={"given": given, "learned": learned},
+        )
     return found
 
 

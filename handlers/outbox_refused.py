@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.outbox import FailOutcome, redraw_of
+from bot.register.marked import UNCONFIRMED_REASONS
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, aimed_at_triage, tell_staff
 from handlers.deactivated import confirmed_deactivated, person_gone_after_send
 from handlers.recruit_refused import unknown_id_refused
@@ -106,18 +107,18 @@ def _tell_staff(services: Services, client: WebClient, message: OutboxMessage, e
     log.warning("outbox %s: the triage channel never got %s (%s): %s", message.id, what, error, outcome)
 
 
-def _deactivated(
-    client: WebClient, user_id: str | None, error: str = "account_inactive", *, unknown_is_gone: bool = True
-) -> bool:
-    """Whether ``users.info`` says ``user_id``'s account is deactivated (``deleted``, or unknown to Slack: the
-    event path's reading, ``handlers.deactivated.confirmed_deactivated``). ``account_inactive`` alone does not
-    say so — Slack says it of the bot's own token — but when Slack still answers about the recipient and says
-    they are gone, they are. With a dead token that call fails too, and nobody is marked or moved on. Asked too
-    after ``error`` (``user_not_found``, ``cannot_dm_bot``) from opening an asker's DM."""
+def _deactivated(client: WebClient, user_id: str | None, error: str = "account_inactive") -> bool:
+    """Whether ``users.info`` answers with ``user_id``'s account, deactivated (``deleted``). ``account_inactive``
+    alone does not say so — Slack says it of the bot's own token — but when Slack still answers about the recipient
+    and says they are gone, they are. With a dead token that call fails too, and nobody is marked or moved on.
+    Slack not knowing the id either (``user_not_found``) is no such answer, for an asker as for an expert or a
+    recruiting DM (``bot.register.marked.UNCONFIRMED_REASONS``: another organisation's member this token cannot
+    see, a mistyped id): nobody's questions are withdrawn on it. Asked too after ``error`` (``user_not_found``,
+    ``cannot_dm_bot``) from opening an asker's DM."""
     if not user_id:
         return False
     try:
-        return confirmed_deactivated(client, user_id, unknown_is_gone=unknown_is_gone)
+        return confirmed_deactivated(client, user_id, unknown_is_gone=False)
     except (SlackApiError, OSError) as exc:
         log.info("users.info for %s after %s: %r", user_id, error, exc)
         return False
@@ -127,20 +128,26 @@ def _asker_unreachable(services: Services, client: WebClient, message: OutboxMes
     """A DM to the asker (or a recruiting DM) failed for good: when it can never arrive (their account
     deactivated), they are treated as gone (``_person_gone``), which withdraws everything they asked and marks
     their register entry away. One failed answer is not enough for that:
-    after ``account_inactive``, ``user_not_found`` or ``cannot_dm_bot``, only when ``users.info`` then says the
-    account is deleted (``user_disabled`` says so itself); for a recruiting DM, whose id is the register's (maybe
-    mistyped), Slack not knowing the id either is no such answer (``UNCONFIRMED_REASONS``, as routing reads it).
-    Otherwise nothing follows."""
+    after ``account_inactive``, ``user_not_found`` or ``cannot_dm_bot``, only when ``users.info`` then answers with
+    the account, deleted (``user_disabled`` says so itself); Slack not knowing the id either is no such answer
+    (``UNCONFIRMED_REASONS``, as routing reads it). Otherwise nothing follows but a log line."""
     user, asker = message.recipient_slack_id, message.kind is not OutboxKind.EXPERTISE_REQUEST
     if not asker and error == "user_not_found":  # Slack may know the account after all: ``handlers.recruit_refused``
         if unknown_id_refused(services, client, message):
             _person_gone(services, client, message, error)
         return
     if error == "user_disabled" or (
-        error in ("account_inactive", "user_not_found", "cannot_dm_bot")
-        and _deactivated(client, user, error, unknown_is_gone=asker)
+        error in ("account_inactive", "user_not_found", "cannot_dm_bot") and _deactivated(client, user, error)
     ):
         _person_gone(services, client, message, error)
+    elif asker and error in UNCONFIRMED_REASONS:
+        log.warning(
+            "outbox %s (%s) not delivered (%s): Slack does not confirm the asker %s is gone; their questions stay",
+            message.id,
+            message.kind.value,
+            error,
+            user,
+        )
 
 
 def _person_gone(services: Services, client: WebClient, message: OutboxMessage, error: str) -> None:

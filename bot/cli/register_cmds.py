@@ -422,6 +422,9 @@ def register_available(cli: CliContext, email: str) -> None:
     """Make an expert available for routed questions again: after they were away, or marked away because Slack could
     not reach them (`wieweet audit --entity expert` shows why; the expert can also do it on their Home tab).
 
+    Also confirms their Slack id (audited): a recruiting DM Slack refused as an unknown id (`needs recruit --ask`)
+    is sent again at the next ask — also when they are already available. Use it once the id is known to be right.
+
     \b
     Examples:
       wieweet register available nathalie.rombaut@ocmwgent.be

@@ -164,6 +164,7 @@ class RecruitRequest:
     """A queued DM asking someone to add a topic to their profile."""
 
     topic_id: int
+    expert_id: int  # the register entry asked (``needs recruit --ask IDS``: the ids given)
     slack_user_id: str
     queued: bool  # False: they were asked about this topic before, or cannot be reached
     unreachable: str = ""  # why not queued: Slack cannot reach them (its error, or why their entry is marked away)

@@ -132,11 +132,11 @@ class Recruiting:
             if _asked_before_the_key_held_the_label(
                 session, topic_id=topic_id, slack_user_id=person.slack_user_id, label=plan.label
             ):
-                asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, False)
+                asked[expert_id] = RecruitRequest(topic_id, expert_id, person.slack_user_id, False)
                 continue
             gone = _account_gone(session, expert_id=expert_id, slack_user_id=person.slack_user_id)
             if gone:  # a DM would fail again: staff are told, nothing is queued
-                asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, False, unreachable=gone)
+                asked[expert_id] = RecruitRequest(topic_id, expert_id, person.slack_user_id, False, unreachable=gone)
                 continue
             request = outbox.ExpertiseRequest(
                 topic_id=topic_id, label=plan.label, reason=person.reason, expert_id=expert_id
@@ -149,7 +149,7 @@ class Recruiting:
                 )
                 is not None
             )
-            asked[expert_id] = RecruitRequest(topic_id, person.slack_user_id, queued)
+            asked[expert_id] = RecruitRequest(topic_id, expert_id, person.slack_user_id, queued)
         requests = [asked[i] for i in keys]  # in the order asked for
         register_repo.create_audit_log(
             session,
@@ -197,7 +197,9 @@ class Recruiting:
         )
         if label is None:
             raise TopicLabelGone(topic_id)
-        expert = register_repo.get_expert_by_slack_id(session, slack_user_id=actor.slack_id)
+        found = register_repo.get_expert_by_slack_id(session, slack_user_id=actor.slack_id)
+        # their row locked and read again: two clicks at once add the topic (and audit it) once
+        expert = register_repo.get_expert(session, expert_id=found.id, lock=True) if found is not None else None
         if expert is None:
             raise NotFoundError("no_expert", "no expert profile for this Slack account")
         if label.casefold() not in {e.casefold() for e in expert.expertise}:
@@ -366,6 +368,9 @@ RECIPIENT_GONE_ERRORS = frozenset({"user_disabled", "user_not_found", "cannot_dm
 # Of those, the refusals that doubt the id itself: only a change of the Slack id, or someone vouching for it
 # (``ID_VOUCHED_ACTIONS``), clears them
 _ID_DOUBTED = UNCONFIRMED_REASONS | {UNKNOWN_ID_ACTIVE_AGAIN}
+# A recruiting DM refused with ``user_not_found`` while Slack says the account is active, once or twice: the next
+# such refusal is recorded as ``UNKNOWN_ID_ACTIVE_AGAIN`` (also after staff vouched for the id: it did not help)
+_REFUSED_ACTIVE = frozenset({UNKNOWN_ID_ACTIVE, UNKNOWN_ID_ACTIVE_AGAIN})
 # Audit actions that do not say the person was reached or their entry renewed: the marks themselves
 _MARK_ACTIONS = frozenset({"unreachable", KEPT_ACTION})
 # The audit action of staff confirming a refused Slack id (``confirm_slack_id``: ``wieweet register check-slack``
@@ -497,14 +502,15 @@ def record_unknown_id(session: Session, *, message_id: int, retried: bool) -> st
     refused = [
         _utc(m.failed_at)
         for m in others
-        if m.kind is OutboxKind.EXPERTISE_REQUEST and m.failed_at is not None and m.last_error == UNKNOWN_ID_ACTIVE
+        if m.kind is OutboxKind.EXPERTISE_REQUEST and m.failed_at is not None and m.last_error in _REFUSED_ACTIVE
     ]
     reached = [_utc(m.sent_at) for m in others if m.sent_at is not None]
     before = any(not reached or at > max(reached) for at in refused)
     again = retried or _refused_active(message) or before
     message.last_error = UNKNOWN_ID_ACTIVE_AGAIN if again else UNKNOWN_ID_ACTIVE
     # the first such refusal, where a later attempt's passing error (a 5xx, a timeout) cannot overwrite it; the
-    # second blocks (``_account_gone``), and once cleared (staff vouching) two more are needed again
+    # second blocks (``_account_gone``); once cleared (staff vouching for the id) the next one blocks again: the
+    # vouching did not help (``_queued_again`` keeps it as a refusal before)
     message.payload = {**_payload(message), "refused_active": not again}
     return message.last_error
 
@@ -565,8 +571,9 @@ def _queued_again(session: Session, *, dedupe_key: str, request: ExpertiseReques
     message = outbox_repo.get_outbox_message(session, message_id=keyed.id, lock=True)  # re-read, held
     if message is None or message.kind is not OutboxKind.EXPERTISE_REQUEST or not _undelivered(message):
         return False
-    # refused before although Slack knows the account (``record_unknown_id``): kept, so a second such refusal shows
-    refused_once = message.last_error == UNKNOWN_ID_ACTIVE or _refused_active(message)
+    # refused before although Slack knows the account (``record_unknown_id``; twice, then vouched for): kept, so the
+    # next such refusal blocks
+    refused_once = message.last_error in _REFUSED_ACTIVE or _refused_active(message)
     message.payload = outbox.payload_json(replace(request, refused_active=refused_once))
     message.created_at = now
     message.next_attempt_at = now

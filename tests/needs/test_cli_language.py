@@ -45,7 +45,7 @@ def test_recruit_in_dutch_and_english(network: Network) -> None:
         expert = session.get(Expert, els)
         assert expert is not None
         slack_id = expert.slack_user_id
-    expected = {"topic_id": topic_id, "slack_user_id": slack_id, "queued": False, "unreachable": ""}
+    expected = {"topic_id": topic_id, "expert_id": els, "slack_user_id": slack_id, "queued": False, "unreachable": ""}
     assert json.loads(ask_json[0].output) == [expected]  # the stored codes, as every --json
 
 

@@ -21,7 +21,7 @@ from bot.register.marked import UNKNOWN_ID_ACTIVE, UNKNOWN_ID_ACTIVE_AGAIN
 from handlers.outbox import OutboxSender
 from handlers.services import Services
 from tests.emulator import SlackEmulator
-from tests.needs.conftest import NOW, Network
+from tests.needs.conftest import NOW, STAFF, Network
 from tests.needs.test_invite_retry import slack_error
 from tests.needs.test_recruit_unknown_id import UnknownId, _confirmations, _email, _last_error, _refused
 from tests.needs.test_recruit_unreachable import _ask
@@ -150,3 +150,23 @@ def test_check_slack_on_a_read_only_database_still_reports(
     assert result.output.splitlines()[-1] == SUMMARY
     assert _confirmations(network, email) == []
     assert _ask(network, topic_id, expert_id, LATER)[0] is False  # still held back: nothing was written
+
+
+def test_an_id_vouched_for_after_two_refusals_is_blocked_by_the_next_one(
+    network: Network,
+    services: Services,  # noqa: F811
+) -> None:
+    """Staff vouched for the id (``wieweet register available``: ``confirm_slack_id``) after Slack refused it twice
+    while saying the account is active; the next DM refused so again shows the vouching did not help: the ask after
+    it is blocked at once, not after two more refusals."""
+    topic_id, expert_id = _refused(network, services, "active")
+    assert _ask(network, topic_id, expert_id, LATER) == (True, "")
+    _send(services, UnknownId("active"), LATER)
+    assert _last_error(network) == UNKNOWN_ID_ACTIVE_AGAIN
+    vouched = LATER + timedelta(hours=1)
+    with network.database.session() as session:
+        assert recruiting.confirm_slack_id(session, expert_id=expert_id, actor=STAFF, now=vouched)
+    assert _ask(network, topic_id, expert_id, vouched + timedelta(minutes=1)) == (True, "")
+    _send(services, UnknownId("active"), vouched + timedelta(minutes=2))  # refused so once more
+    assert _last_error(network) == UNKNOWN_ID_ACTIVE_AGAIN
+    assert _ask(network, topic_id, expert_id, vouched + timedelta(hours=1)) == (False, UNKNOWN_ID_ACTIVE_AGAIN)

@@ -195,6 +195,13 @@ def test_staff_making_them_available_clears_it(network: Network, services: Servi
     assert _ask(network, topic_id, expert_id, LATER) == (True, "")
 
 
+def test_register_available_says_it_confirms_the_slack_id() -> None:
+    shown = CliRunner().invoke(main, ["register", "available", "--help"], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert "Also confirms their Slack id (audited)" in text and "also when they are already available" in text
+
+
 def test_check_slack_confirming_the_account_clears_it(network: Network, services: Services) -> None:  # noqa: F811
     topic_id, expert_id = _refused(network, services, "unknown")
     email = _email(network, expert_id)

@@ -198,12 +198,14 @@ def test_an_update_the_asker_can_never_get_withdraws_their_question_as_the_event
 
 @pytest.mark.parametrize(
     ("answer", "withdrawn"),
-    [("user_not_found", True), ("user_not_visible", False), ("ratelimited", False), ("invalid_auth", False)],
+    [("user_not_found", False), ("user_not_visible", False), ("ratelimited", False), ("invalid_auth", False)],
 )
 def test_a_dm_refused_reads_users_info_as_the_event_does(world: World, answer: str, withdrawn: bool) -> None:
-    """A DM refused with ``user_not_found`` and ``users.info`` saying the same: Slack no longer knows the account,
-    deactivated as the ``user_change`` event path reads it; any other error says nothing — ``user_not_visible``
-    neither (a Grid member or guest this token may not see: not known to be deactivated)."""
+    """A DM refused with ``user_not_found`` and ``users.info`` saying the same: Slack not knowing an id says nothing
+    certain of the person (another organisation's member this token cannot see), as for an expert's or a recruiting
+    DM (``bot.register.marked.UNCONFIRMED_REASONS``): the asker's questions are not withdrawn; only an account Slack
+    answers with, deactivated, is gone. Any other error says nothing either — ``user_not_visible`` neither (a Grid
+    member or guest this token may not see: not known to be deactivated)."""
     seed_housing(world)
     qid = world.ask()
     claimed = claim_outbox(world.db, now=LATER, worker_id="w1")
