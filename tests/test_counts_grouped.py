@@ -134,9 +134,11 @@ def unformatted_counts(root: Path = ROOT) -> list[str]:
                 by_type = (path.relative_to(root).as_posix(), function.name) in FORMATTED_BY_TYPE
                 for call in _translations(function):
                     where = f"{path.relative_to(root)}:{call.lineno}"
+                    number = ast.unparse(call.args[2]) if _named(call.func, "tn") and len(call.args) > 2 else None
                     for keyword in call.keywords:
                         if keyword.arg is not None:
-                            if _raw_count(keyword.arg, keyword.value, scope):
+                            plural = ast.unparse(keyword.value) == number  # the number the plural follows, raw
+                            if plural or _raw_count(keyword.arg, keyword.value, scope):
                                 found.append(f"{where}: {keyword.arg}={ast.unparse(keyword.value)}")
                             continue
                         values = _splatted(keyword.value, scope)  # ``**shown``, a dict built in the function
@@ -178,7 +180,8 @@ def test_the_check_finds_a_raw_count(tmp_path: Path) -> None:
         "    t('f', lang, asked=now.asked, prev_asked=format_number(now.before, lang), people=people)\n"
         "    t('g', lang, stars='⭐' * stars, hours=now.hours, low=str(1990), **({'staff': people} | values))\n"
         "    t('h', lang, n=now.n, questions=tn('q', 'q_plural', 2, lang, n=format_number(2, lang)))\n"
-        "    t('i', lang, asked=asked, questions=questions)\n",
+        "    t('i', lang, asked=asked, questions=questions)\n"
+        "    tn('j', 'j_plural', now.k, lang, people=now.k, names=format_number(now.k, lang))\n",
         encoding="utf-8",
     )
     assert unformatted_counts(tmp_path) == [
@@ -191,4 +194,5 @@ def test_the_check_finds_a_raw_count(tmp_path: Path) -> None:
         "handlers/blocks/example.py:4: asked=now.asked",
         "handlers/blocks/example.py:5: hours=now.hours",
         "handlers/blocks/example.py:6: n=now.n",
+        "handlers/blocks/example.py:8: people=now.k",
     ]
