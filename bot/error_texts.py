@@ -199,7 +199,7 @@ def slack_mention(slack_user_id: str) -> str:
 def error_text(error: WieweetError, lang: str, *, person: Callable[[str], str] = slack_mention) -> str | None:
     """The user's text for ``error`` in ``lang``; None for a code without one (the caller shows ``error.message``).
     The people it names (``WieweetError.people``) are shown by ``person``: a Slack mention unless the surface
-    says otherwise (the command line: their name)."""
+    says otherwise (the command line: their name); a ``Count`` or ``Size`` in its values as ``lang`` writes it."""
     key = ERROR_KEYS.get(error.code)
     if key is None:
         return None
@@ -209,6 +209,9 @@ def error_text(error: WieweetError, lang: str, *, person: Callable[[str], str] =
             values[name] = person(str(values[name]))
         for name in DATE_VALUES.intersection(values):  # a date the error holds as ISO text, as users read dates
             values[name] = format_stored_date(str(values[name]), lang)
+        for name, value in values.items():  # "3.000 tekens", "3,000 characters"
+            if isinstance(value, Count | Size):
+                values[name] = _said(value, lang)
         return t(key, lang, **values)
     except (KeyError, IndexError):  # a text whose placeholders the error does not fill
         return None

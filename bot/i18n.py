@@ -256,6 +256,11 @@ def format_number(value: int, lang: str) -> str:
     return format_decimal(value, locale=locale(lang))
 
 
+def format_tenths(value: float, lang: str) -> str:
+    """A figure to one decimal as ``lang`` writes it ("4,5" and "1.234,0" in Dutch; "4.5", "1,234.0" in English)."""
+    return format_decimal(value, format="#,##0.0", locale=locale(lang))
+
+
 MIB = 1024 * 1024
 
 

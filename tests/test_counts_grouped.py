@@ -1,25 +1,72 @@
-"""Every count the command line shows a person groups its thousands as the operator's language does ("8.000",
-"8,000"): each goes through ``bot.i18n.format_number`` before ``t()``/``tn()`` put it in a sentence. A raw number
-(``count=len(rows)``) reads "8000" in one line and "8.000" in the next. Ids (``question=12``) are no counts and stay
-as stored; ``--json`` and files are no sentences and keep plain numbers."""
+"""Every count shown to a person groups its thousands as the reader's language does ("8.000", "8,000"): on the
+command line (the operator's language), in Slack (the user's locale, a channel digest's language) and in what the
+core services write for them. Each goes through ``bot.i18n.format_number`` before ``t()``/``tn()`` put it in a
+sentence; the plural choice (``tn``'s ``n``) still takes the integer. A raw number (``count=len(rows)``) reads "8000"
+in one line and "8.000" in the next. Ids (``question=12``) and years (``low=1990``) are no counts and stay as stored;
+``--json`` and files are no sentences and keep plain numbers."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKED = ("bot/cli", "bot/register")  # what the command line says to its operator
-COUNT_ARGS = frozenset({"count", "n", "added", "changed", "unchanged", "total", "done", "posted", "minutes"})
-RAW_NUMBERS = (ast.BinOp, ast.UnaryOp)  # arithmetic on numbers: ``seconds // 60``
+CHECKED = ("bot", "handlers", "digests")  # every package that writes a sentence for a person
+COUNT_ARGS = frozenset(
+    {
+        *("count", "n", "added", "changed", "unchanged", "total", "done", "posted", "minutes", "days", "hours"),
+        *("asked", "answered", "prev_asked", "prev_answered", "askers", "questions", "organisations", "cities"),
+        *("attempts", "length", "limit", "part", "parts"),
+    }
+)
+RAW_NUMBERS = (ast.BinOp, ast.UnaryOp)  # arithmetic on numbers: ``seconds // 60`` (not on text: ``"⭐" * stars``)
+TEXT_CALLS = frozenset(
+    {"t", "tn", "format_number", "format_tenths", "format_decimal", "format_duration", "format_size"}
+)
+# ``**values`` whose counts are formatted by their type, not by their name: ``bot.errors.Count`` in an error's or an
+# import problem's values (``error_text``, ``problem_text``)
+FORMATTED_BY_TYPE = {("bot/error_texts.py", "error_text"), ("bot/error_texts.py", "problem_text")}
+
+
+class Scope(NamedTuple):
+    """What a function's names are: ``bound`` to (local assignments), ``text`` (parameters typed ``str``) and the
+    calls that make text (``TEXT_CALLS`` and the module's own functions that return ``str``)."""
+
+    bound: dict[str, list[ast.expr]]
+    text: frozenset[str]
+    made: frozenset[str]
 
 
 def _named(func: ast.expr, *names: str) -> bool:
     return isinstance(func, ast.Name) and func.id in names
 
 
-def _formatted(value: ast.expr) -> bool:
-    return isinstance(value, ast.Call) and _named(value.func, "format_number")
+def _formatted(value: ast.expr, scope: Scope) -> bool:
+    """Text, no raw number: a call that makes text, ``", ".join(…)``, an f-string or a string."""
+    if isinstance(value, ast.Call):
+        joined = isinstance(value.func, ast.Attribute) and value.func.attr == "join"
+        return joined or _named(value.func, *scope.made)
+    return isinstance(value, ast.JoinedStr) or (isinstance(value, ast.Constant) and isinstance(value.value, str))
+
+
+def _returns_text(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return isinstance(function.returns, ast.Name) and function.returns.id == "str"
+
+
+def _text_parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """The parameters typed ``str`` (``**values: str`` too): text the caller made, no raw number."""
+    args = function.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *(a for a in (args.vararg, args.kwarg) if a)]
+    return frozenset(a.arg for a in every if isinstance(a.annotation, ast.Name) and a.annotation.id == "str")
+
+
+def _arithmetic(value: ast.expr) -> bool:
+    """Arithmetic on numbers (``total - limit``, ``-n``); repeating text (``"⭐" * stars``) is none."""
+    if isinstance(value, ast.BinOp):
+        sides = (value.left, value.right)
+        return not any(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in sides)
+    return isinstance(value, ast.UnaryOp)
 
 
 def _assigned(function: ast.AST) -> dict[str, list[ast.expr]]:
@@ -38,29 +85,40 @@ def _assigned(function: ast.AST) -> dict[str, list[ast.expr]]:
     return bound
 
 
-def _raw_count(name: str | None, value: ast.expr, bound: dict[str, list[ast.expr]]) -> bool:
+def _raw_count(name: str | None, value: ast.expr, scope: Scope) -> bool:
     if isinstance(value, ast.Call) and _named(value.func, "len"):
         return True
-    if (isinstance(value, ast.Constant) and isinstance(value.value, int)) or isinstance(value, RAW_NUMBERS):
+    if isinstance(value, ast.Constant) and isinstance(value.value, int):
         return True
-    if name not in COUNT_ARGS or _formatted(value):
+    if isinstance(value, RAW_NUMBERS):
+        return _arithmetic(value)
+    if name not in COUNT_ARGS or _formatted(value, scope):
         return False
-    if isinstance(value, ast.Name) and bound.get(value.id):
-        return not all(_formatted(v) for v in bound[value.id])
-    return True
+    if isinstance(value, ast.Name) and scope.bound.get(value.id):
+        return not all(_formatted(v, scope) for v in scope.bound[value.id])
+    return not (isinstance(value, ast.Name) and value.id in scope.text)
 
 
-def _splatted(value: ast.expr, bound: dict[str, list[ast.expr]]) -> dict[str, ast.expr] | None:
-    """The keys and values of ``**name`` when ``name`` is a dict literal of the function, else None (unchecked)."""
-    if not (isinstance(value, ast.Name) and len(bound.get(value.id, [])) == 1):
+def _splatted(value: ast.expr, scope: Scope) -> dict[str, ast.expr] | None:
+    """The keys and values of ``**value`` when it is a dict literal (or a name bound once to one in the function),
+    ``**values: str`` (nothing to check) or such joined by ``|``; else None (unchecked)."""
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.BitOr):
+        left, right = _splatted(value.left, scope), _splatted(value.right, scope)
+        return None if left is None or right is None else left | right
+    if isinstance(value, ast.Name) and value.id in scope.text and value.id not in scope.bound:
+        return {}
+    if isinstance(value, ast.Name) and len(scope.bound.get(value.id, [])) == 1:
+        (value,) = scope.bound[value.id]
+    if not isinstance(value, ast.Dict):
         return None
-    (literal,) = bound[value.id]
-    if not isinstance(literal, ast.Dict):
-        return None
-    keys = [k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else None for k in literal.keys]
+    keys = [k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else None for k in value.keys]
     if None in keys:
         return None
-    return {str(k): v for k, v in zip(keys, literal.values, strict=True)}
+    return {str(k): v for k, v in zip(keys, value.values, strict=True)}
+
+
+def _translations(function: ast.AST) -> list[ast.Call]:
+    return [c for c in ast.walk(function) if isinstance(c, ast.Call) and _named(c.func, "t", "tn")]
 
 
 def unformatted_counts(root: Path = ROOT) -> list[str]:
@@ -70,29 +128,29 @@ def unformatted_counts(root: Path = ROOT) -> list[str]:
         for path in sorted((root / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+            made = TEXT_CALLS | {f.name for f in functions if _returns_text(f)}
             for function in functions:
-                bound = _assigned(function)
-                for call in ast.walk(function):
-                    if not (
-                        isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in ("t", "tn")
-                    ):
-                        continue
+                scope = Scope(_assigned(function), _text_parameters(function), made)
+                by_type = (path.relative_to(root).as_posix(), function.name) in FORMATTED_BY_TYPE
+                for call in _translations(function):
+                    where = f"{path.relative_to(root)}:{call.lineno}"
+                    number = ast.unparse(call.args[2]) if _named(call.func, "tn") and len(call.args) > 2 else None
                     for keyword in call.keywords:
-                        where = f"{path.relative_to(root)}:{call.lineno}"
                         if keyword.arg is not None:
-                            if _raw_count(keyword.arg, keyword.value, bound):
+                            plural = ast.unparse(keyword.value) == number  # the number the plural follows, raw
+                            if plural or _raw_count(keyword.arg, keyword.value, scope):
                                 found.append(f"{where}: {keyword.arg}={ast.unparse(keyword.value)}")
                             continue
-                        values = _splatted(keyword.value, bound)  # ``**shown``, a dict built in the function
-                        if values is None:
+                        values = _splatted(keyword.value, scope)  # ``**shown``, a dict built in the function
+                        if values is None and not by_type:
                             found.append(f"{where}: **{ast.unparse(keyword.value)}")
                         for name, value in (values or {}).items():
-                            if _raw_count(name, value, bound):
+                            if _raw_count(name, value, scope):
                                 found.append(f"{where}: **{{{name!r}: {ast.unparse(value)}}}")
     return sorted(set(found))
 
 
-def test_every_count_the_command_line_shows_is_grouped_as_the_language_does() -> None:
+def test_every_count_a_person_reads_is_grouped_as_their_language_does() -> None:
     assert unformatted_counts() == []
 
 
@@ -113,6 +171,19 @@ def test_the_check_finds_a_raw_count(tmp_path: Path) -> None:
         "    t('e', lang, **words)\n",
         encoding="utf-8",
     )
+    slack = tmp_path / "handlers" / "blocks" / "example.py"
+    slack.parent.mkdir(parents=True)
+    slack.write_text(
+        "def _day(when) -> str: ...\n"
+        "def g(now, stars, lang, people: str, **values: str):\n"
+        "    asked, questions = _day(now), ', '.join(now.questions)\n"
+        "    t('f', lang, asked=now.asked, prev_asked=format_number(now.before, lang), people=people)\n"
+        "    t('g', lang, stars='⭐' * stars, hours=now.hours, low=str(1990), **({'staff': people} | values))\n"
+        "    t('h', lang, n=now.n, questions=tn('q', 'q_plural', 2, lang, n=format_number(2, lang)))\n"
+        "    t('i', lang, asked=asked, questions=questions)\n"
+        "    tn('j', 'j_plural', now.k, lang, people=now.k, names=format_number(now.k, lang))\n",
+        encoding="utf-8",
+    )
     assert unformatted_counts(tmp_path) == [
         "bot/cli/example.py:3: count=n",
         "bot/cli/example.py:5: count=len(rows)",
@@ -120,4 +191,8 @@ def test_the_check_finds_a_raw_count(tmp_path: Path) -> None:
         "bot/cli/example.py:7: **counts",
         "bot/cli/example.py:7: minutes=300 // 60",
         "bot/cli/example.py:9: **{'total': n}",
+        "handlers/blocks/example.py:4: asked=now.asked",
+        "handlers/blocks/example.py:5: hours=now.hours",
+        "handlers/blocks/example.py:6: n=now.n",
+        "handlers/blocks/example.py:8: people=now.k",
     ]

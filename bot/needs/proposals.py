@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from bot import outbox, staffdm
 from bot.actors import Actor
 from bot.errors import NotFoundError
-from bot.i18n import local_day, t, tn
+from bot.i18n import format_number, local_day, t, tn
 from bot.matching.results import SearchResult
 from bot.needs.core import (
     LIVE,
@@ -545,6 +545,14 @@ def _session_summary(label: str, questions: int, organisations: int, lang: str) 
         "needs.session_summary",
         lang,
         label=label,
-        questions=tn("needs.n_questions", "needs.n_questions_plural", questions, lang, n=questions),
-        organisations=tn("needs.n_organisations", "needs.n_organisations_plural", organisations, lang, n=organisations),
+        questions=tn(
+            "needs.n_questions", "needs.n_questions_plural", questions, lang, n=format_number(questions, lang)
+        ),
+        organisations=tn(
+            "needs.n_organisations",
+            "needs.n_organisations_plural",
+            organisations,
+            lang,
+            n=format_number(organisations, lang),
+        ),
     )

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot.errors import Count
 from bot.i18n import DEFAULT_LANGUAGE, normalise_language
 from bot.outbox import AskerUpdateKind, CloseReason
 from bot.privacy import MarkedItems, mark_for_refresh
@@ -146,7 +147,7 @@ class AskerActions:
         )
         if asked >= limit:
             error = RoutingInputError("too_many_questions", f"{asked} questions in the last hour (limit {limit})")
-            error.values = {"limit": str(limit)}
+            error.values = {"limit": Count(limit)}
             raise error
 
     def _at_cap(self, session: Session, asker_slack_id: str | None) -> bool:

@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.i18n import format_clock, format_list, normalise_language, t, tn, weekday_name
+from bot.i18n import format_clock, format_list, format_number, normalise_language, t, tn, weekday_name
 from bot.i18n import format_date as format_day
 from bot.i18n import format_duration as format_time_span
 from bot.presenter import outcome_label
@@ -161,9 +161,11 @@ def people_text(people: Iterable[Person], lang: str, *, limit: int | None = None
     if limit is not None and len(order) + min(1, len(colleagues)) > limit + 1:
         shown = sorted(order, key=lambda text: -counts[text])[:limit]
         others = len(order) - len(shown) + len(colleagues)
-        return format_list([*shown, tn("digest.others", "digest.others_plural", others, lang, count=others)], lang)
+        count = format_number(others, lang)
+        return format_list([*shown, tn("digest.others", "digest.others_plural", others, lang, count=count)], lang)
     if colleagues:
-        order.append(tn("digest.colleagues", "digest.colleagues_plural", len(colleagues), lang, count=len(colleagues)))
+        count = format_number(len(colleagues), lang)
+        order.append(tn("digest.colleagues", "digest.colleagues_plural", len(colleagues), lang, count=count))
     return format_list(order, lang)
 
 
@@ -243,8 +245,8 @@ def expert_line(item: NewExpertItem, lang: str, *, mention: bool = True) -> str:
     return f"• {who}" + (f" — {about}" if about else "")
 
 
-def gap_line(item: GapItem) -> str:
-    return f"• “{escape_truncate(item.query, 200)}” — {item.count}×"
+def gap_line(item: GapItem, lang: str) -> str:
+    return f"• “{escape_truncate(item.query, 200)}” — {format_number(item.count, lang)}×"
 
 
 def quoted_gaps(digest: ThemeDigest) -> tuple[tuple[GapItem, ...], int]:
@@ -261,7 +263,7 @@ def open_question_block(
     days = max(0, (now - item.asked_at).days)
     meta = t("digest.open_since", lang, date=format_date(item.asked_at, lang, tz=tz))
     if days >= 2:
-        meta += " · " + tn("digest.open_days", "digest.open_days_plural", days, lang, days=days)
+        meta += " · " + tn("digest.open_days", "digest.open_days_plural", days, lang, days=format_number(days, lang))
     return SectionBlock(
         text=MarkdownTextObject(text=cut(f"{question}\n_{meta}_", SECTION_LIMIT)),
         accessory=button(t("digest.can_help", lang), ids.ACTION_CAN_HELP, str(item.question_id)),
@@ -273,10 +275,10 @@ def figures_text(theme: ThemeDigest, lang: str) -> str:
     figures = t(
         "digest.figures",
         lang,
-        asked=now.asked,
-        prev_asked=before.asked,
-        answered=now.answered,
-        prev_answered=before.answered,
+        asked=format_number(now.asked, lang),
+        prev_asked=format_number(before.asked, lang),
+        answered=format_number(now.answered, lang),
+        prev_answered=format_number(before.answered, lang),
         median=format_duration(now.median_answer_seconds, lang),
         prev_median=format_duration(before.median_answer_seconds, lang),
     )
@@ -375,7 +377,7 @@ def _theme_pieces(
             pieces.append((block, False))
         pieces.append((blocks[-1], more > 0))
         if more > 0:
-            pieces.append((context(t("digest.more", lang, count=more)), False))
+            pieces.append((context(t("digest.more", lang, count=format_number(more, lang))), False))
 
     def add_lines(title: str, lines: list[str], more: int) -> None:
         """The heading as the first line of the first section; lines packed into as few sections as fit."""
@@ -386,7 +388,7 @@ def _theme_pieces(
             pieces.append((section(text), False))
         pieces.append((section(texts[-1]), more > 0))
         if more > 0:
-            pieces.append((context(t("digest.more", lang, count=more)), False))
+            pieces.append((context(t("digest.more", lang, count=format_number(more, lang))), False))
 
     practices = sorted(digest.practices, key=lambda p: (not p.is_new, -p.changed_at.timestamp(), p.id))
     add_lines(
@@ -417,9 +419,17 @@ def _theme_pieces(
     gaps, unquoted = quoted_gaps(digest)
     add_lines(
         t("digest.gaps", lang),
-        [gap_line(g) for g in gaps[: limits.gaps]]
+        [gap_line(g, lang) for g in gaps[: limits.gaps]]
         + (
-            [tn("digest.gaps_unquoted", "digest.gaps_unquoted_plural", unquoted, lang, count=unquoted)]
+            [
+                tn(
+                    "digest.gaps_unquoted",
+                    "digest.gaps_unquoted_plural",
+                    unquoted,
+                    lang,
+                    count=format_number(unquoted, lang),
+                )
+            ]
             if unquoted
             else []
         ),
@@ -461,7 +471,8 @@ def digest_fallback_text(data: DigestData, *, lang: str, part: int, parts: int) 
     text = t(
         "digest.fallback", lang, range=format_range(data.window_start, data.window_end, lang, ZoneInfo(data.timezone))
     )
-    return f"{text} ({t('digest.part', lang, part=part, parts=parts)})" if parts > 1 else text
+    shown = t("digest.part", lang, part=format_number(part, lang), parts=format_number(parts, lang))
+    return f"{text} ({shown})" if parts > 1 else text
 
 
 def _pack(
@@ -542,7 +553,8 @@ def build_digest(
     parts = len(packed)
     messages: list[list[Block]] = []
     for index, message_units in enumerate(packed, start=1):
-        part = f" · {t('digest.part', language, part=index, parts=parts)}" if parts > 1 else ""
+        shown = t("digest.part", language, part=format_number(index, language), parts=format_number(parts, language))
+        part = f" · {shown}" if parts > 1 else ""
         blocks: list[Block]
         if index == 1:
             blocks = [header(title), context(intro + part)]

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, DatePickerElement, Divi
 from slack_sdk.models.views import View
 
 from bot.home import HomeView
-from bot.i18n import N_, format_date, t, tn
+from bot.i18n import N_, format_date, format_number, t, tn
 from bot.routing.queries import HeldQuestion, WaitingQuestion
 from handlers import ids
 from handlers.blocks.profile import ProfileCard, profile_card, profile_text
@@ -78,7 +78,7 @@ def held_blocks(items: Sequence[HomeItem], count: int, lang: str) -> list[Block]
     """The questions held back (staff only), as the Home tab and ``/wieweet beheer`` list them; none: nothing."""
     if not count:
         return []
-    return [header(t("profile.home_held", lang, count=count)), *_items(items, "")]
+    return [header(t("profile.home_held", lang, count=format_number(count, lang))), *_items(items, "")]
 
 
 def home_data(home: HomeView, lang: str, *, tz: tzinfo | None = None) -> HomeData:
@@ -163,7 +163,7 @@ def build_home_view(data: HomeData, lang: str) -> View:
     blocks.extend(_items(data.asked, t("profile.home_asked_none", lang)))
     blocks.append(DividerBlock())
     if data.is_staff:  # escalated questions: also those the triage channel never got
-        blocks.append(header(t("profile.home_waiting", lang, count=data.waiting_count)))
+        blocks.append(header(t("profile.home_waiting", lang, count=format_number(data.waiting_count, lang))))
         blocks.extend(_items(data.waiting, t("profile.home_waiting_none", lang)))
         blocks.append(DividerBlock())
     if data.is_staff and data.held_count:  # held back: staff see them before they are escalated
@@ -172,9 +172,10 @@ def build_home_view(data: HomeData, lang: str) -> View:
     footer: list[Any] = [button(t("profile.btn_refresh", lang), ids.ACTION_HOME_REFRESH, "refresh")]
     blocks.append(ActionsBlock(block_id=ids.BLOCK_HOME_FOOTER, elements=footer))
     if data.is_staff:
-        stale = tn("profile.home_stale", "profile.home_stale_plural", data.stale_count, lang, count=data.stale_count)
+        stale_count, pending_count = format_number(data.stale_count, lang), format_number(data.pending_count, lang)
+        stale = tn("profile.home_stale", "profile.home_stale_plural", data.stale_count, lang, count=stale_count)
         pending = tn(
-            "profile.home_pending", "profile.home_pending_plural", data.pending_count, lang, count=data.pending_count
+            "profile.home_pending", "profile.home_pending_plural", data.pending_count, lang, count=pending_count
         )
         blocks.append(context(t("profile.home_staff", lang, stale=stale, pending=pending)))
     return View(type="home", blocks=blocks[:HOME_MAX_BLOCKS])

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.i18n import N_, t, tn
+from bot.i18n import N_, format_number, format_tenths, t, tn
 from bot.needs import NeedsOverview, TopicView
 from bot.needs.model import COVERED, NOT_COVERED, TREND_FALLING, TREND_NEW, TREND_RISING, TREND_STABLE, WEAK
 from handlers import ids
@@ -97,8 +97,16 @@ def build_needs_proposal(payload: Payload, lang: str) -> Rendered:
         "needs.proposal",
         lang,
         label=escape_truncate(label, 200),
-        questions=tn("needs.n_questions", "needs.n_questions_plural", questions, lang, n=questions),
-        organisations=tn("needs.n_organisations", "needs.n_organisations_plural", organisations, lang, n=organisations),
+        questions=tn(
+            "needs.n_questions", "needs.n_questions_plural", questions, lang, n=format_number(questions, lang)
+        ),
+        organisations=tn(
+            "needs.n_organisations",
+            "needs.n_organisations_plural",
+            organisations,
+            lang,
+            n=format_number(organisations, lang),
+        ),
     )
     blocks: list[Block] = [section(head)]
     quoted = [str(q) for q in proposal.get("quoted") or []][:QUOTED_MAX]
@@ -106,7 +114,9 @@ def build_needs_proposal(payload: Payload, lang: str) -> Rendered:
         blocks.append(section("\n".join(quote(q, 400) for q in quoted)))
     if int(proposal.get("not_quoted") or 0):
         hidden = int(proposal["not_quoted"])
-        blocks.append(context(tn("needs.not_quoted", "needs.not_quoted_plural", hidden, lang, n=hidden)))
+        blocks.append(
+            context(tn("needs.not_quoted", "needs.not_quoted_plural", hidden, lang, n=format_number(hidden, lang)))
+        )
     lead = _people(proposal.get("experts") or []) or t("needs.nobody", lang)
     blocks.append(section(t("needs.lead", lang, people=lead)))
     askers = _people(proposal.get("askers") or [])
@@ -151,7 +161,7 @@ def status_invited(lang: str, *, staff: str, channel_id: str, invited: int) -> s
         lang,
         staff=staff,
         channel=f"<#{channel_id}>",
-        n=invited,
+        n=format_number(invited, lang),
     )
 
 
@@ -279,14 +289,25 @@ def topic_line(topic: TopicView, lang: str) -> str:
         "needs.topic_figures_plural",
         topic.total,
         lang,
-        count=topic.total,
-        askers=tn("needs.topic_askers", "needs.topic_askers_plural", topic.askers, lang, count=topic.askers),
-        organisations=topic.organisations,
-        cities=topic.cities,
+        count=format_number(topic.total, lang),
+        askers=tn(
+            "needs.topic_askers",
+            "needs.topic_askers_plural",
+            topic.askers,
+            lang,
+            count=format_number(topic.askers, lang),
+        ),
+        organisations=format_number(topic.organisations, lang),
+        cities=format_number(topic.cities, lang),
     )
-    answered = t("needs.topic_answered", lang, answered=topic.answered, questions=topic.questions)
+    answered = t(
+        "needs.topic_answered",
+        lang,
+        answered=format_number(topic.answered, lang),
+        questions=format_number(topic.questions, lang),
+    )
     if topic.median_answer_hours is not None:
-        answered += " " + t("needs.topic_median", lang, hours=topic.median_answer_hours)
+        answered += " " + t("needs.topic_median", lang, hours=format_tenths(topic.median_answer_hours, lang))
     coverage = t(COVERAGE_KEYS.get(topic.coverage, COVERAGE_KEYS[NOT_COVERED]), lang)
     trend = t(TREND_KEYS.get(topic.trend, TREND_KEYS[TREND_STABLE]), lang)
     line = f"{label}\n{figures} · {answered} · {coverage} · {trend}"
@@ -297,7 +318,7 @@ def topic_line(topic: TopicView, lang: str) -> str:
 
 def _items(count: int, lang: str) -> str:
     """ "4 questions and knowledge gaps", in the plural form ``count`` takes."""
-    return tn("needs.n_items", "needs.n_items_plural", count, lang, n=count)
+    return tn("needs.n_items", "needs.n_items_plural", count, lang, n=format_number(count, lang))
 
 
 def _no_topics(overview: NeedsOverview, lang: str) -> str:
@@ -315,7 +336,7 @@ def build_needs_overview(overview: NeedsOverview, lang: str, *, limit: int = OVE
                 "needs.overview_summary_plural",
                 len(overview.topics),
                 lang,
-                count=len(overview.topics),
+                count=format_number(len(overview.topics), lang),
                 items=_items(overview.items, lang),
             )
         ),
@@ -327,7 +348,9 @@ def build_needs_overview(overview: NeedsOverview, lang: str, *, limit: int = OVE
         blocks.append(section(topic_line(topic, lang)))
     if len(overview.topics) > limit:
         more = len(overview.topics) - limit
-        blocks.append(context(tn("needs.overview_more", "needs.overview_more_plural", more, lang, n=more)))
+        blocks.append(
+            context(tn("needs.overview_more", "needs.overview_more_plural", more, lang, n=format_number(more, lang)))
+        )
     blocks.append(context(t("needs.overview_hint", lang)))
     return blocks[:MAX_BLOCKS]
 

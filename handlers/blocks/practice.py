@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.error_texts import field_error_text
-from bot.i18n import N_, t
+from bot.i18n import N_, format_number, t
 from bot.outbox import PracticeReview
 from bot.register.validation import MAX_LENGTH, MULTILINE, FieldError
 from handlers import ids
@@ -139,7 +139,11 @@ def build_practice_modal(
             if len(initial_value) > limit and practice_id is not None:  # stored: never cut, kept as it is
                 kept.append(name)
                 note = t(
-                    "practice.field_kept", lang, field=t(LABEL_KEYS[name], lang), length=len(initial_value), limit=limit
+                    "practice.field_kept",
+                    lang,
+                    field=t(LABEL_KEYS[name], lang),
+                    length=format_number(len(initial_value), lang),
+                    limit=format_number(limit, lang),
                 )
                 blocks.append(section(note))
                 continue
@@ -350,9 +354,9 @@ def build_practice_card(payload: PracticeReview, lang: str) -> list[Block]:
 
 def build_pending_practices(payloads: Sequence[PracticeReview], lang: str, *, limit: int = 5) -> list[Block]:
     """For ``/wieweet beheer``: how many practices wait for approval, and the first ``limit`` as cards."""
-    blocks: list[Block] = [section(t("practice.admin_pending", lang, count=len(payloads)))]
+    blocks: list[Block] = [section(t("practice.admin_pending", lang, count=format_number(len(payloads), lang)))]
     for payload in payloads[:limit]:
         blocks.extend(build_practice_card(payload, lang))
     if len(payloads) > limit:
-        blocks.append(context(t("practice.admin_more", lang, count=len(payloads) - limit)))
+        blocks.append(context(t("practice.admin_more", lang, count=format_number(len(payloads) - limit, lang))))
     return blocks[:MAX_BLOCKS]

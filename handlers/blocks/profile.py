@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.error_texts import field_error_text
-from bot.i18n import N_, format_stored_date, local_day, t, theme_label
+from bot.i18n import N_, format_number, format_stored_date, local_day, t, theme_label
 from bot.outbox import (
     ConsentRequest,
     ConsentRequestKind,
@@ -182,11 +182,15 @@ def _field_blocks(
     initial_value = (values.get(name) or "").strip()
     limit = FIELD_MAX.get(name, MAX_LENGTH.get(name, 3000))
     if len(initial_value) > limit and expert_id is not None:  # stored: never cut, kept as it is
-        label, length = t(LABEL_KEYS[name], lang), len(initial_value)
+        label, length, most = (
+            t(LABEL_KEYS[name], lang),
+            format_number(len(initial_value), lang),
+            format_number(limit, lang),
+        )
         if name == "expertise":  # topics can still be added: the input below
-            note = t("profile.field_kept_add", lang, field=label, length=length, limit=limit)
+            note = t("profile.field_kept_add", lang, field=label, length=length, limit=most)
             return [section(note), _add_expertise_block(lang, add_expertise)], True
-        return [section(t("profile.field_kept", lang, field=label, length=length, limit=limit))], True
+        return [section(t("profile.field_kept", lang, field=label, length=length, limit=most))], True
     adding = name == "expertise" and bool(split_list(add_expertise))
     if adding:
         combined = append_expertise(initial_value, add_expertise)
@@ -454,15 +458,15 @@ def build_admin_blocks(data: AdminData, lang: str, *, limit: int = 6) -> list[Bl
     blocks: list[Block] = [header(t("profile.admin_title", lang))]
     if data.queue_blocks:
         blocks.extend([*data.queue_blocks, DividerBlock()])
-    blocks.append(section(t("profile.admin_pending", lang, count=len(data.pending))))
+    blocks.append(section(t("profile.admin_pending", lang, count=format_number(len(data.pending), lang))))
     for card in data.pending[:limit]:
         blocks.extend(expert_card_blocks(card, lang))
     blocks.append(DividerBlock())
-    blocks.append(section(t("profile.admin_stale", lang, count=len(data.stale))))
+    blocks.append(section(t("profile.admin_stale", lang, count=format_number(len(data.stale), lang))))
     for card in data.stale[:limit]:
         blocks.extend(expert_card_blocks(card, lang))
     if len(data.stale) > limit:
-        blocks.append(context(t("profile.admin_more", lang, count=len(data.stale) - limit)))
+        blocks.append(context(t("profile.admin_more", lang, count=format_number(len(data.stale) - limit, lang))))
     if data.extra_blocks:
         blocks.append(DividerBlock())
         blocks.extend(data.extra_blocks)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
-from bot.i18n import format_date, t, tn
+from bot.i18n import format_date, format_number, t, tn
 from bot.staff_notices import ExpertReactivated
 from handlers.blocks.routing import UNDELIVERED_WHY
 from handlers.kit import Rendered, context, escape_truncate, fallback, section, user_mention
@@ -34,12 +34,13 @@ def _withdrawn(payload: ExpertReactivated, lang: str) -> str:
     tied to the person by its number."""
     shown = payload.withdrawn
     numbers = ", ".join(f"#{n}" for n in shown[:20]) + (" …" if len(shown) > 20 else "")
-    count = payload.withdrawn_unlisted
-    if not count:
+    unlisted = payload.withdrawn_unlisted
+    if not unlisted:
         return numbers
+    count = format_number(unlisted, lang)
     if not numbers:
-        return tn("register.reactivated_unlisted", "register.reactivated_unlisted_plural", count, lang, count=count)
-    others = tn("register.reactivated_others", "register.reactivated_others_plural", count, lang, count=count)
+        return tn("register.reactivated_unlisted", "register.reactivated_unlisted_plural", unlisted, lang, count=count)
+    others = tn("register.reactivated_others", "register.reactivated_others_plural", unlisted, lang, count=count)
     return f"{numbers} {others}"
 
 

@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
     UserSelectElement,
 )
 
-from bot.i18n import DEFAULT_LANGUAGE, N_, format_date, format_list, format_stored_date, t
+from bot.i18n import DEFAULT_LANGUAGE, N_, format_date, format_list, format_number, format_stored_date, t
 from bot.outbox import (
     AnswerToAsker,
     AskerUpdate,
@@ -377,7 +377,9 @@ def build_triage(payload: Triage, lang: str, *, status: str | None = None, open_
         blocks.extend(_question_blocks(payload, lang, show_asker=True))
     counts = payload.routing_counts
     if counts:
-        summary = ", ".join(f"{escape_truncate(str(k), 20)}: {int(v)}" for k, v in sorted(counts.items()))
+        summary = ", ".join(
+            f"{escape_truncate(str(k), 20)}: {format_number(int(v), lang)}" for k, v in sorted(counts.items())
+        )
         blocks.append(context(t("routing.triage_counts", lang, counts=summary)))
     if status:
         blocks.append(section(status))

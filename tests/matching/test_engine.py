@@ -49,8 +49,9 @@ class TestQueryErrors:
             matcher.search("   " + "x" * 1234 + "  ", today=TODAY)
         assert info.value.values == {"length": 1234, "limit": 1000}
         assert error_text(info.value, "nl") == (
-            "Je vraag is te lang (1234 tekens, max. 1000). Vat ze samen in een paar woorden."
+            "Je vraag is te lang (1.234 tekens, max. 1.000). Vat ze samen in een paar woorden."
         )
+        assert "(1,234 characters, max. 1,000)" in (error_text(info.value, "en") or "")
 
     def test_limit_counts_after_trimming(self, matcher: Matcher) -> None:
         body = "wonen " + "x" * 994  # exactly 1,000 characters

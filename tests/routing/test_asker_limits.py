@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from bot.actors import Actor
 from bot.cli import main
 from bot.config import Settings
+from bot.errors import Count
 from bot.home import HomeView
 from bot.jobs import JobRunner
 from bot.outbox import AskerUpdateKind
@@ -155,7 +156,8 @@ def test_the_hourly_limit_refuses_with_nothing_recorded(world) -> None:
     before = (_questions(world), len(world.outbox()))
     with pytest.raises(RoutingInputError) as refused:
         world.ask(text="nog een vraag over leegstandsheffing", thread_ts="1.9", now=NOW + timedelta(minutes=30))
-    assert refused.value.code == "too_many_questions" and refused.value.values == {"limit": "3"}
+    assert refused.value.code == "too_many_questions" and refused.value.values == {"limit": 3}
+    assert isinstance(refused.value.values["limit"], Count)  # the refusal groups it: "1.000" (Dutch)
     assert (_questions(world), len(world.outbox())) == before  # no question, no gap, no message
     with world.db.session() as s:
         with pytest.raises(RoutingInputError):

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.i18n import format_number
 from bot.outbox import PracticeReview, SubmissionOutcome, read_as
 from bot.register.validation import FieldError
 from handlers import ids
@@ -241,7 +242,8 @@ def test_a_stored_text_longer_than_the_form_is_left_out_never_cut_and_kept(lang:
     view = build_practice_modal(lang, values=values, themes=THEMES, practice_id=7).to_dict()
     text = json.dumps(view, ensure_ascii=False)
     assert ids.practice_input("lessons") not in text and ids.practice_input("summary") in text
-    assert str(len(long_lessons.strip())) in text and "wieweet import practices" in text
+    assert format_number(len(long_lessons.strip()), lang) in text and "wieweet import practices" in text
+    assert {"nl": "3.759", "en": "3,759"}[lang] in text  # grouped as the reader's language does
     metadata = json.loads(view["private_metadata"])
     assert metadata["keep"] == ["lessons"] and metadata["practice_id"] == 7
     # submitted: the left-out field is not in the values (the service keeps it); unknown names in keep are ignored

@@ -15,6 +15,7 @@ from slack_bolt import Ack, BoltContext
 from bot.actors import NotAuthorized
 from bot.config import Settings
 from bot.errors import QueryError
+from bot.i18n import format_number
 from bot.knowledge import KnowledgeBase
 from bot.matching.config import MatchConfig
 from bot.routing import NotYours, StaleActionError
@@ -98,7 +99,8 @@ def test_error_texts_are_filled_in_never_raw_placeholders(services: Services) ->
     with pytest.raises(QueryError) as raised:
         services.knowledge.search(too_long, now=datetime.now(UTC))  # the reproduction: "{length}"/"{limit}" shown
     text = user_message(raised.value, "nl", "ref")
-    assert "{" not in text and str(len(too_long.strip())) in text and str(MatchConfig().max_query_chars) in text
+    shown = (format_number(len(too_long.strip()), "nl"), format_number(MatchConfig().max_query_chars, "nl"))
+    assert "{" not in text and all(number in text for number in shown)
     # a text whose values are missing falls back to the error's (escaped) message, never "{length}"
     assert user_message(QueryError("too_long", "lang <b>"), "en", "ref") == "lang &lt;b&gt;"
 
