@@ -31,7 +31,8 @@ SECRET = "f00dfeedf00dfeedf00dfeedf00dfeed"
 def wieweet(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m bot`` (the same as the ``wieweet`` script) in a clean environment: this checkout's code."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WIEWEET_"))}
-    clean.update({"PYTHONPATH": str(REPO), "WIEWEET_SEMANTIC": "0", **(env or {})})
+    # the refusals below are checked in English; bot.operator_texts' tests check them in Dutch (the default) too
+    clean.update({"PYTHONPATH": str(REPO), "WIEWEET_SEMANTIC": "0", "WIEWEET_LANGUAGE": "en", **(env or {})})
     command = [sys.executable, "-m", "bot", *args]
     return subprocess.run(command, cwd=cwd, env=clean, capture_output=True, text=True, timeout=180, check=False)
 
