@@ -134,6 +134,9 @@ def test_a_malformed_database_url_names_the_setting(url: str, problem: str, tmp_
     assert not list(tmp_path.iterdir()), "no database file may be made from a mangled URL"
 
 
+DUTCH_UNUSED_TOKEN = {"SLACK_BOT_TOKEN": "xoxb-unused", "WIEWEET_LANGUAGE": "nl"}
+
+
 def test_a_database_upgraded_by_a_newer_wieweet_is_refused_clearly(database: Database, tmp_path: Path) -> None:
     with database.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
@@ -141,7 +144,7 @@ def test_a_database_upgraded_by_a_newer_wieweet_is_refused_clearly(database: Dat
         # ``digest --send-due`` runs the digest pass, which in ``wieweet run`` only runs at this code's schema: refused
         # the same way, before any Slack call (the token is never used)
         for args in (("themes", "list"), ("db", "status"), ("db", "upgrade"), ("digest", "--send-due")):
-            done = wieweet("--database", database.url, *args, cwd=tmp_path, env={"SLACK_BOT_TOKEN": "xoxb-unused"})
+            done = wieweet("--database", database.url, *args, cwd=tmp_path, env=DUTCH_UNUSED_TOKEN)
             line = one_clear_line(done, code=2)
             # in the operator's language (WIEWEET_LANGUAGE: Dutch unless set)
             assert "schema van de databank staat op revisie 0099_future, die deze versie van wieweet niet kent" in line
