@@ -44,7 +44,9 @@ def _no_database_variable(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def wieweet(*args: str, env: dict[str, str] | None = None, language: str = "en") -> Result:
     """The command line in ``language`` (English unless given: most checks below read the English words)."""
-    return CliRunner().invoke(main, list(args), env={"WIEWEET_LANGUAGE": language, **(env or {})}, catch_exceptions=False)
+    return CliRunner().invoke(
+        main, list(args), env={"WIEWEET_LANGUAGE": language, **(env or {})}, catch_exceptions=False
+    )
 
 
 def only_error(result: Result) -> str:

@@ -227,7 +227,9 @@ def test_other_commands_list_every_malformed_setting_at_once(tmp_path: Path) -> 
     assert "2 instellingen om te verbeteren:" in result.output
     assert "WIEWEET_JOB_INTERVAL moet een aantal seconden zijn, niet 'x'" in result.output
     assert "WIEWEET_LANGUAGE moet 'nl' of 'en' zijn" in result.output
-    assert " / WIEWEET_LANGUAGE must be 'nl' or 'en' (any case; a region such as en-GB allowed), not 'fr'" in result.output
+    assert (
+        " / WIEWEET_LANGUAGE must be 'nl' or 'en' (any case; a region such as en-GB allowed), not 'fr'" in result.output
+    )
     with pytest.raises(ConfigError, match="WIEWEET_RECONFIRM_DAYS must be at least 1 day"):
         load_settings({"WIEWEET_RECONFIRM_DAYS": "0"})
 
