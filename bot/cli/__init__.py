@@ -151,7 +151,8 @@ def refusal_text(error: WieweetError, cli: CliContext | None) -> str:
     where Slack shows a mention (``bot.directory.known_name``); an error of the command line's own
     (``bot.error_texts.OPERATOR_CODES``: discarding queued work) in its catalogue text; the error's own message for
     the rest (a record or id not found, bad input, a setting: their texts speak of Slack's buttons), for an error
-    with other values (a channel is Slack markup) and for a code without a text."""
+    with other values (a channel is Slack markup) and for a code without a text. Refused settings, a file that
+    cannot be written and the digest's refusals are said by ``bot.operator_texts``."""
     lang = operator_language(cli)
     problems = error.values.get("problems")
     if error.code == "bad_settings" and isinstance(problems, tuple):  # every setting refused at start
