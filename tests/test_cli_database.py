@@ -172,7 +172,7 @@ def test_a_command_that_reads_opens_an_existing_database(database_url: str) -> N
     # both databases: PostgreSQL has no file to check, an existing SQLite file is read as it is
     result = wieweet("--database", database_url, "db", "status", language="nl")
     assert result.exit_code == 0 and "nieuwste" in result.output and "creating" not in result.output, result.output
-    listed = wieweet("--database", database_url, "register", "list", "experts")
+    listed = wieweet("--database", database_url, "register", "list", "experts", language="nl")
     assert listed.exit_code == 0 and "geen experts in het register" in listed.output, listed.output
 
 
