@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, Problem
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, language_of
 from bot.network import parse_allowed_teams
 from bot.routing.business_time import DEFAULT_YEARLY_HOLIDAYS
@@ -38,6 +38,7 @@ from bot.setting_values import (
     parse_timezone,
     parse_triage_channel,
 )
+from bot.text import shown_value
 
 # the defaults and the database URL's reading are named here too, where their callers have always found them
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_YEARLY_HOLIDAYS",
     "SETTING_NAMES",
     "Settings",
+    "environment_language",
     "load_settings",
     "normalise_database_url",
     "read_settings",
@@ -139,7 +141,7 @@ def read_settings(
         try:
             return read()
         except ConfigError as exc:
-            problems.append(exc.message)
+            problems.append(exc.args[0] if isinstance(exc.args[0], Problem) else exc.message)  # said per language
             return default
 
     yearly_holidays, extra_holidays = checked(
@@ -259,8 +261,9 @@ def read_settings(
     }
     values.update(overrides or {})
     if (language := language_of(str(values["default_language"]))) is None:  # any case, a region allowed: "en-GB"
-        given, choices = values["default_language"], " or ".join(repr(code) for code in LANGUAGES)
-        problems.append(f"WIEWEET_LANGUAGE must be {choices} (any case; a region such as en-GB allowed), not {given!r}")
+        given, choices = shown_value(str(values["default_language"])), " or ".join(repr(code) for code in LANGUAGES)
+        english = f"WIEWEET_LANGUAGE must be {choices} (any case; a region such as en-GB allowed), not {given}"
+        problems.append(Problem(english, "setting_language", {"value": given}))
     values["default_language"] = language or DEFAULT_LANGUAGE
     return Settings(**values), problems  # type: ignore[arg-type]
 
@@ -318,7 +321,9 @@ def unknown_settings(environ: Mapping[str, str] | None = None) -> list[str]:
         close = difflib.get_close_matches(name, SETTING_NAMES, n=1, cutoff=0.8)
         if name.startswith("WIEWEET_") or (name.startswith("SLACK_") and close):
             hint = f" (did you mean {close[0]}?)" if close else ""
-            warnings.append(f"{name} is not a wieweet setting and is ignored{hint}")
+            english = f"{name} is not a wieweet setting and is ignored{hint}"
+            values = {"name": name, "close": close[0]} if close else {"name": name}
+            warnings.append(Problem(english, "setting_unknown_close" if close else "setting_unknown", values))
     return warnings
 
 
@@ -342,11 +347,21 @@ def settings_warnings(settings: Settings) -> list[str]:
 
 
 def settings_error(problems: Sequence[str]) -> ConfigError:
-    """One error for every problem: a single one as it is, several as a list."""
+    """One error for every problem: a single one as it is, several as a list. The problems are kept as they are
+    (``values["problems"]``) for the command line to say each in the operator's language."""
     if len(problems) == 1:
-        return ConfigError("bad_settings", problems[0])
+        return ConfigError("bad_settings", problems[0], values={"problems": tuple(problems)})
     lines = "\n".join(f"  - {problem}" for problem in problems)
-    return ConfigError("bad_settings", f"{len(problems)} settings to fix:\n{lines}")
+    return ConfigError(
+        "bad_settings", f"{len(problems)} settings to fix:\n{lines}", values={"problems": tuple(problems)}
+    )
+
+
+def environment_language(environ: Mapping[str, str] | None = None) -> str:
+    """The operator's language from ``WIEWEET_LANGUAGE`` alone (Dutch when unset or not a language): what the command
+    line speaks before the settings are read, or when reading them failed."""
+    env = os.environ if environ is None else environ
+    return language_of(env.get("WIEWEET_LANGUAGE")) or DEFAULT_LANGUAGE
 
 
 def load_settings(

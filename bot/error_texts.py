@@ -299,6 +299,12 @@ DETAIL_KEYS: Mapping[str, str] = {  # Detail.kind (bot.errors): what a library's
     "denied": N_("detail.denied"),
     "is_directory": N_("detail.is_directory"),
     "system": N_("detail.system"),
+    # ... writing a file (bot.files) and reaching Slack (handlers.app)
+    "disk_full": N_("detail.disk_full"),
+    "read_only": N_("detail.read_only"),
+    "write_denied": N_("detail.write_denied"),
+    "write_other": N_("detail.write_other"),
+    "unreachable": N_("detail.unreachable"),
     "other": N_("detail.other"),
 }
 

@@ -46,6 +46,12 @@ class ConfigError(WieweetError):
     code = "config"
 
 
+def setting_refused(code: str, message: str, problem: str, **values: object) -> ConfigError:
+    """A setting refused: ``message`` in English (logs, a test's ``load_settings``), said in the operator's language
+    from ``problem`` (a code of ``bot.operator_texts``) and ``values`` (each quoted value through ``shown_value``)."""
+    return ConfigError(code, Problem(message, problem, values))
+
+
 class QueryError(WieweetError):
     """A "who knows" query that cannot be searched (empty, only stopwords, too long, no words).
 
@@ -77,6 +83,18 @@ class Problem(str):
 class Count(int):
     """A number in an import's problem that a reader's language groups in thousands (``10,000``, ``10.000``); a
     plain ``int`` value (a row number) is shown as it is."""
+
+
+class Amount(int):
+    """A number of ``unit`` (days, seconds, bytes ...) in a setting's problem, said with the unit in the reader's
+    language ("1 dag", "2 days")."""
+
+    unit: str
+
+    def __new__(cls, value: int, unit: str) -> Amount:
+        amount = super().__new__(cls, value)
+        amount.unit = unit
+        return amount
 
 
 class Size(int):

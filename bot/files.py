@@ -9,11 +9,25 @@ export holds names and e-mail addresses.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 
-from bot.errors import WieweetError
+from bot.errors import Detail, Problem, WieweetError
+
+
+def _os_detail(error: OSError) -> Detail:
+    """The system's own (English) text of ``error``, with what it means in the operator's language before it
+    (``bot.error_texts.DETAIL_KEYS``): a full disk, a read-only file system, a denied permission, or another."""
+    kind = {
+        errno.ENOSPC: "disk_full",
+        errno.EDQUOT: "disk_full",
+        errno.EROFS: "read_only",
+        errno.EACCES: "write_denied",
+        errno.EPERM: "write_denied",
+    }.get(error.errno or 0, "write_other")
+    return Detail(error.strerror or type(error).__name__, kind)
 
 
 def _folder(path: Path) -> Path:
@@ -25,12 +39,19 @@ def check_folder(path: Path) -> None:
     or it is a folder itself."""
     folder = _folder(path)
     if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise WieweetError("no_directory", f"{path}: the folder {folder} {what}")
+        exists = folder.exists()
+        what = "is not a folder" if exists else "does not exist"
+        problem = "file_folder_not_folder" if exists else "file_no_folder"
+        values = {"path": str(path), "folder": str(folder)}
+        raise WieweetError("no_directory", Problem(f"{path}: the folder {folder} {what}", problem, values))
     if path.is_dir():
-        raise WieweetError("not_a_file", f"{path} is a folder; give a file name")
+        raise WieweetError(
+            "not_a_file", Problem(f"{path} is a folder; give a file name", "file_is_folder", {"path": str(path)})
+        )
     if not os.access(folder, os.W_OK | os.X_OK):  # a read-only folder: refused now, not after minutes of work
-        raise WieweetError("not_writable", f"{path}: the folder {folder} is not writable")
+        values = {"path": str(path), "folder": str(folder)}
+        problem = Problem(f"{path}: the folder {folder} is not writable", "file_not_writable", values)
+        raise WieweetError("not_writable", problem)
 
 
 def replace_file(path: Path, content: bytes) -> None:
@@ -40,7 +61,9 @@ def replace_file(path: Path, content: bytes) -> None:
     try:
         handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=_folder(path))
     except OSError as exc:
-        raise WieweetError("write_failed", f"{path}: cannot write in the folder ({exc.strerror})") from exc
+        english = f"{path}: cannot write in the folder ({exc.strerror})"
+        values = {"path": str(path), "detail": _os_detail(exc)}
+        raise WieweetError("write_failed", Problem(english, "file_folder_write_failed", values)) from exc
     temporary = Path(name)
     try:
         with os.fdopen(handle, "wb") as out:
@@ -49,6 +72,8 @@ def replace_file(path: Path, content: bytes) -> None:
             os.fsync(out.fileno())
         temporary.replace(path)
     except OSError as exc:
-        raise WieweetError("write_failed", f"{path}: cannot write the file ({exc.strerror})") from exc
+        english = f"{path}: cannot write the file ({exc.strerror})"
+        values = {"path": str(path), "detail": _os_detail(exc)}
+        raise WieweetError("write_failed", Problem(english, "file_write_failed", values)) from exc
     finally:
         temporary.unlink(missing_ok=True)

@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.errors import ConfigError
+from bot.errors import setting_refused
+from bot.text import shown_value
 
 TEAM_ID = re.compile(r"^T[A-Z0-9]{2,20}$")
 
@@ -90,9 +91,11 @@ def parse_allowed_teams(value: str | None) -> frozenset[str]:
     teams = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
     bad = [team for team in teams if not TEAM_ID.match(team)]
     if bad:
-        shown = ", ".join(repr(team[:30]) for team in bad[:3])
-        raise ConfigError(
+        shown = ", ".join(shown_value(team[:30]) for team in bad[:3])
+        raise setting_refused(
             "bad_settings",
             f"WIEWEET_ALLOWED_TEAMS must list Slack team ids (T followed by capitals and digits), not {shown}",
+            "setting_allowed_teams",
+            values=shown,
         )
     return frozenset(teams)

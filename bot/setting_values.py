@@ -17,7 +17,7 @@ from sqlalchemy import make_url
 from sqlalchemy.dialects import plugins as sqlalchemy_plugins
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from bot.errors import ConfigError
+from bot.errors import Amount, Count, setting_refused
 from bot.routing.business_time import DEFAULT_YEARLY_HOLIDAYS  # WIEWEET_EXTRA_HOLIDAYS unset: the calendar's default
 from bot.text import is_slack_channel_id, is_slack_user_id, shown_value
 from storage.db_url import connection_options, unknown_options
@@ -40,10 +40,13 @@ def parse_staff_user_ids(value: str | None) -> frozenset[str]:
     ids = _split_ids(value)
     bad = sorted(part for part in ids if not is_slack_user_id(part))
     if bad:
-        raise ConfigError(
+        shown = ", ".join(shown_value(part) for part in bad)
+        raise setting_refused(
             "bad_staff_user_ids",
             "WIEWEET_STAFF_USER_IDS must list Slack user ids such as U012AB3CD (a member's profile shows it under "
-            f"'Copy member ID'), separated by commas, not {', '.join(repr(part) for part in bad)}",
+            f"'Copy member ID'), separated by commas, not {shown}",
+            "setting_staff_user_ids",
+            values=shown,
         )
     return ids
 
@@ -54,9 +57,14 @@ def parse_positive_float(value: str | None, default: float, name: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise ConfigError("bad_number", f"{name} must be a number of seconds, not {value!r}") from None
+        shown = shown_value(value)
+        raise setting_refused(
+            "bad_number", f"{name} must be a number of seconds, not {shown}", "setting_seconds", name=name, value=shown
+        ) from None
     if number <= 0:
-        raise ConfigError("bad_number", f"{name} must be more than 0 seconds")
+        raise setting_refused(
+            "bad_number", f"{name} must be more than 0 seconds", "setting_seconds_positive", name=name
+        )
     return number
 
 
@@ -74,7 +82,14 @@ def parse_flag(value: str | None, default: bool, name: str) -> bool:
         return True
     if text in FALSE_WORDS:
         return False
-    raise ConfigError("bad_flag", f"{name} must be true or false (also 1/0, yes/no, on/off), not {value!r}")
+    shown = shown_value(value)
+    raise setting_refused(
+        "bad_flag",
+        f"{name} must be true or false (also 1/0, yes/no, on/off), not {shown}",
+        "setting_flag",
+        name=name,
+        value=shown,
+    )
 
 
 def parse_gap_levels(value: str | None) -> str:
@@ -82,7 +97,10 @@ def parse_gap_levels(value: str | None) -> str:
     if not text:
         return "off"
     if text not in {"off", "register"}:
-        raise ConfigError("bad_choice", f"WIEWEET_GAP_LEVELS must be register or off, not {value!r}")
+        shown = shown_value(value or "")
+        raise setting_refused(
+            "bad_choice", f"WIEWEET_GAP_LEVELS must be register or off, not {shown}", "setting_gap_levels", value=shown
+        )
     return text
 
 
@@ -99,11 +117,31 @@ def parse_positive_int(
     try:
         number = int(value)
     except ValueError:
-        raise ConfigError("bad_number", f"{name} must be a whole number of {unit}, not {value!r}") from None
+        shown = shown_value(value)
+        raise setting_refused(
+            "bad_number",
+            f"{name} must be a whole number of {unit}, not {shown}",
+            "setting_whole_number",
+            name=name,
+            unit=unit,
+            value=shown,
+        ) from None
     if number < minimum:
-        raise ConfigError("bad_number", f"{name} must be at least {minimum} {_units(minimum, unit)}")
+        raise setting_refused(
+            "bad_number",
+            f"{name} must be at least {minimum} {_units(minimum, unit)}",
+            "setting_at_least",
+            name=name,
+            amount=Amount(minimum, unit),
+        )
     if maximum is not None and number > maximum:
-        raise ConfigError("bad_number", f"{name} must be at most {maximum} {_units(maximum, unit)}")
+        raise setting_refused(
+            "bad_number",
+            f"{name} must be at most {maximum} {_units(maximum, unit)}",
+            "setting_at_most",
+            name=name,
+            amount=Amount(maximum, unit),
+        )
     return number
 
 
@@ -113,8 +151,12 @@ def parse_timezone(value: str | None) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ConfigError(
-            "bad_timezone", f"WIEWEET_TIMEZONE must be an IANA time zone name such as Europe/Brussels, not {value!r}"
+        shown = shown_value(value or "")
+        raise setting_refused(
+            "bad_timezone",
+            f"WIEWEET_TIMEZONE must be an IANA time zone name such as Europe/Brussels, not {shown}",
+            "setting_timezone",
+            value=shown,
         ) from None
     return name
 
@@ -151,17 +193,22 @@ def parse_holidays(value: str | None) -> tuple[frozenset[tuple[int, int]], froze
         else:
             yearly.add((when.month, when.day))
     if bad:
-        raise ConfigError(
+        shown = ", ".join(shown_value(part) for part in bad)
+        raise setting_refused(
             "bad_holidays",
             "WIEWEET_EXTRA_HOLIDAYS must list days off as MM-DD (every year, such as 07-11) or YYYY-MM-DD (that day "
-            f"only), separated by commas, or be none; not a day: {', '.join(repr(part) for part in bad)}",
+            f"only), separated by commas, or be none; not a day: {shown}",
+            "setting_holidays",
+            values=shown,
         )
     if yearly and nothing_yearly:
         days = ", ".join(f"{month:02d}-{day:02d}" for month, day in sorted(yearly))
-        raise ConfigError(
+        raise setting_refused(
             "bad_holidays",
             f"WIEWEET_EXTRA_HOLIDAYS lists none (no yearly days off) together with yearly days ({days}): write the "
             "yearly days without none to replace the default ones, or none with dated days (YYYY-MM-DD) only",
+            "setting_holidays_none",
+            days=days,
         )
     if not yearly and not nothing_yearly:
         return DEFAULT_YEARLY_HOLIDAYS, frozenset(dated)
@@ -179,12 +226,17 @@ def parse_slack_api_url(value: str | None) -> str:
     url = (value or "").strip() or DEFAULT_SLACK_API_URL
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ConfigError("bad_slack_api_url", "SLACK_API_URL must be an http(s):// URL such as https://slack.com/api/")
+        raise setting_refused(
+            "bad_slack_api_url",
+            "SLACK_API_URL must be an http(s):// URL such as https://slack.com/api/",
+            "setting_api_url",
+        )
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        raise ConfigError(
+        raise setting_refused(
             "bad_slack_api_url",
             "SLACK_API_URL must be an https:// URL (http:// only to localhost, 127.0.0.1 or ::1, such as a local "
             "emulator): the bot token would travel unencrypted",
+            "setting_api_url_http",
         )
     return url if url.endswith("/") else url + "/"
 
@@ -196,10 +248,13 @@ def parse_triage_channel(value: str | None) -> str | None:
     # a public (C…) or private (G…) channel's id, as Slack shows it in the channel's details (``bot.text``'s one
     # check); a name ("#triage", "TRIAGE") is not looked up, and a DM (D…) is no channel for staff
     if not is_slack_channel_id(channel, prefixes="CG"):
-        raise ConfigError(
+        shown = shown_value(channel)
+        raise setting_refused(
             "bad_triage_channel",
             "WIEWEET_TRIAGE_CHANNEL must be a channel id such as C0123ABCD (the channel's details show it at the "
-            f"bottom), not {channel!r}",
+            f"bottom), not {shown}",
+            "setting_triage_channel",
+            value=shown,
         )
     return channel
 
@@ -214,10 +269,13 @@ def parse_staff_usergroup(value: str | None) -> str | None:
     if not group:
         return None
     if not USERGROUP_ID.fullmatch(group):
-        raise ConfigError(
+        shown = shown_value(group)
+        raise setting_refused(
             "bad_staff_usergroup",
             "WIEWEET_STAFF_USERGROUP must be one Slack user group id such as S0123ABCD (the group's id, not its "
-            f"@handle or name), not {group!r}",
+            f"@handle or name), not {shown}",
+            "setting_staff_usergroup",
+            value=shown,
         )
     return group
 
@@ -232,10 +290,13 @@ def parse_slack_app_id(value: str | None) -> str | None:
     if not app_id:
         return None
     if not APP_ID.fullmatch(app_id):
-        raise ConfigError(
+        shown = shown_value(app_id)
+        raise setting_refused(
             "bad_slack_app_id",
             "SLACK_APP_ID must be an app id such as A0123ABCDE (Basic Information → App Credentials → App ID), "
-            f"not {shown_value(app_id)}",
+            f"not {shown}",
+            "setting_slack_app_id",
+            value=shown,
         )
     return app_id
 
@@ -246,9 +307,23 @@ def parse_share(value: str | None, default: float, name: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise ConfigError("bad_number", f"{name} must be a number between 0 and 1, not {value!r}") from None
+        shown = shown_value(value)
+        raise setting_refused(
+            "bad_number",
+            f"{name} must be a number between 0 and 1, not {shown}",
+            "setting_share",
+            name=name,
+            value=shown,
+        ) from None
     if not 0.0 < number < 1.0:
-        raise ConfigError("bad_number", f"{name} must be between 0 and 1 (exclusive), not {value!r}")
+        shown = shown_value(value)
+        raise setting_refused(
+            "bad_number",
+            f"{name} must be between 0 and 1 (exclusive), not {shown}",
+            "setting_share_range",
+            name=name,
+            value=shown,
+        )
     return number
 
 
@@ -266,23 +341,34 @@ def normalise_database_url(url: str, *, source: str = "WIEWEET_DATABASE_URL") ->
     """
     url = url.strip()
     if not url:
-        raise ConfigError("bad_database_url", f"{source} is empty")
+        raise setting_refused("bad_database_url", f"{source} is empty", "setting_db_empty", source=source)
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     if "://" not in url:
         return _file_url(url, source)
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
-        raise ConfigError(
+        scheme = shown_value(url.split("://")[0] + "://…")
+        raise setting_refused(
             "bad_database_url",
-            f"{source} must be a sqlite:/// or postgresql:// URL, not {url.split('://')[0]}://…",
+            f"{source} must be a sqlite:/// or postgresql:// URL, not {scheme}",
+            "setting_db_scheme",
+            source=source,
+            scheme=scheme,
         )
     try:
         parsed = make_url(url)
     except ValueError:  # int() of the port
-        raise ConfigError("bad_database_url", f"{source} has a port that is not a number") from None
+        raise setting_refused(
+            "bad_database_url", f"{source} has a port that is not a number", "setting_db_port", source=source
+        ) from None
     except ArgumentError:
-        raise ConfigError("bad_database_url", f"{source} is not a database URL (check the ://, @ and /)") from None
+        raise setting_refused(
+            "bad_database_url",
+            f"{source} is not a database URL (check the ://, @ and /)",
+            "setting_db_url",
+            source=source,
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         _check_sqlite_url(url, parsed.database, source)
     _check_options(url, source)
@@ -306,27 +392,35 @@ def _check_options(url: str, source: str) -> None:
     own ``plugin`` is not refused, nor, once one is named, any other option (it may be the plugin's); ``plugins``
     (which SQLAlchemy ignores in a URL) and psycopg's own arguments are, saying what they are."""
     if "plugins" in make_url(url).query:
-        raise ConfigError(
+        raise setting_refused(
             "bad_database_url",
             f"{source} holds 'plugins', which SQLAlchemy ignores in a URL: name each plugin with ?plugin=NAME "
             "(plugin, not plugins)",
+            "setting_db_plugins",
+            source=source,
         )
     unknown = [key for key in unknown_options(url) if key not in SQLALCHEMY_URL_OPTIONS]
     driver = [key for key in unknown if key in PSYCOPG_ARGUMENTS]
     if driver:
-        raise ConfigError(
+        raise setting_refused(
             "bad_database_url",
             f"{source} holds {shown_value(driver[0])}, an argument of the psycopg driver, not a connection option: "
             "from a URL it would be passed as text, which psycopg misreads; leave it out",
+            "setting_db_driver_argument",
+            source=source,
+            option=shown_value(driver[0]),
         )
     named = make_url(url).query.get("plugin", ())
     for plugin in [named] if isinstance(named, str) else named:
         try:
             sqlalchemy_plugins.load(plugin)  # what create_engine does first; a traceback there otherwise
         except NoSuchModuleError:
-            raise ConfigError(
+            raise setting_refused(
                 "bad_database_url",
                 f"{source} names the SQLAlchemy plugin {shown_value(plugin)}, which is not installed",
+                "setting_db_plugin",
+                source=source,
+                plugin=shown_value(plugin),
             ) from None
     if not unknown or named:
         return
@@ -334,9 +428,14 @@ def _check_options(url: str, source: str) -> None:
     close = difflib.get_close_matches(key.lower(), sorted(connection_options()), n=1, cutoff=0.7)
     hint = f"; did you mean {close[0]}?" if close else " (see PostgreSQL's list of connection parameters)"
     more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-    raise ConfigError(
+    raise setting_refused(
         "bad_database_url",
         f"{source} holds the connection option {shown_value(key)}{more}, which PostgreSQL does not know{hint}",
+        "setting_db_option_close" if close else "setting_db_option",
+        source=source,
+        option=shown_value(key),
+        more=Count(len(unknown) - 1),
+        **({"close": close[0]} if close else {}),
     )
 
 
@@ -345,9 +444,11 @@ def _file_url(path: str, source: str) -> str:
     if path == ":memory:":
         _check_sqlite_url("sqlite://", None, source)
     if _MANGLED_URL.match(path):  # "postgresql:/user@host/db", "host:5432/db", "user@host/db": not a file name
-        raise ConfigError(
+        raise setting_refused(
             "bad_database_url",
             f"{source} is neither a sqlite:/// or postgresql:// URL nor a file path (check the ://)",
+            "setting_db_mangled",
+            source=source,
         )
     return "sqlite:///" + str(Path(path))
 
@@ -355,14 +456,18 @@ def _file_url(path: str, source: str) -> str:
 def _check_sqlite_url(url: str, database: str | None, source: str) -> None:
     """A SQLite URL names a file after three slashes; an in-memory database would keep nothing the command does."""
     if not url.split("://", 1)[1].startswith("/") and url.split("://", 1)[1]:  # sqlite://./w.db: a host, no path
-        raise ConfigError(
+        raise setting_refused(
             "bad_database_url",
             f"{source}: a SQLite URL takes three slashes and then the file: sqlite:///./wieweet.db (relative) or "
             "sqlite:////srv/wieweet.db (absolute)",
+            "setting_db_sqlite_slashes",
+            source=source,
         )
     if not database or database == ":memory:" or "mode=memory" in url:
-        raise ConfigError(
+        raise setting_refused(
             "bad_database_url",
             f"{source} names a SQLite database in memory, which keeps nothing after the command; give a file such "
             "as sqlite:///./wieweet.db",
+            "setting_db_memory",
+            source=source,
         )

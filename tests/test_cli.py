@@ -214,7 +214,7 @@ def test_the_demo_shows_knowledge_needs_and_proposes_a_work_session(database_url
 def test_db_upgrade_and_status(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     missing = wieweet(url, "db", "status")
-    assert missing.exit_code == 2 and "no database at" in missing.output and "wieweet db upgrade" in missing.output
+    assert missing.exit_code == 2 and "geen database in" in missing.output and "wieweet db upgrade" in missing.output
     assert list(tmp_path.iterdir()) == []  # a status check creates nothing
     (tmp_path / "new.db").touch()  # an empty SQLite file: a database without tables
     head = head_revision()
@@ -237,15 +237,15 @@ def test_run_without_tokens_says_what_to_set(tmp_path: Path, monkeypatch: pytest
     for var in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(var, raising=False)
     url = f"sqlite:///{tmp_path / 'x.db'}"
-    result = CliRunner().invoke(main, ["--database", url, "run"])
-    assert result.exit_code == 2 and "set SLACK_BOT_TOKEN" in result.output
+    result = CliRunner().invoke(main, ["--database", url, "run"])  # WIEWEET_LANGUAGE: nl (default)
+    assert result.exit_code == 2 and "stel SLACK_BOT_TOKEN in" in result.output
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-user-token")
     result = CliRunner().invoke(main, ["--database", url, "run"])
-    assert "must be a bot token starting with xoxb-" in result.output
+    assert "SLACK_BOT_TOKEN moet een bot-token zijn dat begint met xoxb-" in result.output
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2")
-    result = CliRunner().invoke(main, ["--database", url, "run"])
+    result = CliRunner().invoke(main, ["--database", url, "run"], env={"WIEWEET_LANGUAGE": "en"})
     assert "set SLACK_APP_TOKEN" in result.output
-    result = CliRunner().invoke(main, ["--database", url, "run", "--http"])
+    result = CliRunner().invoke(main, ["--database", url, "run", "--http"], env={"WIEWEET_LANGUAGE": "en"})
     assert "set SLACK_SIGNING_SECRET" in result.output and result.exit_code == 2
 
 

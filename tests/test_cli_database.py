@@ -13,8 +13,9 @@ from click.testing import CliRunner, Result
 from sqlalchemy.dialects import plugins as sqlalchemy_plugins
 from sqlalchemy.engine import URL, CreateEnginePlugin, Engine
 
-from bot.cli import PASSWORD_ON_COMMAND_LINE, main
+from bot.cli import main
 from bot.errors import ConfigError
+from bot.i18n import t
 from bot.setting_values import normalise_database_url
 from tests.test_cli import EXPERTS
 from tests.test_cli_operator import closed_port
@@ -41,8 +42,11 @@ def _no_database_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WIEWEET_SEMANTIC", "false")
 
 
-def wieweet(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+def wieweet(*args: str, env: dict[str, str] | None = None, language: str = "en") -> Result:
+    """The command line in ``language`` (English unless given: most checks below read the English words)."""
+    return CliRunner().invoke(
+        main, list(args), env={"WIEWEET_LANGUAGE": language, **(env or {})}, catch_exceptions=False
+    )
 
 
 def only_error(result: Result) -> str:
@@ -70,6 +74,24 @@ def test_the_message_names_the_variable_or_the_default(tmp_path: Path, monkeypat
     expected = "(the default: neither --database nor WIEWEET_DATABASE_URL is set)"
     assert f"no database at {tmp_path / 'wieweet.db'} {expected}" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_database_lines_speak_the_operators_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dutch unless WIEWEET_LANGUAGE says otherwise: a missing file, where its URL came from, a new file, and a URL
+    refused, the paths and variable names as they are."""
+    monkeypatch.chdir(tmp_path)
+    line = only_error(wieweet("--database", "typo.db", "register", "list", "experts", language="nl"))
+    assert line.startswith(f"error: geen database in {tmp_path / 'typo.db'} (ingesteld met --database): "), line
+    assert "`wieweet db upgrade`" in line and "`wieweet import experts BESTAND`" in line
+    line = only_error(wieweet("register", "list", "experts", language="nl"))
+    assert "(de standaard: --database noch WIEWEET_DATABASE_URL is ingesteld)" in line
+    url = {"WIEWEET_DATABASE_URL": "mysql://wieweet@db/wieweet"}
+    line = only_error(wieweet("db", "status", env=url, language="nl"))
+    assert line == "error: WIEWEET_DATABASE_URL moet een sqlite:///- of postgresql://-URL zijn, niet 'mysql://…'"
+    created = wieweet("db", "upgrade", env={"WIEWEET_DATABASE_URL": "sqlite:///./new.db"}, language="nl")
+    assert created.exit_code == 0, created.output
+    new = tmp_path / "new.db"
+    assert f"note: er wordt een nieuwe database gemaakt in {new} (ingesteld in WIEWEET_DATABASE_URL)" in created.output
 
 
 def test_a_command_that_fills_the_database_creates_it_and_says_so(tmp_path: Path) -> None:
@@ -119,7 +141,8 @@ def test_the_quick_start_creates_the_default_database(tmp_path: Path, monkeypatc
 )
 def test_the_password_warning_only_for_a_url_that_holds_one(url: str, warned: bool, tmp_path: Path) -> None:
     result = wieweet("--database", url.format(port=closed_port(), tmp=tmp_path), "db", "status")
-    assert (PASSWORD_ON_COMMAND_LINE in result.output) is warned, result.output
+    warning = f"warning: {t('cli.password_on_command_line', 'en')}"
+    assert (warning in result.output) is warned, result.output
     assert result.exit_code != 0 and "Traceback" not in result.output
 
 
@@ -147,9 +170,9 @@ def test_the_option_replaces_a_malformed_variable(tmp_path: Path) -> None:
 
 def test_a_command_that_reads_opens_an_existing_database(database_url: str) -> None:
     # both databases: PostgreSQL has no file to check, an existing SQLite file is read as it is
-    result = wieweet("--database", database_url, "db", "status")
+    result = wieweet("--database", database_url, "db", "status", language="nl")
     assert result.exit_code == 0 and "nieuwste" in result.output and "creating" not in result.output, result.output
-    listed = wieweet("--database", database_url, "register", "list", "experts")
+    listed = wieweet("--database", database_url, "register", "list", "experts", language="nl")
     assert listed.exit_code == 0 and "geen experts in het register" in listed.output, listed.output
 
 
@@ -247,7 +270,7 @@ def test_an_installed_plugin_and_its_option_reach_the_engine(database_url: str) 
     if not database_url.startswith("postgresql"):
         pytest.skip("URL options are PostgreSQL's")
     url = f"{database_url}{'&' if '?' in database_url else '?'}plugin=counting&counting_label=w"
-    result = wieweet("--database", url, "db", "status")
+    result = wieweet("--database", url, "db", "status", language="nl")
     assert result.exit_code == 0 and "nieuwste" in result.output, result.output
     assert CountingPlugin.labels and set(CountingPlugin.labels) == {"w"}, CountingPlugin.labels
 

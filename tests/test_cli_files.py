@@ -19,12 +19,26 @@ ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-12-01T10:00:00+00:00"
 
 
-def wieweet(database_url: str, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--database", database_url, *args], catch_exceptions=False)
+def wieweet(database_url: str, *args: str, language: str = "nl") -> Result:
+    env = {"WIEWEET_LANGUAGE": language}
+    return CliRunner().invoke(main, ["--database", database_url, *args], env=env, catch_exceptions=False)
 
 
-def report(database_url: str, output: Path) -> Result:
-    return wieweet(database_url, "report", "--period", "2026-Q4", "--now", NOW, "--embed-seconds", "0", str(output))
+def report(database_url: str, output: Path, language: str = "nl") -> Result:
+    args = ("report", "--period", "2026-Q4", "--now", NOW, "--embed-seconds", "0", str(output))
+    return wieweet(database_url, *args, language=language)
+
+
+# why a file cannot be written, in the operator's language; the system's own text after it (masked)
+NO_FOLDER = {"nl": "{target}: de map {folder} bestaat niet", "en": "{target}: the folder {folder} does not exist"}
+DISK_FULL = {
+    "nl": "{target}: kan het bestand niet schrijven: de schijf is vol; melding: No space left on device",
+    "en": "{target}: cannot write the file: the disk is full; message: No space left on device",
+}
+IO_ERROR = {
+    "nl": "{target}: kan het bestand niet schrijven: het besturingssysteem kan het niet schrijven; melding: I/O error",
+    "en": "{target}: cannot write the file: the operating system cannot write it; message: I/O error",
+}
 
 
 @pytest.fixture
@@ -50,27 +64,27 @@ def only_line(result: Result) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("name", ["r.xlsx", "r.html", "r.png"])
+@pytest.mark.parametrize(("name", "language"), [("r.xlsx", "nl"), ("r.html", "en"), ("r.png", "nl")])
 def test_a_report_into_a_folder_that_does_not_exist_is_one_clear_line(
-    database_url: str, tmp_path: Path, name: str
+    database_url: str, tmp_path: Path, name: str, language: str
 ) -> None:
     target = tmp_path / "nonexistent" / name
-    result = report(database_url, target)
+    result = report(database_url, target, language)
     assert result.exit_code == 2
-    assert only_line(result) == f"error: {target}: the folder {target.parent} does not exist"
+    assert only_line(result) == "error: " + NO_FOLDER[language].format(target=target, folder=target.parent)
     assert not target.parent.exists()
 
 
-@pytest.mark.parametrize("name", ["r.xlsx", "r.html", "r.png"])
+@pytest.mark.parametrize(("name", "language"), [("r.xlsx", "en"), ("r.html", "nl"), ("r.png", "en")])
 def test_a_report_that_cannot_be_written_leaves_the_old_file_whole(
-    database_url: str, out: Path, name: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, out: Path, name: str, language: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = out / name
     target.write_bytes(b"last quarter's report")
     monkeypatch.setattr(bot.files.os, "fsync", failing_fsync(errno.ENOSPC, "No space left on device"))
-    result = report(database_url, target)
+    result = report(database_url, target, language)
     assert result.exit_code == 2, result.output
-    assert f"error: {target}: cannot write the file (No space left on device)" in result.output
+    assert "error: " + DISK_FULL[language].format(target=target) in result.output
     assert target.read_bytes() == b"last quarter's report"  # not truncated, not half-written
     assert [p.name for p in out.iterdir()] == [name]  # no temporary file left behind
 
@@ -85,14 +99,15 @@ def test_a_report_replaces_an_existing_file(database_url: str, out: Path, name: 
     assert target.read_bytes() != b"old" and [p.name for p in out.iterdir()] == [name]
 
 
+@pytest.mark.parametrize("language", ["nl", "en"])
 def test_an_export_that_cannot_be_written_leaves_the_old_file_whole(
-    database_url: str, out: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, out: Path, language: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = out / "experts.xlsx"
     target.write_bytes(b"yesterday's export")
     monkeypatch.setattr(bot.files.os, "fsync", failing_fsync(errno.EIO, "I/O error"))
-    result = wieweet(database_url, "export", "experts", str(target))
-    assert result.exit_code == 2 and f"error: {target}: cannot write the file (I/O error)" in result.output
+    result = wieweet(database_url, "export", "experts", str(target), language=language)
+    assert result.exit_code == 2 and "error: " + IO_ERROR[language].format(target=target) in result.output
     assert target.read_bytes() == b"yesterday's export" and len(list(out.iterdir())) == 1
 
 

@@ -56,9 +56,9 @@ def test_an_in_memory_sqlite_database_is_refused(url: str, tmp_path: Path) -> No
     experts = tmp_path / "experts.csv"
     experts.write_text(EXPERTS, encoding="utf-8")
     line = one_line(wieweet("import", "experts", str(experts), env={"WIEWEET_DATABASE_URL": url}))
-    assert "in memory" in line and "keeps nothing" in line, line
-    line = one_line(wieweet("--database", url, "register", "list", "experts"))
-    assert "in memory" in line and "--database" in line, line
+    assert "in het geheugen" in line and "niets bewaart" in line, line  # WIEWEET_LANGUAGE: nl (default)
+    line = one_line(wieweet("--database", url, "register", "list", "experts", env={"WIEWEET_LANGUAGE": "en"}))
+    assert "in memory" in line and "keeps nothing" in line and "--database" in line, line
 
 
 def test_the_check_leaves_file_and_server_urls_alone(tmp_path: Path) -> None:
@@ -178,9 +178,14 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_the_work(
         return real_access(path, mode)  # type: ignore[arg-type]
 
     monkeypatch.setattr("bot.files.os.access", access)
-    for command in (["report", "--period", "2026-Q4"], ["export", "experts"]):
-        line = one_line(wieweet("--database", database_url, *command, str(folder / "out.xlsx")))
-        assert line == f"error: {folder / 'out.xlsx'}: the folder {folder} is not writable", line
+    expected = {  # WIEWEET_LANGUAGE
+        "nl": f"error: {folder / 'out.xlsx'}: in de map {folder} mag niet geschreven worden",
+        "en": f"error: {folder / 'out.xlsx'}: the folder {folder} is not writable",
+    }
+    for command, language in ((["report", "--period", "2026-Q4"], "nl"), (["export", "experts"], "en")):
+        env = {"WIEWEET_LANGUAGE": language}
+        line = one_line(wieweet("--database", database_url, *command, str(folder / "out.xlsx"), env=env))
+        assert line == expected[language], line
     assert list(folder.iterdir()) == []
 
 
@@ -195,6 +200,7 @@ def test_run_with_slack_unreachable_is_one_line(tmp_path: Path) -> None:
         "SLACK_API_URL": f"http://127.0.0.1:{closed_port()}/api/",
         "WIEWEET_STAFF_USER_IDS": "U0STAFF",
         "WIEWEET_TRIAGE_CHANNEL": "C0TRIAGE1",
+        "WIEWEET_LANGUAGE": "en",
     }
     command = [sys.executable, "-m", "bot", "--database", str(tmp_path / "w.db"), "run"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)

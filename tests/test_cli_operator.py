@@ -31,7 +31,8 @@ SECRET = "f00dfeedf00dfeedf00dfeedf00dfeed"
 def wieweet(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m bot`` (the same as the ``wieweet`` script) in a clean environment: this checkout's code."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WIEWEET_"))}
-    clean.update({"PYTHONPATH": str(REPO), "WIEWEET_SEMANTIC": "0", **(env or {})})
+    # the refusals below are checked in English; bot.operator_texts' tests check them in Dutch (the default) too
+    clean.update({"PYTHONPATH": str(REPO), "WIEWEET_SEMANTIC": "0", "WIEWEET_LANGUAGE": "en", **(env or {})})
     command = [sys.executable, "-m", "bot", *args]
     return subprocess.run(command, cwd=cwd, env=clean, capture_output=True, text=True, timeout=180, check=False)
 
@@ -133,6 +134,9 @@ def test_a_malformed_database_url_names_the_setting(url: str, problem: str, tmp_
     assert not list(tmp_path.iterdir()), "no database file may be made from a mangled URL"
 
 
+DUTCH_UNUSED_TOKEN = {"SLACK_BOT_TOKEN": "xoxb-unused", "WIEWEET_LANGUAGE": "nl"}
+
+
 def test_a_database_upgraded_by_a_newer_wieweet_is_refused_clearly(database: Database, tmp_path: Path) -> None:
     with database.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
@@ -140,7 +144,7 @@ def test_a_database_upgraded_by_a_newer_wieweet_is_refused_clearly(database: Dat
         # ``digest --send-due`` runs the digest pass, which in ``wieweet run`` only runs at this code's schema: refused
         # the same way, before any Slack call (the token is never used)
         for args in (("themes", "list"), ("db", "status"), ("db", "upgrade"), ("digest", "--send-due")):
-            done = wieweet("--database", database.url, *args, cwd=tmp_path, env={"SLACK_BOT_TOKEN": "xoxb-unused"})
+            done = wieweet("--database", database.url, *args, cwd=tmp_path, env=DUTCH_UNUSED_TOKEN)
             line = one_clear_line(done, code=2)
             # in the operator's language (WIEWEET_LANGUAGE: Dutch unless set)
             assert "schema van de databank staat op revisie 0099_future, die deze versie van wieweet niet kent" in line

@@ -297,7 +297,7 @@ def test_export_csv_and_xlsx_round_trip(database_url: str, files: dict[str, Path
 
 def test_export_to_a_missing_folder_is_a_clear_error(database_url: str, tmp_path: Path) -> None:
     result = wieweet(database_url, "export", "experts", str(tmp_path / "nope" / "x.csv"))
-    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert result.exit_code == 2 and "bestaat niet" in result.stderr  # WIEWEET_LANGUAGE: nl (default)
 
 
 def test_list_with_theme_and_city(database_url: str, files: dict[str, Path]) -> None:

@@ -193,11 +193,11 @@ def no_slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("no_slack_env")
 def test_run_lists_every_missing_setting_of_its_mode_at_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
-    socket = wieweet("--database", url, "run")
+    socket = wieweet("--database", url, "run")  # WIEWEET_LANGUAGE: nl (default)
     assert socket.exit_code == 2
-    assert "2 settings to fix:" in socket.output
-    assert "set SLACK_BOT_TOKEN" in socket.output and "set SLACK_APP_TOKEN" in socket.output
-    http = wieweet("--database", url, "run", "--http", env={"SLACK_BOT_TOKEN": "xoxp-user"})
+    assert "2 instellingen om te verbeteren:" in socket.output
+    assert "stel SLACK_BOT_TOKEN in" in socket.output and "stel SLACK_APP_TOKEN in" in socket.output
+    http = wieweet("--database", url, "run", "--http", env={"SLACK_BOT_TOKEN": "xoxp-user", "WIEWEET_LANGUAGE": "en"})
     assert http.exit_code == 2 and "2 settings to fix:" in http.output
     assert "SLACK_BOT_TOKEN must be a bot token starting with xoxb-" in http.output
     assert "set SLACK_SIGNING_SECRET" in http.output and "SLACK_APP_TOKEN" not in http.output
@@ -205,7 +205,12 @@ def test_run_lists_every_missing_setting_of_its_mode_at_once(tmp_path: Path) -> 
         "--database",
         url,
         "run",
-        env={"WIEWEET_JOB_INTERVAL": "soon", "WIEWEET_REQUIRE_CONSENT": "perhaps", "SLACK_APP_TOKEN": "xoxb-x"},
+        env={
+            "WIEWEET_JOB_INTERVAL": "soon",
+            "WIEWEET_REQUIRE_CONSENT": "perhaps",
+            "SLACK_APP_TOKEN": "xoxb-x",
+            "WIEWEET_LANGUAGE": "en",
+        },
     )
     assert everything.exit_code == 2 and "4 settings to fix:" in everything.output
     for part in ("WIEWEET_JOB_INTERVAL", "WIEWEET_REQUIRE_CONSENT", "set SLACK_BOT_TOKEN", "SLACK_APP_TOKEN must"):
@@ -218,8 +223,13 @@ def test_other_commands_list_every_malformed_setting_at_once(tmp_path: Path) -> 
     url = f"sqlite:///{tmp_path / 'x.db'}"
     result = wieweet("--database", url, "themes", "list", env={"WIEWEET_JOB_INTERVAL": "x", "WIEWEET_LANGUAGE": "fr"})
     assert result.exit_code == 2
-    assert "2 settings to fix:" in result.output
-    assert "WIEWEET_JOB_INTERVAL must be a number" in result.output and "WIEWEET_LANGUAGE must be" in result.output
+    # a language that is none: the default language's words, and the language's own line in English too
+    assert "2 instellingen om te verbeteren:" in result.output
+    assert "WIEWEET_JOB_INTERVAL moet een aantal seconden zijn, niet 'x'" in result.output
+    assert "WIEWEET_LANGUAGE moet 'nl' of 'en' zijn" in result.output
+    assert (
+        " / WIEWEET_LANGUAGE must be 'nl' or 'en' (any case; a region such as en-GB allowed), not 'fr'" in result.output
+    )
     with pytest.raises(ConfigError, match="WIEWEET_RECONFIRM_DAYS must be at least 1 day"):
         load_settings({"WIEWEET_RECONFIRM_DAYS": "0"})
 

@@ -26,7 +26,11 @@ TEXT_CALLS = frozenset(
 )
 # ``**values`` whose counts are formatted by their type, not by their name: ``bot.errors.Count`` in an error's or an
 # import problem's values (``error_text``, ``problem_text``)
-FORMATTED_BY_TYPE = {("bot/error_texts.py", "error_text"), ("bot/error_texts.py", "problem_text")}
+FORMATTED_BY_TYPE = {
+    ("bot/error_texts.py", "error_text"),
+    ("bot/error_texts.py", "problem_text"),
+    ("bot/operator_texts.py", "_one"),  # a refused setting's values: a Count by type (``_value``)
+}
 
 
 class Scope(NamedTuple):

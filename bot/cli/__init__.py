@@ -24,22 +24,24 @@ from bot.actors import Actor
 from bot.cli.database import DATABASE_OPTION, check_sqlite_file, database_origin
 from bot.cli.logs import configure_logging
 from bot.cli.output import echo
-from bot.config import Settings, normalise_database_url, read_settings, settings_error, unknown_settings
+from bot.config import (
+    Settings,
+    environment_language,
+    normalise_database_url,
+    read_settings,
+    settings_error,
+    unknown_settings,
+)
 from bot.directory import known_name
 from bot.error_texts import OPERATOR_CODES, error_text, problem_text
-from bot.errors import ConfigError, ImportFailed, WieweetError
+from bot.errors import ConfigError, ImportFailed, Problem, WieweetError
 from bot.i18n import normalise_language, t
+from bot.operator_texts import OPERATOR_KEYS, operator_text, settings_text
 from bot.text import drop_controls
 from storage.db import Database, UnknownSchemaError
 from storage.db_url import has_password, shown_url, url_secrets
 
 F = TypeVar("F", bound=Callable[..., Any])
-# A command line is visible to every user of the machine (``ps``, /proc/<pid>/cmdline): warned about, not refused.
-PASSWORD_ON_COMMAND_LINE = (
-    "warning: the --database URL holds a password, which any user of this machine can read in the process list (ps);"
-    " set WIEWEET_DATABASE_URL instead, or leave the password out of the URL and put it in a PostgreSQL passfile"
-    " (~/.pgpass)"
-)
 
 
 @dataclass
@@ -75,12 +77,14 @@ class CliContext:
             except ArgumentError as exc:  # a URL make_url reads but the engine refuses: one line, not a traceback
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 shown = shown_url(self.settings.database_url)
+                # "database" in every language; where it came from in the operator's (``database_origin``)
                 raise ConfigError("bad_database_url", f"database {shown} ({self.database_origin}): {reason}") from None
         return self._db
 
     def check_database_file(self, *, create_missing: bool) -> None:
         """Refuse a missing SQLite file (or announce it, ``create_missing``) before anything opens it."""
-        check_sqlite_file(self.settings.database_url, self.database_origin, create=create_missing)
+        lang = operator_language(self)
+        check_sqlite_file(self.settings.database_url, self.database_origin, create=create_missing, lang=lang)
 
     def close(self) -> None:
         while self.closing:
@@ -136,8 +140,9 @@ LANGUAGE_DEFAULT_HELP = "default: WIEWEET_LANGUAGE, Dutch unless set"
 
 
 def operator_language(cli: CliContext | None) -> str:
-    """The language the command line speaks to its operator: ``WIEWEET_LANGUAGE`` (Dutch unless set)."""
-    return normalise_language(cli.settings.default_language if cli is not None else None)
+    """The language the command line speaks to its operator: ``WIEWEET_LANGUAGE`` (Dutch unless set), also before the
+    settings are read or when they are refused (``bot.config.environment_language``)."""
+    return normalise_language(cli.settings.default_language) if cli is not None else environment_language()
 
 
 def refusal_text(error: WieweetError, cli: CliContext | None) -> str:
@@ -146,8 +151,15 @@ def refusal_text(error: WieweetError, cli: CliContext | None) -> str:
     where Slack shows a mention (``bot.directory.known_name``); an error of the command line's own
     (``bot.error_texts.OPERATOR_CODES``: discarding queued work) in its catalogue text; the error's own message for
     the rest (a record or id not found, bad input, a setting: their texts speak of Slack's buttons), for an error
-    with other values (a channel is Slack markup) and for a code without a text."""
+    with other values (a channel is Slack markup) and for a code without a text. Refused settings, a file that
+    cannot be written and the digest's refusals are said by ``bot.operator_texts``."""
     lang = operator_language(cli)
+    problems = error.values.get("problems")
+    if error.code == "bad_settings" and isinstance(problems, tuple):  # every setting refused at start
+        return settings_text(problems, lang)
+    line = error.args[0] if error.args else None
+    if isinstance(line, Problem) and line.code in OPERATOR_KEYS:  # a setting, a file not written (bot.operator_texts)
+        return operator_text(line, lang)
     if isinstance(error, ImportFailed) and len(error.errors) == 1:  # a register file refused before it is read
         return problem_text(error.errors[0], lang)
     if error.code in OPERATOR_CODES:
@@ -240,18 +252,19 @@ def main(ctx: click.Context, database_url: str | None, operator: str, verbose: b
     overrides: dict[str, object] = {}
     if database_url is not None:
         url = normalise_database_url(database_url, source=DATABASE_OPTION)  # checked with SQLAlchemy's make_url
-        if has_password(url):
-            echo(PASSWORD_ON_COMMAND_LINE, err=True)
+        if has_password(url):  # a command line is visible to every user of the machine (ps): warned, not refused
+            echo(f"warning: {t('cli.password_on_command_line', environment_language())}", err=True)
         overrides["database_url"] = url
     settings, problems = read_settings(overrides=overrides)
+    lang = normalise_language(settings.default_language)
     for warning in unknown_settings():
-        echo(f"warning: {warning}", err=True)
+        echo(f"warning: {operator_text(warning, lang)}", err=True)
     if problems and ctx.invoked_subcommand != "run":  # `run` lists them together with the Slack settings it needs
         raise settings_error(problems)
     cli = CliContext(
         settings=settings,
         problems=tuple(problems),
-        database_origin=database_origin(database_url, os.environ),
+        database_origin=database_origin(database_url, os.environ, lang),
         operator=operator,
     )
     ctx.obj = cli

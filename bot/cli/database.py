@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.cli.output import echo
-from bot.errors import ConfigError
+from bot.errors import ConfigError, Problem
+from bot.i18n import DEFAULT_LANGUAGE, t
 from storage.db import sqlite_file
 
 DATABASE_OPTION = "--database"
@@ -26,30 +27,33 @@ CREATE_HINT = (
 )
 
 
-def database_origin(option_value: str | None, environ: Mapping[str, str]) -> str:
-    """Where the database URL came from, as the messages say it."""
+def database_origin(option_value: str | None, environ: Mapping[str, str], lang: str = DEFAULT_LANGUAGE) -> str:
+    """Where the database URL came from, as the messages say it in the operator's language ``lang``."""
     if option_value is not None:
-        return f"set with {DATABASE_OPTION}"
+        return t("cli.database_from_option", lang, option=DATABASE_OPTION)
     if environ.get(DATABASE_VARIABLE):
-        return f"set in {DATABASE_VARIABLE}"
-    return f"the default: neither {DATABASE_OPTION} nor {DATABASE_VARIABLE} is set"
+        return t("cli.database_from_variable", lang, variable=DATABASE_VARIABLE)
+    return t("cli.database_from_default", lang, option=DATABASE_OPTION, variable=DATABASE_VARIABLE)
 
 
 def _shown(path: Path) -> Path:
     return path if path.is_absolute() else Path.cwd() / path
 
 
-def check_sqlite_file(url: str, origin: str, *, create: bool) -> None:
+def check_sqlite_file(url: str, origin: str, *, create: bool, lang: str = DEFAULT_LANGUAGE) -> None:
     """For a SQLite ``url`` whose file does not exist: refuse (``create`` false: a command that reads), or say that
     it will be created (a command that fills it; its folder must exist). Anything else passes unchanged."""
     path = sqlite_file(url)
     if path is None or path.exists():
         return
     shown = _shown(path)
+    values = {"path": str(shown), "origin": origin}
     if not create:
-        raise ConfigError("no_database", f"no database at {shown} ({origin}): nothing to read yet; {CREATE_HINT}")
+        english = f"no database at {shown} ({origin}): nothing to read yet; {CREATE_HINT}"
+        raise ConfigError("no_database", Problem(english, "no_database", values))
     if not shown.parent.is_dir():
+        english = f"cannot create the database {shown} ({origin}): the folder {shown.parent} does not exist"
         raise ConfigError(
-            "no_database", f"cannot create the database {shown} ({origin}): the folder {shown.parent} does not exist"
+            "no_database", Problem(english, "no_database_folder", {**values, "folder": str(shown.parent)})
         )
-    echo(f"note: creating a new database at {shown} ({origin})", err=True)
+    echo(f"note: {t('cli.database_creating', lang, path=str(shown), origin=origin)}", err=True)

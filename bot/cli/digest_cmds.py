@@ -15,9 +15,10 @@ from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.cli.queued_cmds import digest_state_text
 from bot.cli.wording import schedule
-from bot.errors import ConfigError, NotFoundError
+from bot.errors import ConfigError, NotFoundError, Problem
 from bot.i18n import LANGUAGES, N_, format_number, normalise_language, t, tn
 from bot.register.themes import ensure_default_themes
+from bot.text import shown_value
 from digests.period import parse_period, to_local
 from digests.restored import mark_posted
 from digests.schedule import digest_window, next_run_time
@@ -228,7 +229,8 @@ def _send_due(cli: CliContext, *, now: datetime, as_json: bool = False) -> bool:
     failed."""
     settings = cli.settings
     if not settings.slack_bot_token:
-        raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to send digests")
+        english = "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to send digests"
+        raise ConfigError("missing_token", Problem(english, "setting_no_token_digest"))
     from handlers.app import create_web_client  # noqa: PLC0415 (the Web API client only when sending)
     from handlers.channels import ChannelDirectory  # noqa: PLC0415
     from handlers.digest_post import due_digests_poster  # noqa: PLC0415
@@ -322,7 +324,9 @@ def digest_unsubscribe(ctx: click.Context, channel: str) -> None:
     cli = _cli(ctx)
     with cli.db.session() as session:
         if not unsubscribe(session, channel_id=channel, now=datetime.now(UTC), actor=cli_actor().audit_label):
-            raise NotFoundError("not_subscribed", f"{channel} has no active digest subscription")
+            shown = shown_value(channel)
+            english = f"{shown} has no active digest subscription"
+            raise NotFoundError("not_subscribed", Problem(english, "digest_not_subscribed", {"channel": shown}))
     echo(t("cli.digest_unsubscribed", operator_language(cli), channel=validate_channel(channel)))
 
 

@@ -22,7 +22,7 @@ from bot.cli.slack_check import confirm_lines as slack_check_confirm
 from bot.cli.slack_check import report_lines as slack_check_lines
 from bot.config import Settings
 from bot.error_texts import problem_text
-from bot.errors import ConfigError, ImportFailed
+from bot.errors import ConfigError, ImportFailed, Problem
 from bot.i18n import DEFAULT_LANGUAGE, MIB, N_, format_number, local_day, t, tn
 from bot.needs import recruiting
 from bot.register import identity, marked, profiles, service
@@ -402,7 +402,8 @@ def register_check_slack(cli: CliContext) -> None:
     """
     lookup = slack_email_lookup(cli.settings)
     if lookup is None:
-        raise ConfigError("missing_token", "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to ask Slack")
+        english = "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to ask Slack"
+        raise ConfigError("missing_token", Problem(english, "setting_no_token_check"))
     lang = operator_language(cli)
     with cli.db.session() as session:  # read only: the report is printed before anything is written
         checked, problems = identity.check_slack_emails(session, lookup=lookup)
