@@ -112,6 +112,9 @@ ERROR_KEYS: Mapping[str, str] = {
     "ledger_damaged": N_("cli.ledger_damaged"),
     "ledger_no_key": N_("cli.ledger_no_key"),
     "ledger_other_key": N_("cli.ledger_other_key"),
+    # wieweet privacy / audit (bot.privacy.person, bot.cli.privacy_cmds): nothing stored about them, a typo'd entity
+    "no_person": N_("cli.no_person"),
+    "unknown_entity": N_("cli.unknown_entity"),
     # ... a register export's file (bot.register.files.write_register_file)
     "export_suffix": N_("cli.export_suffix"),
     "export_no_suffix": N_("cli.export_no_suffix"),
@@ -133,6 +136,8 @@ OPERATOR_CODES = frozenset(  # the command line's own errors: their values are p
         "ledger_damaged",
         "ledger_no_key",
         "ledger_other_key",
+        "no_person",
+        "unknown_entity",
         "export_suffix",
         "export_no_suffix",
         "export_excel_csv",

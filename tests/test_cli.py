@@ -183,9 +183,14 @@ def test_demo_loads_register_and_runs_console(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     result = wieweet(url, "demo", input="wie weet iets over leegstandsheffing?\n")
     assert result.exit_code == 0, result.output
-    assert "Demo register ready" in result.output and "EXPERTS" in result.output
+    assert "Demoregister klaar in " in result.output and "EXPERTS" in result.output  # WIEWEET_LANGUAGE: nl
     again = wieweet(url, "demo", "--no-console")
-    assert "added now: 0 experts, 0 practices" in again.output  # idempotent
+    assert "nu toegevoegd: 0 experts, 0 praktijken" in again.output  # idempotent
+    english = wieweet_in(url, "en", "demo", "--no-console")
+    assert english.exit_code == 0 and "Demo register ready in " in english.output, english.output
+    assert "added now: 0 experts, 0 practices, 0 answered questions, 0 recent questions" in english.output
+    asked = wieweet(url, "demo", "--no-console", "--lang", "en")  # the console's language, and the line's
+    assert "Demo register ready in " in asked.output and "Demoregister" not in asked.output
 
 
 def test_the_demo_shows_knowledge_needs_and_proposes_a_work_session(database_url: str) -> None:
@@ -201,7 +206,7 @@ def test_the_demo_shows_knowledge_needs_and_proposes_a_work_session(database_url
     assert "1 nieuw voorstel" in proposed.output and "van 4 organisaties" in proposed.output  # WIEWEET_LANGUAGE: nl
     assert "“Hoe pakken jullie winkelleegstand in de binnenstad aan?" in proposed.output  # quoted: asked in public
     again = wieweet(database_url, "demo", "--no-console")
-    assert "0 recent questions" in again.output  # idempotent
+    assert "0 recente vragen" in again.output  # idempotent
     with Database(database_url).session() as session:
         asked = list(session.scalars(select(Question)))
     assert all(q.channel_id and q.asker_slack_id for q in asked)  # every demo question asked in a public channel

@@ -107,14 +107,14 @@ def test_a_missing_input_file_is_a_usage_error_and_creates_no_database(
 
 def test_an_unknown_audit_entity_is_refused_with_the_known_ones(database_url: str) -> None:
     line = one_line(wieweet("--database", database_url, "audit", "--entity", "experts"))
-    assert "unknown entity 'experts'" in line and "expert" in line and "practice" in line, line
+    assert "onbekend soort record 'experts'" in line and "expert" in line and "practice" in line, line
     empty = wieweet("--database", database_url, "audit", "--entity", "practice")
-    assert empty.exit_code == 0 and "the audit log is empty for practice" in empty.output, empty.output
+    assert empty.exit_code == 0 and "het auditlog is leeg voor practice" in empty.output, empty.output
 
 
 def test_refused_picks_are_a_known_audit_entity_before_the_first_one(database_url: str) -> None:
     empty = wieweet("--database", database_url, "audit", "--entity", "refused_pick")
-    assert empty.exit_code == 0 and "the audit log is empty for refused_pick" in empty.output, empty.output
+    assert empty.exit_code == 0 and "het auditlog is leeg voor refused_pick" in empty.output, empty.output
 
 
 def test_a_large_import_says_what_it_is_doing_on_stderr(

@@ -291,9 +291,9 @@ def test_mark_posted_stops_the_digest_going_out_again(database: Database) -> Non
             ("digest_run", "2026-W49", {"channels": 2, "marked": 1, "already_sent": 1, "not_due": 0, "posting": 0}),
         ]
     done = wieweet(database, "queued", "list", "--now", NOW.isoformat())
-    assert done.output.count("verstuurd 2026-12-") == 2, done.output  # the operator's language: Dutch by default
+    assert done.output.count("verstuurd (sent) 2026-12-") == 2, done.output  # the operator's language: Dutch by default
     english = wieweet_in(database, "en", "queued", "list", "--now", NOW.isoformat())
-    assert english.output.count("sent 2026-12-") == 2, english.output
+    assert english.output.count("sent (sent) 2026-12-") == 2, english.output
 
 
 def test_mark_posted_leaves_a_digest_not_yet_scheduled_that_week(database: Database) -> None:

@@ -379,11 +379,11 @@ def test_show_prints_the_full_profile(database: Database, database_url: str, fil
     for expected in (
         "  organisation:       Stad Gent (Gent)",
         "  themes:             europa (Europe and EU funding), wonen (Housing)",
-        "  availability:       away until 2026-12-24",
-        "  consent:            confirmed",
+        "  availability:       away (away) until 2026-12-24",
+        "  consent:            confirmed (confirmed)",  # the code beside the word in every language
         "  last confirmed:     2026-10-01 11:30",
         "  max open questions: 3",
-        "  status:             published; source: import",
+        "  status:             published (published); source: import",
         "  practices:          1",
         "    - Leegstandsheffing winkels (Kortrijk, 2019, failed)",
     ):
@@ -393,7 +393,7 @@ def test_show_prints_the_full_profile(database: Database, database_url: str, fil
     assert "  toestemming:      nog niet bevestigd (pending)" in bram and "  bio:              -" in bram
     bram = wieweet_in(database_url, "en", "register", "show", "bram@vvsg.be").stdout.splitlines()
     assert "  slack:              - (not in Slack)" in bram and "  last confirmed:     never" in bram
-    assert "  consent:            pending" in bram
+    assert "  consent:            pending (pending)" in bram
     missing = wieweet(database_url, "register", "show", "nobody@x.be")
     assert missing.exit_code == 2 and "no expert with email 'nobody@x.be'" in missing.stderr
 

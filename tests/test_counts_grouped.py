@@ -22,7 +22,7 @@ COUNT_ARGS = frozenset(
 )
 RAW_NUMBERS = (ast.BinOp, ast.UnaryOp)  # arithmetic on numbers: ``seconds // 60`` (not on text: ``"⭐" * stars``)
 TEXT_CALLS = frozenset(
-    {"t", "tn", "format_number", "format_tenths", "format_decimal", "format_duration", "format_size"}
+    {"t", "tn", "format_number", "format_tenths", "format_decimal", "format_duration", "format_size", "local_time"}
 )
 # ``**values`` whose counts are formatted by their type, not by their name: ``bot.errors.Count`` in an error's or an
 # import problem's values (``error_text``, ``problem_text``)
@@ -113,6 +113,8 @@ def _splatted(value: ast.expr, scope: Scope) -> dict[str, ast.expr] | None:
         return {}
     if isinstance(value, ast.Name) and len(scope.bound.get(value.id, [])) == 1:
         (value,) = scope.bound[value.id]
+    if isinstance(value, ast.DictComp):  # ``{name: format_number(n, lang) for name, n in counts.items()}``
+        return {} if _formatted(value.value, scope) else None
     if not isinstance(value, ast.Dict):
         return None
     keys = [k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else None for k in value.keys]

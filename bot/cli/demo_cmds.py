@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli import CliContext, pass_cli
+from bot.cli import CliContext, operator_language, pass_cli
 from bot.cli.ask_cmds import LANG_OPTION, run_console
 from bot.cli.output import echo
 from bot.demo import load_demo, seed_demo_questions
-from bot.i18n import normalise_language
+from bot.i18n import format_number, normalise_language, t
 from storage.db_url import shown_url
 
 
@@ -23,7 +23,8 @@ def demo(cli: CliContext, no_console: bool, lang: str | None) -> None:
     """Set up the fictional demo register (default ./wieweet.db) and open the "who knows" console.
 
     All people and practices in the demo are invented. Running it again refreshes the demo records and keeps
-    anything else in the database. No Slack tokens are needed.
+    anything else in the database. No Slack tokens are needed. What it prints, and the console, speak --lang, else
+    WIEWEET_LANGUAGE.
 
     \b
     Examples:
@@ -35,14 +36,19 @@ def demo(cli: CliContext, no_console: bool, lang: str | None) -> None:
     with cli.open_database(create_missing=True).session() as session:
         summary = load_demo(session, now=now, zone=ZoneInfo(cli.settings.timezone))
         asked = seed_demo_questions(session, now=now)
-    echo(
-        f"Demo register ready in {shown_url(cli.settings.database_url)}: "
-        f"{summary.experts_total} experts, {summary.practices_total} practices "
-        f"(added now: {summary.experts_added} experts, {summary.practices_added} practices, "
-        f"{summary.answers_added} answered questions, {asked} recent questions for knowledge needs)."
-    )
+    shown_lang = normalise_language(lang) if lang else operator_language(cli)  # --lang, else WIEWEET_LANGUAGE
+    counts = {
+        "experts": summary.experts_total,
+        "practices": summary.practices_total,
+        "experts_added": summary.experts_added,
+        "practices_added": summary.practices_added,
+        "answers_added": summary.answers_added,
+        "asked": asked,
+    }
+    shown = {name: format_number(n, shown_lang) for name, n in counts.items()}
+    echo(t("cli.demo_ready", shown_lang, database=shown_url(cli.settings.database_url), **shown))
     if not no_console:
-        run_console(cli, lang=normalise_language(lang or cli.settings.default_language))
+        run_console(cli, lang=shown_lang)
 
 
 def register(group: click.Group) -> None:

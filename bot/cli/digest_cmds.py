@@ -14,12 +14,12 @@ from bot.cli import EXIT_REFUSED, LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, 
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.cli.queued_cmds import digest_state_text
-from bot.cli.wording import schedule
+from bot.cli.wording import local_time, schedule
 from bot.errors import ConfigError, NotFoundError, Problem
 from bot.i18n import LANGUAGES, N_, format_number, normalise_language, t, tn
 from bot.register.themes import ensure_default_themes
 from bot.text import shown_value
-from digests.period import parse_period, to_local
+from digests.period import parse_period
 from digests.restored import mark_posted
 from digests.schedule import digest_window, next_run_time
 from digests.sender import SendResult, SendStatus
@@ -59,10 +59,6 @@ def _zone(cli: CliContext) -> ZoneInfo:
 def _zone_name(tz: ZoneInfo) -> str:
     """``Brussels`` for Europe/Brussels: how the output names the zone times are in."""
     return tz.key.rsplit("/", 1)[-1].replace("_", " ")
-
-
-def _local(moment: datetime, tz: ZoneInfo) -> str:
-    return to_local(moment, tz).strftime("%Y-%m-%d %H:%M")
 
 
 @click.group(name="digest", invoke_without_command=True)
@@ -164,7 +160,7 @@ def _preview(
     count = tn(
         "cli.digest_messages", "cli.digest_messages_plural", len(messages), ui, count=format_number(len(messages), ui)
     )
-    window = f"{_local(start, tz)} – {_local(end, tz)} {_zone_name(tz)}"
+    window = f"{local_time(start, tz)} – {local_time(end, tz)} {_zone_name(tz)}"
     echo(t("cli.digest_dry_run", ui, period=period, window=window, source=source, messages=count), err=True)
 
 
@@ -306,7 +302,7 @@ def digest_subscribe(
                 themes=keys,
                 schedule=f"{schedule(weekday, hour, minute, ui)} {_zone_name(tz)}",
                 language=subscription.language,
-                next=_local(upcoming, tz),
+                next=local_time(upcoming, tz),
             )
         )
 
@@ -357,7 +353,7 @@ def digest_list(ctx: click.Context, show_all: bool) -> None:
             run = runs.get(s.channel_id)
             state = digest_state_text(run.status.value, lang) if run else ""
             last = f"{run.period} {state} ({len(run.parts_sent)}/{run.parts_total})" if run else "-"
-            upcoming = _local(next_run_time(s, after=now, tz=tz), tz) if s.active else "-"
+            upcoming = local_time(next_run_time(s, after=now, tz=tz), tz) if s.active else "-"
             themes = ",".join(s.themes) or t("cli.digest_all", lang)
             when = schedule(s.weekday, s.hour, s.minute, lang, short=True)
             echo(

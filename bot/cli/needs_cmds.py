@@ -18,8 +18,10 @@ from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, operator_langu
 from bot.cli.ask_cmds import open_knowledge
 from bot.cli.options import parse_now
 from bot.cli.output import echo
+from bot.cli.wording import state
 from bot.files import check_folder, replace_file
 from bot.i18n import N_, format_number, local_day, locale, t, tn
+from bot.needs import recruit_reasons
 from bot.needs.jobs import embed_pending
 from bot.needs.model import (
     COVERED,
@@ -408,7 +410,17 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
         echo(t("cli.needs_nobody_to_suggest", lang))
     for c in plan.candidates:
         slack = c.slack_user_id or t("cli.needs_no_slack", lang)
-        echo(f"  {c.expert_id:>5}  {c.name} ({c.organisation}, {slack}) — {c.reason}")
+        echo(f"  {c.expert_id:>5}  {c.name} ({c.organisation}, {slack}) — {_reason(c.reason, lang)}")
+
+
+def _reason(reason: str, lang: str) -> str:
+    """Why someone is suggested, in the operator's words with the stored code beside it ("beantwoordde (answered):
+    <question>"); a reason without a known code as stored."""
+    code, detail = recruit_reasons.parse(reason)
+    if not code:
+        return reason
+    shown = state(t(recruit_reasons.REASON_KEYS[code], lang), code)
+    return f"{shown}: {detail}" if detail else shown
 
 
 @click.command(name="report")

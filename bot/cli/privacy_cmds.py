@@ -19,7 +19,7 @@ from bot.cli import CliContext, cli_actor, operator_language, pass_cli
 from bot.cli.output import echo
 from bot.errors import WieweetError
 from bot.files import check_folder, replace_file
-from bot.i18n import t
+from bot.i18n import N_, format_number, t, tn
 from bot.inbox import record_request
 from bot.privacy import (
     ERASED_HOMES_KIND,
@@ -37,6 +37,7 @@ from bot.privacy import (
     record_purge,
     require_known,
 )
+from bot.text import shown_value
 from digests.period import to_local
 from storage import inbox_repo, register_repo
 from storage.enums import AUDIT_ENTITIES
@@ -46,10 +47,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _who(email: str | None, slack_id: str | None) -> dict[str, str | None]:
+def _who(cli: CliContext, email: str | None, slack_id: str | None) -> dict[str, str | None]:
     if not email and not slack_id:
-        raise click.UsageError("give --email or --slack-id")
+        raise click.UsageError(t("cli.privacy_give_who", operator_language(cli)))
     return {"email": email, "slack_user_id": slack_id}
+
+
+def _counts(lines: dict[str, int], key: str, lang: str) -> None:
+    """A count per kind of record, the kind as its code (a table's name, what the audit entry says)."""
+    for kind, count in lines.items():
+        echo(t(key, lang, kind=kind, count=format_number(count, lang)))
 
 
 def _short(value: object, limit: int = 160) -> str:
@@ -75,7 +82,11 @@ def audit_command(cli: CliContext, limit: int, entity_type: str | None, as_json:
         if entity_type:
             known = sorted({*AUDIT_ENTITIES, *register_repo.list_audit_entity_types(session)})
             if entity_type not in known:  # a typo ("experts") would read as "nothing happened"
-                raise WieweetError("unknown_entity", f"unknown entity {entity_type!r}; known: {', '.join(known)}")
+                raise WieweetError(
+                    "unknown_entity",
+                    f"unknown entity {entity_type!r}; known: {', '.join(known)}",
+                    values={"entity": shown_value(entity_type), "known": ", ".join(known)},
+                )
         entries = register_repo.list_audit_log(session, entity_type=entity_type, limit=limit)
         tz = ZoneInfo(cli.settings.timezone)
         for entry in entries:
@@ -96,7 +107,8 @@ def audit_command(cli: CliContext, limit: int, entity_type: str | None, as_json:
             if entry.before is not None or entry.after is not None:
                 echo(f"    {_short(entry.before)} → {_short(entry.after)}")
         if not entries and not as_json:
-            echo("the audit log is empty" + (f" for {entity_type}" if entity_type else ""))
+            lang = operator_language(cli)
+            echo(t("cli.audit_empty_for", lang, entity=entity_type) if entity_type else t("cli.audit_empty", lang))
 
 
 @click.group(name="privacy")
@@ -130,7 +142,7 @@ def privacy_export(cli: CliContext, email: str | None, slack_id: str | None) -> 
       wieweet privacy export --email nathalie.rombaut@ocmwgent.be > nathalie.json
       wieweet privacy export --slack-id U0DEMO020 | less
     """
-    who = _who(email, slack_id)
+    who = _who(cli, email, slack_id)
     with cli.db.session() as session:
         data = export_personal_data(session=session, actor=cli_actor(), now=_now(), **who)
     echo(export_json(data))
@@ -153,11 +165,12 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
       wieweet privacy erase --email nathalie.rombaut@ocmwgent.be
       wieweet privacy erase --slack-id U0DEMO020 --yes
     """
-    who = _who(email, slack_id)
+    who = _who(cli, email, slack_id)
+    lang = operator_language(cli)
     if not yes:
         with cli.db.session() as session:  # say "no such person" before asking to confirm
             require_known(session, find_person(session, **who))
-        click.confirm(f"Erase everything about {email or slack_id}? This cannot be undone", abort=True)
+        click.confirm(t("cli.privacy_erase_confirm", lang, who=email or slack_id), abort=True)
     with cli.db.session() as session:
         slack_user_id = find_person(session, **who).slack_user_id
         report = erase_person(session=session, actor=cli_actor(), now=_now(), db=cli.db, **who)
@@ -174,9 +187,8 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
     inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
     if inbox_removed:
         report.add("inbox_requests_deleted", inbox_removed)
-    echo(f"erased {email or slack_id}:")
-    for key, count in sorted(report.counts.items()):
-        echo(f"  {key}: {count}")
+    echo(t("cli.privacy_erased", lang, who=email or slack_id))
+    _counts(dict(sorted(report.counts.items())), N_("cli.privacy_erased_count"), lang)
 
 
 @privacy_group.command(name="purge")
@@ -203,9 +215,7 @@ def privacy_purge(cli: CliContext, dry_run: bool) -> None:
             record_purge(session, actor=cli_actor(), counts=counts, now=now)
     if not dry_run:
         counts["inbox_requests"] = purge_inbox(cli.db, now=_now())
-    verb = "would purge" if dry_run else "purged"
-    for key, count in counts.items():
-        echo(f"{verb} {key}: {count}")
+    _counts(counts, N_("cli.privacy_would_purge") if dry_run else N_("cli.privacy_purged"), operator_language(cli))
 
 
 @privacy_group.group(name="erasures")
@@ -242,7 +252,9 @@ def erasures_export(cli: CliContext, file: Path) -> None:
         ledger = export_erasures(session=session, actor=cli_actor(), now=_now())
         # readable by its owner only; the audit row commits only once the file is there
         replace_file(file, (json.dumps(ledger, indent=1) + "\n").encode())
-    echo(f"exported {len(ledger['identities'])} erased identities to {file}")
+    n = len(ledger["identities"])
+    lang = operator_language(cli)
+    echo(tn("cli.erasures_exported", "cli.erasures_exported_plural", n, lang, count=format_number(n, lang), file=file))
 
 
 @erasures_group.command(name="reapply")
@@ -275,12 +287,17 @@ def erasures_reapply(cli: CliContext, file: Path) -> None:
     inbox_removed = sum(finish_erasure(cli.db, slack_user_id=sid) for sid in report.slack_user_ids)
     if (report.people_erased or report.traces_swept) and not report.slack_user_ids:
         cli.db.compact_after_erasure()
-    echo(f"erased identities: {report.identities} ({report.added} stored again)")
-    echo(f"people erased again: {report.people_erased}")
+    lang = operator_language(cli)
+
+    def count(n: int) -> str:
+        return format_number(n, lang)
+
+    echo(t("cli.reapply_identities", lang, count=count(report.identities), added=count(report.added)))
+    echo(t("cli.reapply_people", lang, count=count(report.people_erased)))
     if report.traces_swept:
-        echo(f"other traces of theirs redacted: {report.traces_swept}")
+        echo(t("cli.reapply_traces", lang, count=count(report.traces_swept)))
     if inbox_removed:
-        echo(f"inbox requests of theirs removed: {inbox_removed}")
+        echo(t("cli.reapply_inbox", lang, count=count(inbox_removed)))
 
 
 def register(group: click.Group) -> None:

@@ -21,6 +21,7 @@ from bot.cli.business_days import business_calendar
 from bot.cli.options import parse_now
 from bot.cli.output import echo
 from bot.cli.recipients import shown_recipient
+from bot.cli.wording import local_time
 from bot.directory import known_name
 from bot.error_texts import error_text
 from bot.errors import NotFoundError, WieweetError
@@ -33,7 +34,6 @@ from bot.routing.overview import question_overview
 from bot.routing.payloads import is_shareable
 from bot.routing.staff import STAFF_ASSIGNED, STAFF_CLOSED, STAFF_POSTS_KIND
 from bot.text import is_slack_user_id
-from digests.period import to_local
 from handlers.blocks.routing import status_label
 from storage import outbox_repo, question_repo, register_repo
 from storage.models import Question
@@ -72,10 +72,6 @@ def _service(cli: CliContext) -> Iterator[RoutingService]:
     )
     with KnowledgeBase(cli.db, timezone=settings.timezone, semantic=False) as knowledge:
         yield RoutingService(knowledge=knowledge, policy=policy, calendar=business_calendar(settings))
-
-
-def _local(moment: datetime | None, tz: ZoneInfo) -> str:
-    return to_local(moment, tz).strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
 
 
 def _refuse(message: str, code: int = EXIT_REFUSED) -> NoReturn:
@@ -186,13 +182,13 @@ def question_show(cli: CliContext, question_id: int) -> None:
             _unknown(question_id)
         q = view.question
         status = q.status.value + (f" ({q.escalation_reason})" if q.escalation_reason else "")  # a code, as kinds
-        asked = _local(q.created_at, tz)
+        asked = local_time(q.created_at, tz)
         echo(t("cli.show_question", lang, id=q.id, status=status, visibility=q.visibility.value, asked=asked))
         if q.escalated_at is not None:
-            echo("  " + t("cli.show_escalated", lang, when=_local(q.escalated_at, tz)))
+            echo("  " + t("cli.show_escalated", lang, when=local_time(q.escalated_at, tz)))
         if q.closed_at is not None:
             note = f" — {q.staff_note}" if q.staff_note else ""
-            echo("  " + t("cli.show_closed", lang, when=_local(q.closed_at, tz)) + note)
+            echo("  " + t("cli.show_closed", lang, when=local_time(q.closed_at, tz)) + note)
         hidden = t("cli.show_hidden", lang)
         echo("  " + t("cli.show_asker", lang, asker=view.asker or hidden))
         echo("  " + t("cli.show_text", lang, text=(view.text or hidden).replace(chr(10), " ")[:200]))
@@ -200,14 +196,17 @@ def question_show(cli: CliContext, question_id: int) -> None:
         echo(t("cli.show_requests", lang, count=format_number(len(view.requests), lang)))
         for r in view.requests:
             who = f"{r.slack_id or '-'}" + (f" {r.name}" if r.name else "")
-            echo(f"  {r.routing_id:>6}  {r.status:<10} {_local(r.asked_at, tz):<16}  {who}")
+            echo(f"  {r.routing_id:>6}  {r.status:<10} {local_time(r.asked_at, tz):<16}  {who}")
         echo(t("cli.list_timers", lang, count=format_number(len(view.timers), lang)))
         for timer in view.timers:
-            echo(f"  {timer.id:>6}  {timer.kind.value:<22} " + t("cli.due", lang, when=_local(timer.due_at, tz)))
+            echo(f"  {timer.id:>6}  {timer.kind.value:<22} " + t("cli.due", lang, when=local_time(timer.due_at, tz)))
         echo(t("cli.show_queued", lang, count=format_number(len(view.queued), lang)))
         for m in view.queued:
             to = t("cli.to", lang, to=shown_recipient(m, q, lang))
-            echo(f"  {m.id:>6}  {m.kind.value:<22} {to:<15} " + t("cli.due", lang, when=_local(m.next_attempt_at, tz)))
+            echo(
+                f"  {m.id:>6}  {m.kind.value:<22} {to:<15} "
+                + t("cli.due", lang, when=local_time(m.next_attempt_at, tz))
+            )
 
 
 @question_group.command(name="close")

@@ -12,10 +12,11 @@ from bot.cli import EXIT_REFUSED, CliContext, cli_actor, operator_language, pass
 from bot.cli.options import parse_now, parse_time_option
 from bot.cli.output import echo
 from bot.cli.recipients import shown_recipient
+from bot.cli.wording import local_time, state
 from bot.i18n import N_, format_list, format_number, t, tn
 from bot.outbox import redraw_of, shown_kind
 from bot.restore import LIVE_CLAIM, OpenQuestionTimers, Stranded, discard_queued, list_queued
-from digests.period import period_of, to_local
+from digests.period import period_of
 from digests.restored import digest_states
 from handlers.blocks.routing import status_label
 from storage.enums import DigestRunStatus, TimerKind
@@ -24,10 +25,6 @@ from storage.enums import DigestRunStatus, TimerKind
 def _time(value: str | None, option: str) -> datetime | None:
     """An ISO 8601 time with a UTC offset, in UTC (the shared parser: a clear error for any bad time)."""
     return parse_time_option(value, option) if value is not None else None
-
-
-def _local(moment: datetime | None, tz: ZoneInfo) -> str:
-    return to_local(moment, tz).strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
 
 
 @click.group(name="queued")
@@ -78,7 +75,7 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
             started = t("cli.yes" if m.post_started_at is not None else "cli.no", lang)
             redrawn = redraw_of(m)  # a sent recruiting DM drawn again, not a request of its own
             kind = f"{shown_kind(m)}:{redrawn}" if redrawn is not None else m.kind.value
-            echo(f"  {m.id:>6}  {kind:<22} {to:<14} {question:>8}  {_local(m.created_at, tz):<16}  {started}")
+            echo(f"  {m.id:>6}  {kind:<22} {to:<14} {question:>8}  {local_time(m.created_at, tz):<16}  {started}")
         echo(t("cli.list_timers", lang, count=format_number(len(queued.timers), lang)))
         echo(
             f"  {col['id']:>6}  {col['kind']:<22} {col['question']:>8}  {col['status']:<10} {col['created']:<16}  "
@@ -87,19 +84,19 @@ def queued_list(cli: CliContext, week: str | None, now_text: str | None) -> None
         for timer in queued.timers:
             question = str(timer.question_id) if timer.question_id is not None else "-"
             status = queued.question_status.get(timer.question_id, "-") if timer.question_id is not None else "-"
-            created, due = _local(timer.created_at, tz), _local(timer.due_at, tz)
+            created, due = local_time(timer.created_at, tz), local_time(timer.due_at, tz)
             echo(f"  {timer.id:>6}  {timer.kind.value:<22} {question:>8}  {status:<10} {created:<16}  {due}")
         echo(t("cli.queued_digests", lang, count=format_number(len(digests), lang)))
         echo(f"  {col['channel']:<14} {col['week']:<8}  {col['scheduled']:<16}  {col['state']}")
         for d in digests:
             state = digest_state_text(d.state, lang)
             if d.sent_at is not None:
-                state = f"{state} {_local(d.sent_at, tz)}"
+                state = f"{state} {local_time(d.sent_at, tz)}"
             if d.state == "none":
                 state = t("cli.digest_due_at_start" if d.scheduled <= now else "cli.digest_not_yet", lang)
             elif d.error and d.state in ("claimed", "failed"):  # why it waits or failed: a token refused, a scope
                 state = f"{state} " + t("cli.digest_last_try", lang, error=" ".join(d.error.split())[:120])
-            echo(f"  {d.channel_id:<14} {d.period:<8}  {_local(d.scheduled, tz):<16}  {state}")
+            echo(f"  {d.channel_id:<14} {d.period:<8}  {local_time(d.scheduled, tz):<16}  {state}")
 
 
 COLUMN_KEYS = {  # the headers of `queued list`'s tables
@@ -125,10 +122,11 @@ DIGEST_STATE_KEYS = {  # a week's digest run (``digests.restored.DigestState.sta
 }
 
 
-def digest_state_text(state: str, lang: str) -> str:
-    """A digest run's state (``DigestRunStatus``) in the operator's words; another as its code."""
-    key = DIGEST_STATE_KEYS.get(state)
-    return t(key, lang) if key else state
+def digest_state_text(code: str, lang: str) -> str:
+    """A digest run's state (``DigestRunStatus``) in the operator's words with its code beside it ("mislukt
+    (failed)", ``wording.state``); another as its code."""
+    key = DIGEST_STATE_KEYS.get(code)
+    return state(t(key, lang), code) if key else code
 
 
 @queued_group.command(name="discard")

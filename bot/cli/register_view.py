@@ -2,8 +2,8 @@
 
 The table headers, the labels of a profile, an expert's availability, consent and listing state and a practice's
 outcome are words for a person; the register's keys (e-mail addresses, theme keys, a Slack id, a mark's reason)
-stay as stored. A state whose word differs from its stored code shows the code beside it ("nog niet bevestigd
-(pending)"), the code the import file, `--consent-on-paper` and the audit log use. Times are in
+stay as stored. A state shows its stored code beside its word in every language ("nog niet bevestigd (pending)",
+"pending (pending)"), the code the import file, `--consent-on-paper` and the audit log use. Times are in
 ``WIEWEET_TIMEZONE`` as ``question show`` and ``queued list`` write them.
 """
 
@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.cli.wording import state
+from bot.cli.wording import local_time, state
 from bot.i18n import N_, format_number, local_day, t, theme_label, tn
 from bot.register.listing import ExpertProfile
 from bot.register.marked import AwayMark, slack_said
-from digests.period import to_local
 from storage.enums import Availability, Consent, Outcome, RecordStatus
 from storage.models import Expert, Practice
 
@@ -75,10 +73,6 @@ LABEL_KEYS = {  # a profile's labels, in this order
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _local(moment: datetime, tz: ZoneInfo) -> str:
-    return to_local(moment, tz).strftime("%Y-%m-%d %H:%M")
 
 
 def outcome_word(outcome: Outcome | None, lang: str) -> str:
@@ -145,7 +139,7 @@ def profile_lines(profile: ExpertProfile, mark: AwayMark | None, lang: str, tz: 
         return f"  {labels[name]:<{width}}{value}"
 
     themes = ", ".join(f"{theme.key} ({theme_label(theme, lang)})" for theme in expert.themes)
-    confirmed = _local(expert.last_confirmed_at, tz) if expert.last_confirmed_at else t("cli.profile_never", lang)
+    confirmed = local_time(expert.last_confirmed_at, tz) if expert.last_confirmed_at else t("cli.profile_never", lang)
     slack = expert.slack_user_id or "- " + t("cli.profile_not_in_slack", lang)
     status = state(t(STATUS_KEYS[expert.status], lang), expert.status.value)
     lines = [

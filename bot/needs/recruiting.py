@@ -33,6 +33,7 @@ from bot import outbox
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
 from bot.matching.results import SearchResult
+from bot.needs import recruit_reasons as reasons_text
 from bot.needs.core import (
     NeedsCore,
     NeedsState,
@@ -286,7 +287,7 @@ def _answered(
     for answer in people.list_answers_to(session, question_ids=question_ids):
         source = state.sources.get(f"q:{answer.question_id}")
         public = source is not None and is_shareable(source)
-        why = f"answered: {source.text.strip()[:80]}" if public and source else "answered a question on this topic"
+        why = reasons_text.answered(source.text) if public and source else reasons_text.ANSWERED_PRIVATE
         if answer.expert_id is not None:
             reasons.setdefault(answer.expert_id, why)
         elif answer.answered_by_slack_id:
@@ -302,10 +303,10 @@ def _found_by_search(result: SearchResult | None) -> dict[int, str]:
         return reasons
     for hit in result.answers:
         if hit.doc.expert_id is not None:
-            reasons.setdefault(hit.doc.expert_id, f"answered: {hit.doc.question.strip()[:80]}")
+            reasons.setdefault(hit.doc.expert_id, reasons_text.answered(hit.doc.question))
     for p in result.practices:
         if p.doc.contact_expert_id is not None:
-            reasons.setdefault(p.doc.contact_expert_id, f"contact for the practice: {p.doc.title[:80]}")
+            reasons.setdefault(p.doc.contact_expert_id, reasons_text.practice_contact(p.doc.title))
     return reasons
 
 

@@ -141,7 +141,7 @@ def require_known(session: Session, person: Person) -> None:
     if _sweep(session, needles, replace=False):
         return
     who = " / ".join(n for n in (person.email, sid) if n)
-    raise NotFoundError("no_person", f"no such person: nothing is stored about {who}")
+    raise NotFoundError("no_person", f"no such person: nothing is stored about {who}", values={"who": who})
 
 
 def _pattern(needles: list[str], *, id_bounds: str = r"\w") -> re.Pattern[str]:

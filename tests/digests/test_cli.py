@@ -295,9 +295,9 @@ def test_send_due_through_the_slack_emulator(seeded: Database, emulator: SlackEm
     assert wieweet(seeded.url, "digest", "--send-due", NOW_ARG, env=env | ENGLISH).output.strip() == "no digests due"
     assert len(emulator.messages("C0DIGEST1")) == len(posted)
     listed = wieweet(seeded.url, "digest", "list")
-    assert f"2026-W48 verstuurd ({len(posted)}/{len(posted)})" in listed.output
+    assert f"2026-W48 verstuurd (sent) ({len(posted)}/{len(posted)})" in listed.output
     english = wieweet(seeded.url, "digest", "list", env=ENGLISH)
-    assert f"2026-W48 {DigestRunStatus.SENT.value} ({len(posted)}/{len(posted)})" in english.output
+    assert f"2026-W48 sent ({DigestRunStatus.SENT.value}) ({len(posted)}/{len(posted)})" in english.output
 
 
 def test_send_due_exits_0_when_a_digest_is_only_tried_again_later(seeded: Database, emulator: SlackEmulator) -> None:

@@ -82,7 +82,8 @@ def test_a_missing_chat_write_is_said_once_per_pass_not_posted_to_staff_and_the_
     done = run_cli(database, "queued", "list", "--now", (NOW + timedelta(minutes=23)).isoformat())
     assert done.exit_code == 0, done.output
     lines = [line for line in done.output.splitlines() if line.strip().startswith(CHANNELS)]
-    assert len(lines) == 2 and all("bezig (laatste poging: " in line and "missing_scope" in line for line in lines)
+    claimed = "bezig (claimed) (laatste poging: "  # the state in words, its code beside it
+    assert len(lines) == 2 and all(claimed in line and "missing_scope" in line for line in lines)
     emulator.set_bot_scopes(None)  # the operator granted it: the week's digests go out, once each
     later = passes.run(NOW + timedelta(minutes=33))
     assert {c: (r.status, r.resumed) for c, r in later.items()} == dict.fromkeys(CHANNELS, (SendStatus.SENT, True))
@@ -150,7 +151,7 @@ def test_the_command_line_shows_why_the_weeks_digests_wait(database: Database, e
     done = wieweet_in(database, "en", "queued", "list", "--now", (NOW + timedelta(minutes=1)).isoformat())
     assert done.exit_code == 0, done.output
     lines = [line for line in done.output.splitlines() if line.strip().startswith(CHANNELS)]
-    assert len(lines) == 2 and all("claimed (last try: " in line and "invalid_auth" in line for line in lines)
+    assert len(lines) == 2 and all("claimed (claimed) (last try: " in line and "invalid_auth" in line for line in lines)
 
 
 def test_another_missing_scope_is_still_told_to_staff_and_the_line_does_not_say_otherwise(

@@ -24,7 +24,12 @@ def test_recruit_in_dutch_and_english(network: Network) -> None:
     first, *candidates = plan.output.splitlines()
     assert first.startswith(f"onderwerp {topic_id}: ") and first.endswith(" — expertise: geen")
     assert any(line.split()[0] == str(els) and "Els Jacobs" in line for line in candidates), plan.output
+    # why she is suggested, in words with the stored code beside it (she answered a private question: not quoted)
+    why = "beantwoordde een vraag over dit onderwerp (answered a question on this topic)"
+    assert any(line.endswith(f" — {why}") for line in candidates if "Els Jacobs" in line), plan.output
     english = wieweet_in(network.database, "en", "needs", "recruit", str(topic_id))
+    why = "answered a question on this topic (answered a question on this topic)"
+    assert any(line.endswith(f" — {why}") for line in english.output.splitlines() if "Els" in line), english.output
     assert english.output.splitlines()[0].startswith(f"topic {topic_id}: ")
     assert english.output.splitlines()[0].endswith(" — expertise: none")
     as_json = [wieweet_in(network.database, lang, "needs", "recruit", str(topic_id), "--json") for lang in ("nl", "en")]

@@ -83,7 +83,7 @@ def test_a_restored_backup_is_erased_again_from_the_ledger(world: World, backup:
     ledger.parent.mkdir()
     exported = wieweet(db, "privacy", "erasures", "export", str(ledger))
     assert exported.exit_code == 0, exported.output
-    assert "exported 2 erased identities" in exported.output  # her address and her Slack id
+    assert "2 gewiste identiteiten geëxporteerd" in exported.output  # her address and her Slack id
     assert stat.S_IMODE(ledger.stat().st_mode) == 0o600
     text = ledger.read_text()
     assert LIEVE_EMAIL not in text and LIEVE not in text and LIEVE_NAME not in text
@@ -96,7 +96,7 @@ def test_a_restored_backup_is_erased_again_from_the_ledger(world: World, backup:
 
     result = wieweet(db, "privacy", "erasures", "reapply", str(ledger))
     assert result.exit_code == 0, result.output
-    assert "people erased again: 1" in result.output
+    assert "opnieuw gewiste personen: 1" in result.output
     assert not lieve_listed(db)
     assert wieweet(db, "privacy", "export", "--slack-id", LIEVE).exit_code == 2  # no such person
     dump = wieweet(db, "audit", "--json", "--limit", "1000").output
@@ -118,7 +118,7 @@ def test_a_restored_backup_is_erased_again_from_the_ledger(world: World, backup:
     assert report.erased and not lieve_listed(db)
 
     again = wieweet(db, "privacy", "erasures", "reapply", str(ledger))  # twice is harmless
-    assert again.exit_code == 0 and "people erased again: 0" in again.output
+    assert again.exit_code == 0 and "opnieuw gewiste personen: 0" in again.output
 
 
 def test_a_backup_older_than_the_erasure_key_takes_the_ledgers_key(world: World, lieve: Ids) -> None:

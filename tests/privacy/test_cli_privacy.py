@@ -34,7 +34,7 @@ def test_export_prints_the_persons_data_as_json(world: World, lieve: Ids) -> Non
 
 def test_export_needs_someone(world: World) -> None:
     result = wieweet(world, "privacy", "export")
-    assert result.exit_code == 2 and "--email or --slack-id" in result.output
+    assert result.exit_code == 2 and "--email of --slack-id" in result.output
 
 
 def test_erase_asks_for_confirmation_then_erases_and_audits(world: World, lieve: Ids) -> None:
@@ -63,14 +63,14 @@ def test_erase_asks_for_confirmation_then_erases_and_audits(world: World, lieve:
 
 def test_purge_dry_run_changes_nothing(world: World, lieve: Ids) -> None:
     dry = wieweet(world, "privacy", "purge", "--dry-run")
-    assert dry.exit_code == 0 and "would purge request_events: 0" in dry.output
+    assert dry.exit_code == 0 and "zou opruimen request_events: 0" in dry.output
     done = wieweet(world, "privacy", "purge")
-    assert done.exit_code == 0 and "purged sent_messages: 0" in done.output
+    assert done.exit_code == 0 and "opgeruimd sent_messages: 0" in done.output
 
 
 def test_audit_on_an_empty_log(world: World) -> None:
     result = wieweet(world, "audit", "--entity", "practice")
-    assert result.exit_code == 0 and "the audit log is empty for practice" in result.output
+    assert result.exit_code == 0 and "het auditlog is leeg voor practice" in result.output
 
 
 def _audit_rows(world: World) -> int:
@@ -92,8 +92,8 @@ def test_no_such_person_exits_non_zero_and_audits_nothing(world: World, lieve: I
     before = _audit_rows(world)
     result = CliRunner().invoke(main, ["--database", world.db.url, *args], input="y\n")
     assert result.exit_code == 2, result.output
-    assert "error: no such person: nothing is stored about" in result.output
-    assert "erased" not in result.output and "Erase everything" not in result.output and "{" not in result.output
+    assert "error: niemand gevonden: over " in result.output and " is niets opgeslagen" in result.output
+    assert "gewist" not in result.output and "Alles over" not in result.output and "{" not in result.output
     assert _audit_rows(world) == before
     with world.db.session() as s:
         assert s.get(Expert, lieve.expert) is not None

@@ -106,7 +106,7 @@ def test_an_erasure_reapplied_after_a_restore_redacts_names_and_addresses_too(
     file.write_text(json.dumps(ledger))
     result = CliRunner().invoke(main, ["--database", db.url, "privacy", "erasures", "reapply", str(file)])
     assert result.exit_code == 0, result.output
-    assert "people erased again: 1" in result.output
+    assert "opnieuw gewiste personen: 1" in result.output
     shown = repr(_payload(db, "view:form:1")).casefold()
     assert LIEVE.casefold() not in shown and "vermeulen" not in shown and LIEVE_EMAIL.casefold() not in shown, shown
     assert _payload(db, "view:form:1")["action"] == "edit_expert"

@@ -141,5 +141,5 @@ def test_the_purge_command_keeps_the_marks_of_a_request_still_waiting(database: 
     _queued_with_change(database, "cli:waiting", at=old)
     done = wieweet(database, "privacy", "purge")
     assert done.exit_code == 0, done.output
-    assert "purged request_events: 0" in done.output
+    assert "opgeruimd request_events: 0" in done.output
     assert _worker_sees(database, "cli:waiting", now=datetime.now(UTC)) == (True, 7)

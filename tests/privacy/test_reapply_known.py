@@ -148,8 +148,8 @@ def test_reapply_on_the_command_line_drops_a_restored_inbox_request_of_theirs(
     )
     result = CliRunner().invoke(main, ["--database", database.url, "privacy", "erasures", "reapply", str(file)])
     assert result.exit_code == 0, result.output
-    assert "people erased again: 0" in result.output  # nothing else of hers was stored
-    assert "inbox requests of theirs removed: 1" in result.output
+    assert "opnieuw gewiste personen: 0" in result.output  # nothing else of hers was stored
+    assert "verzoeken van hen uit de inbox verwijderd: 1" in result.output
     with database.inbox_session() as s:
         assert inbox_repo.list_inbox_user_ids(s) == []
 

@@ -50,7 +50,7 @@ def test_the_table_is_in_dutch_with_the_codes_beside_the_words(world: World) -> 
     listed = wieweet(world.db, "escalated")
     assert listed.exit_code == 0, listed.output
     assert "geen antwoord binnen de termijn (deadline)" in _row(listed.output, missed)
-    assert "NIET GEPOST (NOT POSTED): not_in_channel" in _row(listed.output, missed)
+    assert "NIET GEPOST (NOT POSTED): 'not_in_channel'" in _row(listed.output, missed)
     assert "niemand in het register past (no_match)" in _row(listed.output, posted)
     assert " gepost " in _row(listed.output, posted) and "(privé of anoniem)" in _row(listed.output, posted)
     assert listed.output.endswith("2 vragen wachten op het kenniscentrum, 0 even bijgehouden\n")
@@ -65,7 +65,7 @@ def test_the_table_in_english_and_the_json_unchanged(world: World) -> None:
     listed = wieweet_in(world.db, "en", "escalated")
     assert listed.exit_code == 0, listed.output
     assert "no answer in time (deadline)" in _row(listed.output, missed)
-    assert "NOT POSTED: not_in_channel" in _row(listed.output, missed)
+    assert "NOT POSTED: 'not_in_channel'" in _row(listed.output, missed)
     assert "nobody in the register fits (no_match)" in _row(listed.output, posted)
     assert " posted " in _row(listed.output, posted) and "(private or anonymous)" in _row(listed.output, posted)
     assert listed.output.endswith("2 questions waiting for staff, 0 held\n")
@@ -85,3 +85,26 @@ def test_one_waiting_question_is_counted_in_the_singular(world: World) -> None:
     assert (
         english.endswith("1 question waiting for staff, 0 held\n") and "nobody available (nobody_available)" in english
     )
+
+
+def test_times_are_local_and_slacks_error_is_quoted_as_a_stored_value(world: World) -> None:
+    """When a question went to staff reads as every command-line list writes it (YYYY-MM-DD HH:MM in
+    WIEWEET_TIMEZONE, Brussels here), not as ISO UTC; what Slack said is quoted as a stored value (``shown_value``:
+    printable, no escape sequence)."""
+    missed, posted = _two_waiting(world)
+    with world.db.session() as s:
+        failed = s.scalars(select(OutboxMessage).where(OutboxMessage.id == _triage(world, missed))).one()
+        failed.last_error = "not_in_channel\x1b[2J"
+    for language in ("nl", "en"):
+        listed = wieweet_in(world.db, language, "escalated")
+        assert listed.exit_code == 0, listed.output
+        for qid in (missed, posted):  # escalated at NOW + 1 hour: 11:00 in Brussels, 10:00 UTC
+            assert _row(listed.output, qid).split()[1:3] == ["2026-11-23", "11:00"], listed.output
+        assert "+00:00" not in listed.output and "\x1b" not in listed.output
+        assert "NOT POSTED): 'not_in_channel[2J'" in _row(listed.output, missed) or (
+            language == "en" and "NOT POSTED: 'not_in_channel[2J'" in _row(listed.output, missed)
+        )
+    lines = wieweet(world.db, "escalated", "--json").output.splitlines()
+    rows = {row["question_id"]: row for row in map(json.loads, lines)}
+    assert rows[missed]["escalated_at"] == (NOW + timedelta(hours=1)).isoformat(timespec="minutes")  # UTC, as stored
+    assert rows[missed]["triage_error"] == "not_in_channel\x1b[2J"  # the value itself

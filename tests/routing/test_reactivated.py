@@ -289,8 +289,8 @@ def test_a_dm_refused_as_unknown_again_after_an_automatic_clear_keeps_the_mark_a
     card = wieweet_in(world.db, "en", "register", "show", expert.email)
     assert card.exit_code == 0, card.output
     assert (
-        f"availability:       away (marked {BACK.date()}: Slack does not know this id; check the register's Slack id;"
-        in card.output
+        f"availability:       away (away) (marked {BACK.date()}: Slack does not know this id; "
+        "check the register's Slack id;" in card.output
     ), card.output  # what Slack said, in words, never its error key
     assert "user_not_found" not in card.output
     assert f"kept {(BACK + RECHECK_AFTER).date()}: back after an automatic clear" in card.output
