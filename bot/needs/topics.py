@@ -38,6 +38,7 @@ from bot.needs.model import NeedsOverview, TopicView, UpdateReport
 from bot.needs.periods import Period
 from bot.needs.state import GroupingCache, needs_refit
 from storage import needs_repo as repo
+from storage import proposal_repo
 from storage.models import NeedFit
 
 QUOTED_MAX = 5
@@ -429,7 +430,7 @@ class Topics:
             self.update_topics(session, now=now, wait=False)
         state = self.core.state(session)
         members = state.members()
-        live = {p.topic_id: p.id for p in repo.list_need_proposals(session, statuses=LIVE)}
+        live = {p.topic_id: p.id for p in proposal_repo.list_need_proposals(session, statuses=LIVE)}
         in_period = [s for s in state.sources.values() if period.contains(s.created_at)]
         by_topic: dict[int, list[repo.NeedSource]] = {}
         for source in in_period:
