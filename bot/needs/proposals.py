@@ -44,8 +44,8 @@ from bot.needs.core import (
     NoShareableWording,
     ProposalClosed,
     audit_proposal,
-    is_shareable,
     may_be_named,
+    may_be_quoted,
     proposal_audit,
 )
 from bot.needs.model import InvitePlan, PersonRef, PracticeRef, ProposalView
@@ -168,7 +168,7 @@ class Proposals:
             if proposal.window_start <= s.created_at < proposal.window_end
         ]
         label = state.labels.get(proposal.topic_id, "")
-        shareable = [s for s in items if is_shareable(s)]
+        shareable = [s for s in items if may_be_quoted(s)]
         result = self.core.search(self.core.query(items, label), now=now, limit=8)
         experts, practices = self._leads(session, result)
         return ProposalView(

@@ -38,9 +38,9 @@ from bot.needs.core import (
     NeedsCore,
     NeedsState,
     NoShareableWording,
-    is_shareable,
     label_sources,
     may_be_named,
+    may_be_quoted,
     shown_label,
 )
 from bot.needs.model import PersonRef, RecruitPlan, RecruitRequest
@@ -275,7 +275,7 @@ def _answered(
     question_ids = [int(s.key[2:]) for s in items if s.key.startswith("q:")]
     for answer in people.list_answers_to(session, question_ids=question_ids):
         source = state.sources.get(f"q:{answer.question_id}")
-        public = source is not None and is_shareable(source)
+        public = source is not None and may_be_quoted(source)
         why = f"answered: {source.text.strip()[:80]}" if public and source else "answered a question on this topic"
         if answer.expert_id is not None:
             reasons.setdefault(answer.expert_id, why)

@@ -27,7 +27,6 @@ from bot.needs.core import (
     NeedsState,
     asker_key,
     count_needs,
-    is_shareable,
     may_be_quoted,
     median_hours,
     source_order,
@@ -388,7 +387,7 @@ class Topics:
         durations = [max(0.0, (s.answered_at - s.created_at).total_seconds()) for s in answered if s.answered_at]
         earlier = [period.previous(k) for k in range(1, self.core.config.trend_periods + 1)]
         previous = tuple(count_needs(s for s in items if p.contains(s.created_at)) for p in earlier)
-        shareable = [s for s in inside if is_shareable(s)]
+        shareable = [s for s in inside if may_be_quoted(s)]
         themes = Counter(k for s in inside for k in s.themes)
         label = state.labels.get(topic_id, "")
         result = self.core.search(self.core.query(inside or items, label), now=now)
@@ -512,7 +511,7 @@ def _label(
     for key in member_keys:
         source = sources.get(key)
         c = concepts.get(key)
-        if source is None or c is None or not c.words or not is_shareable(source):
+        if source is None or c is None or not c.words or not may_be_quoted(source):
             continue
         score = sum(frequency[w] for w in c.folded) / len(c.folded)
         words = [r for r, w in zip(c.words, c.folded, strict=False) if not shared or frequency[w] > 1]
