@@ -71,6 +71,7 @@ from storage.models import (
     practice_themes,
     question_themes,
 )
+from tests.factories import answer_row, expert_row, gap_row, practice_row, question_row
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 WEEK_START = datetime(2026, 11, 16, 9, tzinfo=BRUSSELS).astimezone(UTC)
@@ -122,22 +123,18 @@ def generate(database: Database, *, questions: int, practices: int, rng: random.
             expert_rows.append(
                 {
                     "id": i + 1,
-                    "email": f"expert{i}@example.org",
-                    "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                    "slack_user_id": f"U0B{i:06d}" if rng.random() < 0.8 else None,
-                    "organisation": f"Stad {rng.choice(CITIES)}",
-                    "city": rng.choice(CITIES),
-                    "role": "beleidsmedewerker",
-                    "expertise": [],
+                    **expert_row(
+                        f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                        email=f"expert{i}@example.org",
+                        slack=f"U0B{i:06d}" if rng.random() < 0.8 else None,
+                        organisation=f"Stad {rng.choice(CITIES)}",
+                        city=rng.choice(CITIES),
+                        availability=Availability.OPTED_OUT if rng.random() < 0.08 else Availability.AVAILABLE,
+                        consent=Consent.WITHDRAWN if rng.random() < 0.04 else Consent.CONFIRMED,
+                        created_at=at(WEEK_START, WEEK_END, rng) if new else WEEK_START - timedelta(days=300),
+                        updated_at=WEEK_START - timedelta(days=300),
+                    ),
                     "languages": ["nl"],
-                    "bio": "",
-                    "availability": Availability.OPTED_OUT if rng.random() < 0.08 else Availability.AVAILABLE,
-                    "consent": Consent.WITHDRAWN if rng.random() < 0.04 else Consent.CONFIRMED,
-                    "max_open_questions": 3,
-                    "status": "published",
-                    "source": "import",
-                    "created_at": at(WEEK_START, WEEK_END, rng) if new else WEEK_START - timedelta(days=300),
-                    "updated_at": WEEK_START - timedelta(days=300),
                 }
             )
         conn.execute(insert(Expert), expert_rows)
@@ -170,37 +167,35 @@ def generate(database: Database, *, questions: int, practices: int, rng: random.
                 question_rows.append(
                     {
                         "id": qid,
-                        "asker_slack_id": f"U0A{rng.randrange(2000):06d}",
-                        "asker_name": "",
-                        "text": f"{text} (#{qid})",
-                        "context": "",
-                        "language": "nl",
-                        "visibility": visibility or Visibility.PUBLIC,
-                        "status": status,
-                        "channel_id": f"C0Q{rng.randrange(40):06d}",
-                        "channel_is_private": private_channel,
-                        "thread_ts": f"1763{qid:06d}.000100",
-                        "created_at": created,
-                        "updated_at": answered_at or created,
-                        "answered_at": answered_at,
-                        "escalation_reason": "",
-                        "staff_note": "",
+                        **question_row(
+                            f"{text} (#{qid})",
+                            asker=f"U0A{rng.randrange(2000):06d}",
+                            visibility=visibility or Visibility.PUBLIC,
+                            status=status,
+                            channel_id=f"C0Q{rng.randrange(40):06d}",
+                            channel_is_private=private_channel,
+                            thread_ts=f"1763{qid:06d}.000100",
+                            created_at=created,
+                            answered_at=answered_at,
+                        ),
                     }
                 )
                 link_rows.extend({"question_id": qid, "theme_key": k} for k in themes())
                 if answered:
+                    assert answered_at is not None
                     for _ in range(rng.choice((1, 1, 1, 2))):
                         expert = rng.choice(expert_rows)
                         answer_rows.append(
                             {
                                 "question_id": qid,
-                                "expert_id": expert["id"],
-                                "answered_by_name": expert["name"],
-                                "answered_by_slack_id": expert["slack_user_id"],
-                                "organisation": expert["organisation"],
-                                "text": "Een antwoord.",
-                                "permalink": "",
-                                "created_at": answered_at,
+                                **answer_row(
+                                    text,
+                                    expert_id=expert["id"],
+                                    name=expert["name"],
+                                    slack_id=expert["slack_user_id"],
+                                    organisation=expert["organisation"],
+                                    created_at=answered_at,
+                                ),
                             }
                         )
         conn.execute(insert(Question), question_rows)
@@ -215,19 +210,14 @@ def generate(database: Database, *, questions: int, practices: int, rng: random.
             practice_rows.append(
                 {
                     "id": pid,
-                    "title": f"{rng.choice(TOPICS).capitalize()} — aanpak {pid}",
-                    "city": rng.choice(CITIES),
-                    "summary": "Samenvatting.",
-                    "organisation": "",
-                    "tags": [],
-                    "outcome": rng.choice((Outcome.GOOD, Outcome.GOOD, Outcome.MIXED, Outcome.FAILED)),
-                    "lessons": "",
-                    "contact_email": "",
-                    "url": f"https://example.org/praktijk/{pid}",
-                    "status": "published",
-                    "moderation_note": "",
-                    "created_at": changed if new else changed - timedelta(days=200),
-                    "updated_at": changed,
+                    **practice_row(
+                        f"{rng.choice(TOPICS).capitalize()} — aanpak {pid}",
+                        city=rng.choice(CITIES),
+                        outcome=rng.choice((Outcome.GOOD, Outcome.GOOD, Outcome.MIXED, Outcome.FAILED)),
+                        url=f"https://example.org/praktijk/{pid}",
+                        created_at=changed if new else changed - timedelta(days=200),
+                        updated_at=changed,
+                    ),
                 }
             )
         conn.execute(insert(Practice), practice_rows)
@@ -239,13 +229,15 @@ def generate(database: Database, *, questions: int, practices: int, rng: random.
             insert(KnowledgeGap),
             [
                 {
-                    "query": f"{rng.choice(TOPICS)} in {rng.choice(CITIES)}",
-                    "normalized": f"gap {rng.randrange(150)}",
-                    "themes": themes() if rng.random() < 0.7 else [],
-                    "channel_id": f"C0Q{rng.randrange(40):06d}",
-                    "channel_is_private": rng.random() < 0.1,
+                    **gap_row(
+                        f"{rng.choice(TOPICS)} in {rng.choice(CITIES)}",
+                        normalized=f"gap {rng.randrange(150)}",
+                        themes=themes() if rng.random() < 0.7 else [],
+                        channel_id=f"C0Q{rng.randrange(40):06d}",
+                        channel_is_private=rng.random() < 0.1,
+                        created_at=at(WEEK_START, WEEK_END, rng),
+                    ),
                     "source": "slack",
-                    "created_at": at(WEEK_START, WEEK_END, rng),
                 }
                 for _ in range(questions // 10)
             ],

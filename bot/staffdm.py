@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.text import is_slack_user_id
-from storage import needs_repo, outbox_repo, question_repo, register_repo
+from storage import outbox_repo, proposal_repo, question_repo, register_repo
 from storage.models import OutboxKind, OutboxMessage, ProposalStatus, QuestionStatus, RecordStatus
 
 # Messages for staff: posted in the configured triage channel when the message names no recipient (a DM) itself.
@@ -181,7 +181,7 @@ def still_waits(session: Session, kind: OutboxKind, payload: Mapping[str, Any]) 
             expert = register_repo.get_expert(session, expert_id=int(payload["expert_id"]))
             return expert is not None and expert.status is RecordStatus.PENDING
         if kind is OutboxKind.NEEDS_PROPOSAL:
-            proposal = needs_repo.get_need_proposal(session, proposal_id=int(payload["proposal"]["id"]))
+            proposal = proposal_repo.get_need_proposal(session, proposal_id=int(payload["proposal"]["id"]))
             return proposal is not None and proposal.status in {ProposalStatus.OPEN, ProposalStatus.INVITED}
     except (KeyError, TypeError, ValueError):  # a damaged payload: sent as it is, rendering decides
         return True

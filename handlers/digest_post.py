@@ -47,9 +47,10 @@ PostFn = Callable[[str, list[Block], str], str]
 
 log = logging.getLogger(__name__)
 
-# chat.postMessage errors that retrying this week will not fix: the run is marked failed. (A refusal only the
-# operator can fix, ``CONFIGURATION_REFUSALS``, is not one: the digest stays due and goes out once it is fixed.)
-PERMANENT_ERRORS = frozenset(
+# chat.postMessage errors that retrying this week will not fix: the digest run is marked failed (the outbox has its
+# own list, ``handlers.outbox.OUTBOX_GIVE_UP_ERRORS``). (A refusal only the operator can fix,
+# ``CONFIGURATION_REFUSALS``, is not one: the digest stays due and goes out once it is fixed.)
+DIGEST_FAILED_ERRORS = frozenset(
     {
         "channel_not_found",
         "not_in_channel",
@@ -88,7 +89,7 @@ def slack_post(
             error = str(exc.response.get("error") or "")
             if error in HELD_REFUSALS and held is not None and held.hold(channel, error):
                 raise OperatorRefusalError(error, held=True) from exc
-            if error in PERMANENT_ERRORS:
+            if error in DIGEST_FAILED_ERRORS:
                 raise PermanentPostError(error) from exc
             if error in CONFIGURATION_REFUSALS:
                 needed = slack_needed_scope(exc)

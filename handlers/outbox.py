@@ -59,8 +59,9 @@ from storage.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger("wieweet.outbox")
 
-# Slack errors that a retry will not fix
-PERMANENT_ERRORS = frozenset(
+# Slack errors that a retry will not fix: the outbox message is given up at once (recorded failed). The weekly digest
+# has its own list (``handlers.digest_post.DIGEST_FAILED_ERRORS``).
+OUTBOX_GIVE_UP_ERRORS = frozenset(
     {
         "user_not_found",
         "channel_not_found",
@@ -102,7 +103,7 @@ class RedrawRefusedError(Exception):
 
 
 # What Slack answers when a sent DM cannot be updated (gone, not ours, too old) or no post can be made at all
-REDRAW_REFUSED = PERMANENT_ERRORS | {"message_not_found", "cant_update_message", "edit_window_closed"}
+REDRAW_REFUSED = OUTBOX_GIVE_UP_ERRORS | {"message_not_found", "cant_update_message", "edit_window_closed"}
 
 
 # The error recorded for a staff post not made in a triage channel shared with another organisation
@@ -203,7 +204,7 @@ class OutboxSender:
             return LOST
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc)
-            permanent = error in PERMANENT_ERRORS
+            permanent = error in OUTBOX_GIVE_UP_ERRORS
             wait = slack_retry_after(exc)  # longer than the client waits in-process: not before Slack asked
             not_before = self.services.clock() + timedelta(seconds=wait) if wait else None
             log.warning("outbox %s (%s) failed: %s", message.id, message.kind.value, error)

@@ -21,9 +21,9 @@ from storage.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger("wieweet.outbox")
 
-# Of the errors a retry will not fix (``handlers.outbox.PERMANENT_ERRORS``), the ones saying the recipient can never
-# get a DM: a routing's request failing so is not waited on. Not "account_inactive" by itself: Slack says it of the
-# bot's own token (the app or workspace disabled, which an admin can undo), and moving on would spend every open
+# Of the errors a retry will not fix (``handlers.outbox.OUTBOX_GIVE_UP_ERRORS``), the ones saying the recipient can
+# never get a DM: a routing's request failing so is not waited on. Not "account_inactive" by itself: Slack says it of
+# the bot's own token (the app or workspace disabled, which an admin can undo), and moving on would spend every open
 # question's experts on messages that cannot go out either; only when ``users.info`` then says the recipient's
 # account is deleted (``_deactivated``).
 UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "user_not_found"})

@@ -1,7 +1,7 @@
 """A recruiting DM Slack refused with ``user_not_found`` (``handlers.outbox_refused``): the register's Slack id may be
 mistyped, or the token another workspace's, so ``users.info`` is asked what Slack knows of the account. Deactivated:
 the person is gone (the caller acts as for any deactivated account). Active: Slack knows the id after all, and the
-refusal is recorded so (``bot.needs.recruiting.record_unknown_id``): the next ask sends the DM again, and a second
+refusal is recorded so (``bot.needs.reachability.record_unknown_id``): the next ask sends the DM again, and a second
 such refusal is shown to staff as what it is. Unknown too, or Slack not answering: it stays ``user_not_found``
 (staff are told Slack does not know the id)."""
 
@@ -12,7 +12,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.needs.recruiting import record_unknown_id
+from bot.needs.reachability import record_unknown_id
 from bot.register.marked import UNKNOWN_ID_ACTIVE
 from handlers.deactivated import account_at_slack, is_deactivated
 from handlers.services import Services

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.error_texts import problem_text
 from bot.errors import ConfigError, ImportFailed, Problem
 from bot.i18n import DEFAULT_LANGUAGE, MIB, N_, format_number, local_day, t, tn
-from bot.needs import recruiting
+from bot.needs import reachability
 from bot.register import identity, marked, profiles, service
 from bot.register.file_guards import LIMITS
 from bot.register.files import check_register_path
@@ -408,7 +408,7 @@ def register_check_slack(cli: CliContext) -> None:
     with cli.db.session() as session:  # read only: the report is printed before anything is written
         checked, problems = identity.check_slack_emails(session, lookup=lookup)
         # an account Slack confirms: a recruiting DM refused for its id (e.g. a token since corrected) may go again
-        confirmable = recruiting.list_unknown_ids_confirmed(session, unconfirmed=[p.email for p in problems])
+        confirmable = reachability.list_unknown_ids_confirmed(session, unconfirmed=[p.email for p in problems])
     *report, summary = slack_check_lines(checked, problems, lang)
     for line in [*report, *slack_check_confirm(cli, confirmable, lang), summary]:
         echo(line)
@@ -435,7 +435,7 @@ def register_available(cli: CliContext, email: str) -> None:
         expert = service.get_expert_profile(session, email=email).expert
         if expert.availability is Availability.AVAILABLE and expert.away_until is None:
             # staff vouch for the Slack id: a recruiting DM refused for it (``user_not_found``) may go again
-            if recruiting.confirm_slack_id(session, expert_id=expert.id, actor=cli_actor(), now=datetime.now(UTC)):
+            if reachability.confirm_slack_id(session, expert_id=expert.id, actor=cli_actor(), now=datetime.now(UTC)):
                 echo(t("cli.available_id_confirmed", lang, name=expert.name))
             else:
                 echo(t("cli.available_already", lang, name=expert.name))

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.cli import CliContext, cli_actor, database_reason
 from bot.i18n import N_, format_number, t, tn
-from bot.needs import recruiting
+from bot.needs import reachability
 from bot.register import identity
 
 PROBLEM_KEYS = {  # why Slack does not confirm a register address (``identity.mismatch_code``)
@@ -51,13 +51,13 @@ def report_lines(checked: int, problems: list[identity.SlackEmailCheck], lang: s
 
 
 def confirm_lines(cli: CliContext, emails: list[str], lang: str) -> list[str]:
-    """Clear the refusals ``recruiting.list_unknown_ids_confirmed`` found (``emails``: Slack confirms their accounts)
+    """Clear the refusals ``reachability.list_unknown_ids_confirmed`` found (``emails``: Slack confirms their accounts)
     in a unit of work of its own, and say so: one line each, also when the database could not be written."""
     if not emails:
         return []
     try:
         with cli.db.session() as session:
-            cleared = recruiting.confirm_slack_ids(session, emails=emails, actor=cli_actor(), now=datetime.now(UTC))
+            cleared = reachability.confirm_slack_ids(session, emails=emails, actor=cli_actor(), now=datetime.now(UTC))
     except DBAPIError as exc:  # read-only (a hot standby, a read-only role): the report stands, nothing cleared
         reason = database_reason(exc, cli.settings.database_url)
         return [t("cli.check_slack_not_cleared", lang, email=email, reason=reason) for email in emails]

@@ -167,16 +167,11 @@ def register_directory(session: Session, slack_user_ids: Iterable[str]) -> Mappi
     }
 
 
-def is_shareable(source: repo.NeedSource) -> bool:
+def may_be_quoted(item: repo.NeedSource | repo.LabelItem) -> bool:
     """Whether an item's words may be quoted (proposals, labels, a session channel's name and intro) and its asker
     named as having asked in public: only text that stood in a public channel for its members to read (a gap left by
     a search typed to the bot alone is stored private), and not a question its asker withdrew, nor one staff closed
-    unanswered (still counted: ``no_longer_quoted``)."""
-    return may_be_quoted(source)
-
-
-def may_be_quoted(item: repo.NeedSource | repo.LabelItem) -> bool:
-    """``is_shareable``'s rule, on what it reads of an item (also a label's item read without its text)."""
+    unanswered (still counted: ``no_longer_quoted``). Read of a source or of a label's item (without its text)."""
     if no_longer_quoted(item.status, item.answered_at):
         return False
     return is_public_content(
@@ -192,7 +187,7 @@ def shown_label(topic: NeedTopic, sources: Mapping[str, repo.NeedSource]) -> str
     a topic again from what may be quoted. ``sources``
     must hold the label's item (``label_sources`` reads just that one)."""
     source = sources.get(topic.label_item) if topic.label_item else None
-    return "" if source is not None and not is_shareable(source) else topic.label
+    return "" if source is not None and not may_be_quoted(source) else topic.label
 
 
 def label_sources(session: Session, topic: NeedTopic) -> dict[str, repo.NeedSource]:

@@ -44,8 +44,8 @@ from bot.needs.core import (
     NoShareableWording,
     ProposalClosed,
     audit_proposal,
-    is_shareable,
     may_be_named,
+    may_be_quoted,
     proposal_audit,
 )
 from bot.needs.model import InvitePlan, PersonRef, PracticeRef, ProposalView
@@ -55,7 +55,7 @@ from bot.privacy.channels import REFRESH_ATTEMPTS, REFRESH_DELAY
 from bot.register.submissions import submit_practice, work_session_title
 from storage import needs_people_repo as people
 from storage import needs_repo as repo
-from storage import outbox_repo, proposal_invite_repo, proposal_refresh_repo
+from storage import outbox_repo, proposal_invite_repo, proposal_refresh_repo, proposal_repo
 from storage.models import NeedProposal, ProposalStatus
 
 # How long a process holds a refresh it claimed (``claim_refresh``) while it renders the posts; never longer than
@@ -92,7 +92,7 @@ class Proposals:
         state = self.core.state(session, topic_ids=due)  # only the members of the topics to propose
         created: list[ProposalView] = []
         for topic_id, (since, organisations, questions) in sorted(due.items()):
-            claimed = repo.claim_need_proposal(
+            claimed = proposal_repo.claim_need_proposal(
                 session,
                 topic_id=topic_id,
                 window_start=since,
@@ -137,7 +137,7 @@ class Proposals:
         config = self.core.config
         window_start = now - timedelta(weeks=config.window_weeks)
         closed_at: dict[int, datetime] = {}
-        for proposal in repo.list_need_proposals(session):
+        for proposal in proposal_repo.list_need_proposals(session):
             if proposal.status not in LIVE and proposal.decided_at is not None:
                 closed_at[proposal.topic_id] = max(
                     closed_at.get(proposal.topic_id, proposal.decided_at), proposal.decided_at
@@ -168,7 +168,7 @@ class Proposals:
             if proposal.window_start <= s.created_at < proposal.window_end
         ]
         label = state.labels.get(proposal.topic_id, "")
-        shareable = [s for s in items if is_shareable(s)]
+        shareable = [s for s in items if may_be_quoted(s)]
         result = self.core.search(self.core.query(items, label), now=now, limit=8)
         experts, practices = self._leads(session, result)
         return ProposalView(
@@ -251,7 +251,7 @@ class Proposals:
         self, session: Session, *, actor: Actor, now: datetime, statuses: Sequence[ProposalStatus] | None = LIVE
     ) -> list[ProposalView]:
         actor.require_staff("see work session proposals")
-        proposals = repo.list_need_proposals(session, statuses=statuses)
+        proposals = proposal_repo.list_need_proposals(session, statuses=statuses)
         state = self.core.state(session, topic_ids={p.topic_id for p in proposals})
         return [self.view(session, state, p, now=now) for p in proposals]
 
@@ -262,7 +262,7 @@ class Proposals:
         what their posts are updated to after a question was withdrawn or its channel turned private (counted, no
         longer quoted, its asker no longer named). No actor: nothing is shown to whoever caused the change."""
         topics = repo.list_need_topic_ids_of_items(session, question_ids=question_ids, gap_ids=gap_ids)
-        proposals = [p for p in repo.list_need_proposals(session, statuses=LIVE) if p.topic_id in topics]
+        proposals = [p for p in proposal_repo.list_need_proposals(session, statuses=LIVE) if p.topic_id in topics]
         if not proposals:
             return []
         state = self.core.state(session, topic_ids={p.topic_id for p in proposals})
@@ -272,7 +272,7 @@ class Proposals:
         """The proposal as the stored state shows it now (None: there is none): what a post of it still waiting in
         the outbox shows when it goes out, so a question withdrawn (or whose channel turned private) while it waited
         is counted, not quoted, as in the posts updated then. No actor: nothing is shown to whoever caused it."""
-        proposal = repo.get_need_proposal(session, proposal_id=proposal_id)
+        proposal = proposal_repo.get_need_proposal(session, proposal_id=proposal_id)
         if proposal is None:
             return None
         return self.view(session, self._state(session, proposal), proposal, now=now)
@@ -414,7 +414,7 @@ class Proposals:
         actor.require_staff("dismiss a work session proposal")
         proposal = _closable(session, proposal_id, now=now)
         before = proposal_audit(proposal)
-        repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DISMISSED)
+        proposal_repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DISMISSED)
         proposal.note = reason.strip()[:2000]
         _decided(session, proposal, actor=actor, now=now)
         after = proposal_audit(proposal)
@@ -449,7 +449,7 @@ class Proposals:
         }
         practice = submit_practice(session, actor=actor, values=values, now=now, zone=zone)
         before = proposal_audit(proposal)
-        repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DONE)
+        proposal_repo.update_need_proposal_closed(session, proposal=proposal, status=ProposalStatus.DONE)
         proposal.notes_url = notes_url.strip()[:2000]
         proposal.practice_id = practice.id
         _decided(session, proposal, actor=actor, now=now)
@@ -475,7 +475,7 @@ class Proposals:
 
 
 def _get(session: Session, proposal_id: int, *, lock: bool = False) -> NeedProposal:
-    proposal = repo.get_need_proposal(session, proposal_id=proposal_id, lock=lock)
+    proposal = proposal_repo.get_need_proposal(session, proposal_id=proposal_id, lock=lock)
     if proposal is None:
         raise NotFoundError("no_proposal", f"no work session proposal #{proposal_id}")
     return proposal

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bot.actors import Actor
 from bot.i18n import local_day, theme_label
 from bot.i18n import t as catalogue_text
-from bot.needs.core import is_shareable, may_be_named, shown_label
+from bot.needs.core import may_be_named, may_be_quoted, shown_label
 from bot.needs.model import TopicView
 from bot.needs.periods import Period
 from bot.needs.service import NeedsService
@@ -275,7 +275,7 @@ def shareable_topics(session: Session, views: Sequence[TopicView], *, period: Pe
     """``views`` with only the words that may still be quoted: the label as ``shown_label`` allows it now (none for
     a topic deleted since, or whose label an erasure blanked or whose label's question was withdrawn, closed
     unanswered or made private), and of the quoted wordings only those a member of the topic asked in ``period``
-    still has and may be quoted by (``is_shareable``): an erased asker's questions are gone, a withdrawn one is no
+    still has and may be quoted by (``may_be_quoted``): an erased asker's questions are gone, a withdrawn one is no
     longer quoted. The counts stay as collected."""
     ids = [v.id for v in views]
     rows = {t.id: t for t in repo.list_need_topics(session, ids=ids)} if ids else {}
@@ -285,7 +285,7 @@ def shareable_topics(session: Session, views: Sequence[TopicView], *, period: Pe
     quotable: dict[int, set[str]] = {}
     for key, topic_id in where.items():
         source = sources.get(key)
-        if source is not None and period.contains(source.created_at) and is_shareable(source):
+        if source is not None and period.contains(source.created_at) and may_be_quoted(source):
             quotable.setdefault(topic_id, set()).add(source.text.strip())
     out = []
     for view in views:

@@ -27,7 +27,6 @@ from bot.needs.core import (
     NeedsState,
     asker_key,
     count_needs,
-    is_shareable,
     may_be_quoted,
     median_hours,
     source_order,
@@ -38,6 +37,7 @@ from bot.needs.model import NeedsOverview, TopicView, UpdateReport
 from bot.needs.periods import Period
 from bot.needs.state import GroupingCache, needs_refit
 from storage import needs_repo as repo
+from storage import proposal_repo
 from storage.models import NeedFit
 
 QUOTED_MAX = 5
@@ -387,7 +387,7 @@ class Topics:
         durations = [max(0.0, (s.answered_at - s.created_at).total_seconds()) for s in answered if s.answered_at]
         earlier = [period.previous(k) for k in range(1, self.core.config.trend_periods + 1)]
         previous = tuple(count_needs(s for s in items if p.contains(s.created_at)) for p in earlier)
-        shareable = [s for s in inside if is_shareable(s)]
+        shareable = [s for s in inside if may_be_quoted(s)]
         themes = Counter(k for s in inside for k in s.themes)
         label = state.labels.get(topic_id, "")
         result = self.core.search(self.core.query(inside or items, label), now=now)
@@ -429,7 +429,7 @@ class Topics:
             self.update_topics(session, now=now, wait=False)
         state = self.core.state(session)
         members = state.members()
-        live = {p.topic_id: p.id for p in repo.list_need_proposals(session, statuses=LIVE)}
+        live = {p.topic_id: p.id for p in proposal_repo.list_need_proposals(session, statuses=LIVE)}
         in_period = [s for s in state.sources.values() if period.contains(s.created_at)]
         by_topic: dict[int, list[repo.NeedSource]] = {}
         for source in in_period:
@@ -511,7 +511,7 @@ def _label(
     for key in member_keys:
         source = sources.get(key)
         c = concepts.get(key)
-        if source is None or c is None or not c.words or not is_shareable(source):
+        if source is None or c is None or not c.words or not may_be_quoted(source):
             continue
         score = sum(frequency[w] for w in c.folded) / len(c.folded)
         words = [r for r, w in zip(c.words, c.folded, strict=False) if not shared or frequency[w] > 1]

@@ -313,7 +313,7 @@ class ExpertiseRequest:
     redraw_channel: str = ""
     redraw_ts: str = ""
     # Slack refused it once with ``user_not_found`` although ``users.info`` knew the account, active
-    # (``bot.needs.recruiting.record_unknown_id``): kept here, where a failed attempt's error does not overwrite it
+    # (``bot.needs.reachability.record_unknown_id``): kept here, where a failed attempt's error does not overwrite it
     refused_active: bool = False
 
 

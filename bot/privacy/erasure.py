@@ -27,6 +27,7 @@ from storage import (
     needs_repo,
     outbox_repo,
     proposal_invite_repo,
+    proposal_repo,
     question_repo,
     register_repo,
 )
@@ -186,7 +187,7 @@ def _erase_need_traces(session: Session, sid: str | None, deleted_items: list[st
         report.add("need_topics_relabelled")
     report.add("need_topics_deleted", needs_repo.delete_empty_need_topics(session))
     if sid:
-        for proposal in needs_repo.list_need_proposals_decided_by(session, actor=sid):
+        for proposal in proposal_repo.list_need_proposals_decided_by(session, actor=sid):
             proposal.decided_by = ERASED_ACTOR
             report.add("proposals_depersonalised")
         report.add(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.actors import Actor
 from bot.privacy.person import find_person, require_known
-from storage import needs_repo, outbox_repo, register_repo, slack_repo
+from storage import needs_repo, outbox_repo, proposal_repo, register_repo, slack_repo
 from storage import privacy_repo as repo
 from storage.enums import PERSONAL_DATA_ENTITY, REFUSED_PICK_ENTITY, REFUSED_PICK_REASON
 from storage.models import AuditLog, Base, OutboxMessage
@@ -103,7 +103,7 @@ def export_personal_data(
         for item, topic in placements
     ]
     data["work_session_proposals_decided"] = (
-        [_columns(p) for p in needs_repo.list_need_proposals_decided_by(session, actor=sid)] if sid else []
+        [_columns(p) for p in proposal_repo.list_need_proposals_decided_by(session, actor=sid)] if sid else []
     )
     data["messages_to_you"] = (
         [_message(m) for m in outbox_repo.list_outbox_messages_to(session, slack_user_id=sid)] if sid else []

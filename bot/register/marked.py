@@ -33,7 +33,7 @@ ACCOUNT_GONE_REASONS = DEACTIVATION_REASONS | {"user_not_found"}
 # id (``bot.needs.recruiting``); only ``users.info`` answering with the account deactivated makes them gone.
 UNCONFIRMED_REASONS = frozenset({"user_not_found"})
 # What a recruiting DM refused with ``user_not_found`` records instead when ``users.info`` then answers with the
-# account, active (``bot.needs.recruiting.record_unknown_id``): Slack knows the id, so the next ask sends the DM
+# account, active (``bot.needs.reachability.record_unknown_id``): Slack knows the id, so the next ask sends the DM
 # again; refused so again, the second is recorded as ``UNKNOWN_ID_ACTIVE_AGAIN`` and blocks as ``user_not_found`` does
 UNKNOWN_ID_ACTIVE = "user_not_found:active"
 UNKNOWN_ID_ACTIVE_AGAIN = "user_not_found:active_again"

@@ -14,7 +14,7 @@ import sqlite3
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -114,19 +114,36 @@ def postgres_demo(url: str) -> str:
     return url
 
 
+@dataclass
+class HeldLock:
+    """The lock ``database_locked`` took: ``held`` is set from the moment it stands until just before it is let go."""
+
+    thread: threading.Thread | None = None
+    held: threading.Event = field(default_factory=threading.Event)
+
+
 @contextmanager
-def database_locked(url: str, seconds: float) -> Iterator[threading.Thread]:
+def database_locked(url: str, seconds: float | None = None) -> Iterator[HeldLock]:
     """Another process's long write: SQLite's write lock held (``BEGIN IMMEDIATE``), or on PostgreSQL every table
     of the schema but the inbox locked against writes (``LOCK TABLE ... IN EXCLUSIVE MODE``: reads go on, as in
-    SQLite's WAL mode), for ``seconds``, in a thread; the block runs while it is held."""
-    held = threading.Event()
+    SQLite's WAL mode), in a thread; the block runs while it is held. Held until the block ends (``seconds`` None:
+    what the block sees never depends on how fast the machine is), or for ``seconds`` (the chaos benchmark)."""
+    lock = HeldLock()
+    release = threading.Event()
+
+    def wait() -> None:
+        if seconds is None:
+            release.wait()
+        else:  # as long as that, whenever the block ends
+            time.sleep(seconds)
+        lock.held.clear()
 
     def hold() -> None:
         if url.startswith("sqlite"):
             conn = sqlite3.connect(url.split("///", 1)[1], timeout=30, isolation_level=None)
             conn.execute("BEGIN IMMEDIATE")
-            held.set()
-            time.sleep(seconds)
+            lock.held.set()
+            wait()
             conn.execute("ROLLBACK")
             conn.close()
             return
@@ -145,17 +162,47 @@ def database_locked(url: str, seconds: float) -> Iterator[threading.Thread]:
                     conn.rollback()
                     if not isinstance(exc.orig, DeadlockDetected) or time.monotonic() > deadline:
                         raise
-            held.set()
-            time.sleep(seconds)
+            lock.held.set()
+            wait()
             conn.rollback()
         engine.dispose()
 
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    if not held.wait(30):
+    lock.thread = threading.Thread(target=hold, daemon=True)
+    lock.thread.start()
+    if not lock.held.wait(30):
         raise RuntimeError("could not take the database lock")
-    yield thread
-    thread.join()
+    try:
+        yield lock
+    finally:
+        release.set()
+        lock.thread.join()
+
+
+# How long the emulator waits for an ack while the database is locked: far past Slack's 3 s, so a slow machine never
+# fails a test. Whether the ack waited for the database is what ``acks_while_locked`` checks, by order, not by time.
+ACK_WAIT = 60.0
+
+
+@contextmanager
+def acks_while_locked(emu: SlackEmulator, url: str) -> Iterator[Callable[[Delivery], None]]:
+    """The database write-locked by another process until the block ends (``database_locked``); the emulator notes,
+    the moment each ack arrives, whether the lock still stood (``ack_probe``). Yields the check of a delivery: acked,
+    and acked while the lock held — its ack did not wait for the database (an ack that waits for it never comes
+    while the lock holds, and the delivery ends unacked). Slack's 3 s is a speed target for bench/, not asserted."""
+    timeout, emu.config.ack_timeout = emu.config.ack_timeout, ACK_WAIT
+    try:
+        with database_locked(url) as lock:
+            emu.ack_probe = lambda _delivery: lock.held.is_set()
+
+            def acked_under_the_lock(delivery: Delivery) -> None:
+                final = delivery.final
+                assert delivery.acked and final is not None, delivery
+                assert final.at_ack is True, "acked only after the database lock was let go"
+
+            yield acked_under_the_lock
+    finally:
+        emu.ack_probe = None
+        emu.config.ack_timeout = timeout
 
 
 # --- the workspace and the bot ---------------------------------------------------------------------------------

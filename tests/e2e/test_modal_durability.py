@@ -1,6 +1,7 @@
-"""End to end (issue 12): every modal submission is acked within Slack's 3 s while another process holds the
-database lock (SQLite's writer lock; on PostgreSQL every table but the inbox locked against writes), and its change
-is saved once after the lock is released: replays and double submits change nothing more.
+"""End to end (issue 12): every modal submission is acked while another process holds the database lock (SQLite's
+writer lock; on PostgreSQL every table but the inbox locked against writes): the ack never waits for the database,
+checked by order (``acks_while_locked``), not by time. Its change is saved once after the lock is released:
+replays and double submits change nothing more.
 
 Per family: practice submit and reject, profile and profile reject, digest subscribe, decline, add information,
 answer, triage close. A refusal only the database can decide reaches the user by DM with what they typed quoted;
@@ -32,7 +33,7 @@ from storage.models import (
     Routing,
     RoutingStatus,
 )
-from tests.e2e.chaos import database_locked
+from tests.e2e.chaos import acks_while_locked
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER
 from tests.e2e.harness import BotProcess, flat, replay
 from tests.emulator import SlackEmulator
@@ -45,7 +46,6 @@ QUESTION = "Hoe pakken jullie leegstandsheffing op winkelpanden aan?"
 NO_MATCH = "Wie kent de beste recepten voor zuurdesembrood met spelt?"
 TITLE = "Zwerfkatten steriliseren met vrijwilligers"
 SUMMARY = "Vrijwilligers vangen zwerfkatten; de stad betaalt de sterilisatie bij de dierenarts."
-LOCK_SECONDS = 6.0  # longer than Slack waits for an ack
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -95,9 +95,8 @@ def modal(emu: SlackEmulator, user: str, callback_id: str) -> dict[str, Any]:
     return dict(emu.wait_for(lambda: [v for v in emu.views(user) if v.get("callback_id") == callback_id])[-1])
 
 
-def acked_in_time(delivery: Delivery) -> None:
-    """Acked within Slack's 3 s, and closed (no errors on the form): the submission is recorded."""
-    assert delivery.acked and delivery.latency is not None and delivery.latency < 3.0, delivery.latency
+def form_closed(delivery: Delivery) -> None:
+    """Closed (no errors on the form): the submission is recorded."""
     assert delivery.response_action is None
 
 
@@ -115,10 +114,11 @@ def test_register_and_digest_submissions_ack_under_a_lock_and_are_saved_once(
     emulator.send_command(STAFF, CHANNEL, text="digest")
     digest = modal(emulator, STAFF, ids.VIEW_DIGEST)
 
-    with database_locked(db_url, LOCK_SECONDS):
+    with acks_while_locked(emulator, db_url) as acked_under_the_lock:
         # a refusal that needs no database is still said on the form, which stays open, and claims nothing
         missing = emulator.submit_view(NL_USER, profile["id"], {ids.profile_block("organisation"): ""})
-        assert missing.response_action == "errors" and missing.latency is not None and missing.latency < 3.0
+        acked_under_the_lock(missing)
+        assert missing.response_action == "errors"
         submitted = emulator.submit_view(
             EN_USER,
             practice["id"],
@@ -131,7 +131,8 @@ def test_register_and_digest_submissions_ack_under_a_lock_and_are_saved_once(
         joined = emulator.submit_view(NL_USER, profile["id"], {ids.profile_block("organisation"): "Stad Gent"})
         subscribed = emulator.submit_view(STAFF, digest["id"], {})
         for delivery in (submitted, joined, subscribed):
-            acked_in_time(delivery)
+            acked_under_the_lock(delivery)
+            form_closed(delivery)
 
     # saved after the lock, once, with the confirmations users get
     emulator.wait_for(lambda: rows(db_url, select(Practice).where(Practice.title == TITLE)), timeout=30)
@@ -149,18 +150,20 @@ def test_register_and_digest_submissions_ack_under_a_lock_and_are_saved_once(
     practice_review = review_message(emulator, ids.ACTION_PRACTICE_APPROVE)
     emulator.click_button(STAFF, ids.ACTION_PRACTICE_REJECT, message=practice_review["ts"], channel=TRIAGE)
     practice_reject = modal(emulator, STAFF, ids.VIEW_PRACTICE_REJECT)
-    with database_locked(db_url, LOCK_SECONDS):
+    with acks_while_locked(emulator, db_url) as acked_under_the_lock:
         rejected = emulator.submit_view(STAFF, practice_reject["id"], {ids.BLOCK_PRACTICE_REJECT_REASON: "Dubbel."})
-        acked_in_time(rejected)
+        acked_under_the_lock(rejected)
+        form_closed(rejected)
     emulator.wait_for(
         lambda: rows(db_url, select(Practice.status).where(Practice.title == TITLE)) == [RecordStatus.REJECTED], 30
     )
     profile_review = review_message(emulator, ids.ACTION_PROFILE_APPROVE)
     emulator.click_button(STAFF, ids.ACTION_PROFILE_REJECT, message=profile_review["ts"], channel=TRIAGE)
     profile_reject = modal(emulator, STAFF, ids.VIEW_PROFILE_REJECT)
-    with database_locked(db_url, LOCK_SECONDS):
+    with acks_while_locked(emulator, db_url) as acked_under_the_lock:
         refused = emulator.submit_view(STAFF, profile_reject["id"], {ids.BLOCK_PROFILE_REJECT_REASON: "Onbekend."})
-        acked_in_time(refused)
+        acked_under_the_lock(refused)
+        form_closed(refused)
     emulator.wait_for(lambda: not rows(db_url, select(Expert).where(Expert.slack_user_id == NL_USER)), timeout=30)
     replay(emulator, durable_bot, rejected)
     replay(emulator, durable_bot, refused)
@@ -232,14 +235,15 @@ def test_routing_submissions_ack_under_a_lock_and_are_saved_once(
     )
     add_info = modal(emulator, NL_USER, ids.VIEW_ADD_INFO)
 
-    with database_locked(db_url, LOCK_SECONDS):
+    with acks_while_locked(emulator, db_url) as acked_under_the_lock:
         empty = emulator.submit_view(NL_USER, add_info["id"], {ids.BLOCK_ADD_INFO: "   "})
         assert empty.response_action == "errors"  # said on the field at once; the corrected one below still counts
         declined = emulator.submit_view(u2, decline["id"], {ids.BLOCK_DECLINE_REASON: "Niet mijn thema"})
         added = emulator.submit_view(NL_USER, add_info["id"], {ids.BLOCK_ADD_INFO: "Het gaat om kernwinkelgebieden."})
         closed = emulator.submit_view(STAFF, close["id"], {ids.BLOCK_TRIAGE_NOTE: "Geen beleidsvraag."})
         for delivery in (declined, added, closed):
-            acked_in_time(delivery)
+            acked_under_the_lock(delivery)
+            form_closed(delivery)
 
     def routing_of(user: str) -> RoutingStatus:
         return rows(db_url, select(Routing.status).where(Routing.recipient_slack_id == user))[-1]  # type: ignore[no-any-return]
@@ -255,9 +259,10 @@ def test_routing_submissions_ack_under_a_lock_and_are_saved_once(
     emulator.wait_for(lambda: status_of(NO_MATCH) is QuestionStatus.CLOSED, timeout=30)
 
     answer = answer_modal(emulator, u1, c1, m1)
-    with database_locked(db_url, LOCK_SECONDS):
+    with acks_while_locked(emulator, db_url) as acked_under_the_lock:
         answered = emulator.submit_view(u1, answer["id"], {ids.BLOCK_ANSWER_TEXT: "Wij heffen na twee jaar leegstand."})
-        acked_in_time(answered)
+        acked_under_the_lock(answered)
+        form_closed(answered)
     emulator.wait_for(lambda: status_of(QUESTION) is QuestionStatus.ANSWERED, timeout=30)
     emulator.wait_for(
         lambda: "twee jaar leegstand" in flat([c.params for c in emulator.calls_to("chat.postMessage")]), timeout=30
@@ -290,7 +295,8 @@ def test_refusals_after_the_ack_reach_the_user_and_hostile_input_is_refused_on_t
     original = view["private_metadata"]
     emulator.forge_view_metadata(view["id"], json.dumps({**json.loads(original), "routing_id": theirs}))
     forged = emulator.submit_view(u1, view["id"], {ids.BLOCK_ANSWER_TEXT: "Een antwoord op andermans vraag."})
-    acked_in_time(forged)
+    assert forged.acked
+    form_closed(forged)
     emulator.wait_for(lambda: f"user={u1} action=answer a question sent to someone else" in durable_bot.log(), 30)
     u1_dm = emulator.dm_channel_with(u1)
     emulator.wait_for(lambda: "> Een antwoord op andermans vraag." in flat(emulator.messages(u1_dm)), timeout=30)

@@ -50,7 +50,7 @@ from bot.staff_notices import ChannelCheckFailed, DigestStopped, ExpertReactivat
 from bot.staffdm import STAFF_KINDS, aimed_at_triage, tell_staff
 from handlers.outbox import OutboxSender, render_payload
 from handlers.services import Services
-from storage import needs_repo
+from storage import needs_repo, proposal_repo
 from storage.db import Database
 from storage.models import EscalationReason, OutboxKind, OutboxMessage, QuestionStatus, RecordStatus
 from tests.e2e.harness import BOT_TOKEN, flat
@@ -74,7 +74,7 @@ def samples(session: Session) -> dict[OutboxKind, OutboxPayload]:
     practice = add_practice(session, f"{MARK} praktijk", created_at=NOW, themes=())
     practice.status, practice.submitted_by = RecordStatus.PENDING, "U0ASKER01"
     topic = needs_repo.create_need_topic(session, label=f"{MARK} thema", label_item="thema", now=NOW)
-    proposal = needs_repo.claim_need_proposal(
+    proposal = proposal_repo.claim_need_proposal(
         session,
         topic_id=topic.id,
         window_start=NOW,

@@ -259,6 +259,12 @@ class SlackEmulator(DriverMixin):
         """A trigger id as if ``user_id`` just interacted (valid for ``config.trigger_ttl`` seconds, once)."""
         return self._state.issue_trigger(user_id)
 
+    def advance_trigger_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass for trigger ids: one issued longer than ``config.trigger_ttl`` ago is then
+        ``expired_trigger_id``. Only this moves that clock, never wall time: a slow machine expires no trigger."""
+        with self._state.lock:
+            self._state.trigger_clock += seconds
+
     # -- fault injection ----------------------------------------------------------------------------
 
     def fail_next(

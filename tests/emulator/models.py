@@ -24,7 +24,8 @@ class EmulatorConfig:
     retry_interactive: bool = False
     """Slack never retries slash commands and interactions; set True to retry them anyway."""
     trigger_ttl: float = 3.0
-    """A trigger_id is usable by views.open/views.push for this many seconds."""
+    """A trigger_id is usable by views.open/views.push for this many seconds of the trigger clock, which only a test
+    moves (``SlackEmulator.advance_trigger_clock``): Slack's 3 s is a speed target (bench/), not a test's."""
     response_url_ttl: float = 1800.0
     """A response_url takes posts for this many seconds (Slack: 30 minutes), then answers 404 ``expired_url``."""
     socket_wait: float = 3.0

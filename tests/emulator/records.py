@@ -119,7 +119,7 @@ class ViewRecord:
 class Trigger:
     id: str
     user: str
-    issued: float
+    issued: float  # on the trigger clock (``EmulatorState.trigger_clock``)
     used: bool = False
 
 

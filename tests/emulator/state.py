@@ -58,6 +58,9 @@ class State:
         self.modal_stacks: dict[str, list[str]] = {}
         self.home_views: dict[str, str] = {}
         self.triggers: dict[str, Trigger] = {}
+        # Seconds the test moved the clock that trigger ids expire by (``SlackEmulator.advance_trigger_clock``): not
+        # wall time, so a trigger never expires because the machine is slow, only when a test says time passed
+        self.trigger_clock = 0.0
         self.files: dict[str, FileRecord] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
         self.response_posts: list[JSON] = []
@@ -315,7 +318,7 @@ class State:
     # -- triggers and views --------------------------------------------------------------------
 
     def issue_trigger(self, user_id: str) -> str:
-        trigger = Trigger(id=trigger_id(), user=user_id, issued=time.monotonic())
+        trigger = Trigger(id=trigger_id(), user=user_id, issued=self.trigger_clock)
         with self.lock:
             self.triggers[trigger.id] = trigger
         return trigger.id
@@ -328,7 +331,7 @@ class State:
                 return None, "invalid_trigger_id"
             if record.used:
                 return None, "exchanged_trigger_id"
-            if time.monotonic() - record.issued > self.config.trigger_ttl:
+            if self.trigger_clock - record.issued > self.config.trigger_ttl:
                 return None, "expired_trigger_id"
             record.used = True
             return record, None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from slack_sdk import WebClient, WebhookClient
@@ -192,14 +191,12 @@ def test_views_triggers_expire_and_are_single_use(emu: SlackEmulator, client: We
         client.views_open(trigger_id="123.456.nope", view=MODAL)
     assert error_of(invalid) == "invalid_trigger_id"
 
-    emu.config.trigger_ttl = 0.1
-    late = emu.issue_trigger("U001")
-    time.sleep(0.15)
+    late = emu.issue_trigger("U001")  # expires by the trigger clock only, which the test moves: never by load
+    emu.advance_trigger_clock(3.1)
     with pytest.raises(SlackApiError) as expired:
         client.views_open(trigger_id=late, view=MODAL)
     assert error_of(expired) == "expired_trigger_id"
 
-    emu.config.trigger_ttl = 3.0
     pushed = client.views_push(trigger_id=emu.issue_trigger("U001"), view=MODAL)["view"]
     assert pushed["root_view_id"] == view["id"] and len(emu.views("U001")) == 2
     updated = client.views_update(external_id="vraag-1", view={**MODAL, "callback_id": "vraag2"}, hash=view["hash"])

@@ -12,7 +12,7 @@ import pytest
 
 from bot.needs import NeedsService
 from bot.needs.core import LIVE
-from storage import needs_repo
+from storage import needs_repo, proposal_repo
 from storage.models import NeedProposal
 from tests.needs.conftest import NOW, STAFF, Network, add_expert, add_question
 
@@ -30,12 +30,12 @@ def from_scratch(service: NeedsService, session: Any, now: datetime) -> Due:
     config = service.config
     window_start = now - timedelta(weeks=config.window_weeks)
     closed_at: dict[int, datetime] = {}
-    for proposal in needs_repo.list_need_proposals(session):
+    for proposal in proposal_repo.list_need_proposals(session):
         if proposal.status not in LIVE and proposal.decided_at is not None:
             closed_at[proposal.topic_id] = max(
                 closed_at.get(proposal.topic_id, proposal.decided_at), proposal.decided_at
             )
-    live = {p.topic_id for p in needs_repo.list_need_proposals(session, statuses=LIVE)}
+    live = {p.topic_id for p in proposal_repo.list_need_proposals(session, statuses=LIVE)}
     due: Due = {}
     for topic_id, items in state.members().items():
         if topic_id in live:
@@ -68,7 +68,7 @@ def propose(network: Network, now: datetime, service: NeedsService | None = None
 
 
 def _row(session: Any, proposal_id: int) -> NeedProposal:
-    proposal = needs_repo.get_need_proposal(session, proposal_id=proposal_id)
+    proposal = proposal_repo.get_need_proposal(session, proposal_id=proposal_id)
     assert proposal is not None
     return proposal
 
@@ -85,7 +85,7 @@ def topic_of(network: Network, key: str) -> int:
 
 def dismiss(network: Network, topic_id: int, at: datetime) -> None:
     with network.database.session() as session:
-        live = needs_repo.list_need_proposals(session, statuses=LIVE, topic_id=topic_id)
+        live = proposal_repo.list_need_proposals(session, statuses=LIVE, topic_id=topic_id)
         assert len(live) == 1
         network.service.dismiss_proposal(session, actor=STAFF, proposal_id=live[0].id, now=at)
 

@@ -10,7 +10,7 @@ import pytest
 from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError
 from bot.needs.model import NOT_COVERED
-from storage import needs_repo
+from storage import needs_repo, proposal_repo
 from storage.db import Database
 from storage.models import AuditLog, Expert, OutboxKind, OutboxMessage, Visibility
 from tests.needs.conftest import NOW, OFFICIAL, STAFF, Network, add_expert, add_question, build_network
@@ -83,7 +83,7 @@ def test_the_claim_admits_one_live_proposal_per_topic(network: Network) -> None:
     claims = []
     for worker in ("replica-a", "replica-b"):
         with network.database.session() as session:
-            claimed = needs_repo.claim_need_proposal(
+            claimed = proposal_repo.claim_need_proposal(
                 session,
                 topic_id=topic_id,
                 window_start=NOW - timedelta(weeks=8),

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy.exc import OperationalError
 
 from bot.cli import main
-from bot.needs import recruiting
+from bot.needs import reachability
 from bot.register.marked import UNKNOWN_ID_ACTIVE, UNKNOWN_ID_ACTIVE_AGAIN
 from handlers.outbox import OutboxSender
 from handlers.services import Services
@@ -142,7 +142,7 @@ def test_check_slack_on_a_read_only_database_still_reports(
         def read_only(*args: object, **kwargs: object) -> list[str]:
             raise OperationalError("INSERT INTO audit_log", {}, Exception("attempt to write a readonly database"))
 
-        monkeypatch.setattr(recruiting, "confirm_slack_ids", read_only)
+        monkeypatch.setattr(reachability, "confirm_slack_ids", read_only)
     result = _check_slack(network, email, url)
     assert result.exit_code == 1, result.output  # the others Slack does not confirm, as on a writable database
     [line] = _about(result, email)
@@ -165,7 +165,7 @@ def test_an_id_vouched_for_after_two_refusals_is_blocked_by_the_next_one(
     assert _last_error(network) == UNKNOWN_ID_ACTIVE_AGAIN
     vouched = LATER + timedelta(hours=1)
     with network.database.session() as session:
-        assert recruiting.confirm_slack_id(session, expert_id=expert_id, actor=STAFF, now=vouched)
+        assert reachability.confirm_slack_id(session, expert_id=expert_id, actor=STAFF, now=vouched)
     assert _ask(network, topic_id, expert_id, vouched + timedelta(minutes=1)) == (True, "")
     _send(services, UnknownId("active"), vouched + timedelta(minutes=2))  # refused so once more
     assert _last_error(network) == UNKNOWN_ID_ACTIVE_AGAIN

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.needs.recruiting import SLACK_ID_CONFIRMED, record_unknown_id
+from bot.needs.reachability import SLACK_ID_CONFIRMED, record_unknown_id
 from bot.register import marked
 from bot.register.marked import UNKNOWN_ID_ACTIVE, UNKNOWN_ID_ACTIVE_AGAIN
 from handlers.outbox import OutboxSender

@@ -24,7 +24,7 @@ from bot.needs.grouping import (
     GroupItem,
 )
 from bot.needs.meaning import QuestionMeaning
-from storage import needs_repo, register_repo
+from storage import needs_repo, proposal_repo, register_repo
 from storage.models import NeedTopic
 from tests.needs.conftest import NOW, Network, ToyVectors, add_question
 from tests.needs.test_grouping import needs_and_a_straggler
@@ -231,7 +231,7 @@ def test_a_topic_with_a_proposal_or_staff_action_too_large_or_old_is_not_movable
                     }
                 ],
             )
-        needs_repo.claim_need_proposal(
+        proposal_repo.claim_need_proposal(
             session,
             topic_id=ids[1],
             window_start=NOW - timedelta(weeks=8),
@@ -511,7 +511,7 @@ def test_the_needs_pass_places_a_wording_of_an_earlier_topic_of_several_again(ne
         row = session.get(NeedTopic, topic)
         assert row is not None and row.label == a[:-1].capitalize()  # the label is A's wording
         if case == "proposal":
-            needs_repo.claim_need_proposal(
+            proposal_repo.claim_need_proposal(
                 session,
                 topic_id=topic,
                 window_start=NOW - timedelta(weeks=8),

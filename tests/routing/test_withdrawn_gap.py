@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.needs.core import is_shareable
+from bot.needs.core import may_be_quoted
 from digests.collect import collect_digest_data
 from storage import needs_repo
 from storage.models import KnowledgeGap
@@ -30,7 +30,7 @@ def _quoted_gaps(world: World) -> list[str]:
 def _shareable_gap_texts(world: World) -> list[str]:
     with world.db.session() as s:
         sources = needs_repo.list_need_sources(s)
-    return [src.text for src in sources if src.key.startswith("g:") and is_shareable(src)]
+    return [src.text for src in sources if src.key.startswith("g:") and may_be_quoted(src)]
 
 
 def test_withdrawing_a_question_nobody_fitted_makes_its_gap_quoted_nowhere(world: World) -> None:
