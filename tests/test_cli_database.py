@@ -121,7 +121,7 @@ def test_the_quick_start_creates_the_default_database(tmp_path: Path, monkeypatc
     monkeypatch.chdir(tmp_path)
     demo = wieweet("demo", "--no-console")
     assert demo.exit_code == 0, demo.output
-    assert "note: creating a new database at" in demo.output and "Demoregister klaar" in demo.output
+    assert "note: creating a new database at" in demo.output and "Demo register ready in" in demo.output
     assert (tmp_path / "wieweet.db").exists()
     asked = wieweet("ask", "wie weet iets over leegstandsheffing?")
     assert asked.exit_code == 0 and "EXPERTS" in asked.output and "creating" not in asked.output
