@@ -8,7 +8,8 @@ Usage::
 Each set is grouped in one run from scratch and fed in ``--batches`` runs, as ``python bench/needs.py --quality``
 does both (the product's ``Grouper`` with its defaults; fed in, as ``batched_groups``: a refit from +10 %, every
 earlier topic named movable). The fed-in runs note the whole grouping after every step of every run (the first
-assignment, the refinement, each join of the fragments pass and of the second step, the run's final numbering).
+assignment, the refinement, a parting of a young topic, each join of the fragments pass and of the second step, the
+run's final numbering).
 Then every pair the fed-in result gets wrong and one run gets right is put on a cause:
 
 * a **wrongly joined** pair (two needs, one topic fed in; apart in one run) on the run and step from which the two
@@ -99,6 +100,12 @@ class RunTracer(Grouper):
         self._note(STEPS[0], run.where)
         super()._refine(placements, run)
         self._note(STEPS[1], run.where)
+
+    def _part(self, run: Placing, new: Collection[str]) -> None:
+        before = dict(run.where)
+        super()._part(run, new)
+        if run.where != before:
+            self._note("parting", run.where)
 
     def _merge_fragments(self, run: Placing) -> None:
         self._step = STEPS[2]

@@ -55,6 +55,12 @@ When the topic it leaves keeps other members, a single new wording of its need i
 A later piece of two or three between such a topic and a neighbouring need by its centroid joins the topic when each
 of its questions is closest to one of its members (round 26, ``TopicJoining._members_follow``: five runs dev4 0.726
 -> 0.734).
+When a run brings a new wording into such a young topic (of three to ``replace_size``) whose members part cleanly
+in two, the part with the new wording (two or more, no larger than the rest, the two parts' centroids below the
+joining threshold) leaves for a topic of this run: a need's first wording that joined a neighbour's young topic
+before the need was asked again, and the later wordings that followed it there, come apart; the topic keeps its id
+and oldest member (round 28, ``bot.needs.parting``: twenty runs dev 0.923 -> 0.959, every other development row
+the same).
 ``movable_size=0`` turns every move off. The second step joins a topic of an earlier run only from
 ``rescue_earlier_threshold`` (0.175, not 0.15): that topic stood out while the collection was partial, perhaps
 before the question's own need was asked (twenty runs: dev2 0.751 -> 0.786; 0.19 cost dev3 0.02).
@@ -288,6 +294,7 @@ class Grouper(TopicJoining):
         self._add_items(state, items)
         self._movable = frozenset(t for t in movable if t < next_topic_id)
         self._origin = {}
+        self._parted = set()
         ordered = sorted(items, key=lambda i: (i.order, i.key))
         words, meanings, topics, postings = state.words, state.meanings, state.topics, state.postings
         self._space = state.space
@@ -317,6 +324,8 @@ class Grouper(TopicJoining):
             run = Placing(where, sims, words, meanings, topics, postings, next_topic_id)
             if self.refine:
                 self._refine(placements, run)
+            if self._movable:
+                self._part(run, where.keys() - self._origin.keys())
             if self.fragment_size:
                 self._merge_fragments(run)
             if self.rescue_threshold is not None:
@@ -330,6 +339,7 @@ class Grouper(TopicJoining):
         self._space = None
         self._movable = frozenset()
         self._origin = {}
+        self._parted = set()
         return GroupingResult(tuple(placements), topics, state.fit.idf, moved, emptied)
 
     def _finish(

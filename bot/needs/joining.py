@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.needs.topic_book import Placing, TopicBook
+from bot.needs.parting import TopicParting
+from bot.needs.topic_book import Placing
 from bot.needs.topic_space import Topic, Vector, Words
 
 
-class TopicJoining(TopicBook):
+class TopicJoining(TopicParting):
     """The joining half of ``Grouper`` (its base class): the steps that move whole topics."""
 
     meaning_threshold: float  # the joining threshold with meaning (set by ``Grouper``)

@@ -44,6 +44,7 @@ class TopicBook:
         self._first_new = 0  # while ``place`` moves items: the first id of this run's topics (0: not placing)
         self._movable: frozenset[int] = frozenset()  # earlier topics that may join another as a unit (``place``)
         self._origin: dict[str, int] = {}  # an earlier item moved while placing -> the topic it was in
+        self._parted: set[tuple[int, int]] = set()  # (topic, the part that left it) this run: not joined again
 
     def _join(
         self, topic: Topic, key: str, vec: Words, sem: Vector | None, postings: dict[str, dict[int, float]]
@@ -152,7 +153,10 @@ class TopicBook:
 
     def _new_evidence(self, a: int, b: int, first_new: int) -> bool:
         """Whether joining topics ``a`` and ``b`` rests on something this run brought: one of them is new or was
-        joined in this run (two earlier topics left apart by earlier runs stay apart unless one grew)."""
+        joined in this run (two earlier topics left apart by earlier runs stay apart unless one grew). A topic and
+        the part this run parted from it (``TopicParting._part``) are not joined again in this run."""
+        if (min(a, b), max(a, b)) in self._parted:
+            return False
         return a >= first_new or b >= first_new or a in self._touched or b in self._touched
 
     def _direction(
