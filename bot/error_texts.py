@@ -194,6 +194,9 @@ def field_error_text(error: FieldError, lang: str) -> str:
 
 # the error values that are dates ("until": the day an expert chosen is away until)
 DATE_VALUES = frozenset({"until"})
+# the error values that are counts given as a plain int where the error is raised: a search too long (``length``,
+# ``limit``: raised by the matching package, whose code is the gap keys' fingerprint, so it does not format them)
+COUNT_VALUES = frozenset({"length", "limit"})
 
 
 def slack_mention(slack_user_id: str) -> str:
@@ -214,6 +217,9 @@ def error_text(error: WieweetError, lang: str, *, person: Callable[[str], str] =
             values[name] = person(str(values[name]))
         for name in DATE_VALUES.intersection(values):  # a date the error holds as ISO text, as users read dates
             values[name] = format_stored_date(str(values[name]), lang)
+        for name in COUNT_VALUES.intersection(values):
+            if type(values[name]) is int:
+                values[name] = Count(values[name])
         for name, value in values.items():  # "3.000 tekens", "3,000 characters"
             if isinstance(value, Count | Size):
                 values[name] = _said(value, lang)

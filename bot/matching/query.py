@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.errors import Count, QueryError
+from bot.errors import QueryError
 from bot.matching.analysis import CompoundSplitter, Stemmer, fold, query_stopwords, strip_framing, tokenize
 from bot.matching.config import MatchConfig
 from bot.matching.groups import THEME_PREFIX, Group, ParsedQuery, Variant, count_once, synonym
@@ -183,7 +183,7 @@ class QueryParser:
             raise QueryError(
                 "too_long",
                 f"the query is longer than {cfg.max_query_chars} characters",
-                values={"length": Count(len(text)), "limit": Count(cfg.max_query_chars)},
+                values={"length": len(text), "limit": cfg.max_query_chars},
             )
         tokens = tokenize(fold(text))
         if not tokens:
