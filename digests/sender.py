@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from digests.collect import collect_digest_data, without_gone
-from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
+from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
 from digests.period import TIMEZONE, IsoWeek, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
@@ -347,14 +347,28 @@ def _remembered_refusals(session: Session, *, period: str) -> dict[str, _Refusal
 
 
 def refused_before(db: Database, *, now: datetime, errors: Collection[str], tz: ZoneInfo = TIMEZONE) -> set[str]:
-    """The channels whose digest failed for its week with one of the chat service's ``errors``
-    (``PermanentPostError``) in a week the pass of ``now``'s week remembers (``_remembered_refusals``: one of the
-    ``REFUSALS_REMEMBERED_WEEKS`` weeks before, no digest of it out since; a quiet week in between changes
-    nothing): refused for its own reasons then, likely refused so again."""
-    texts = {_error_text(PermanentPostError(error)) for error in errors}
+    """The channels whose digest failed for its week with one of the chat service's ``errors`` refusing that
+    channel (``channel_refused``: its post, or the look-up before it) in a week the pass of ``now``'s week remembers
+    (``_remembered_refusals``: one of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before, no digest of it out since; a
+    quiet week in between changes nothing): refused for its own reasons then, likely refused so again."""
     with db.session() as session:
         remembered = _remembered_refusals(session, period=str(IsoWeek.containing(now, tz)))
-    return {channel_id for channel_id, refusals in remembered.items() if refusals.failed_with & texts}
+    return {
+        channel_id
+        for channel_id, refusals in remembered.items()
+        if any(channel_refused(recorded) in errors for recorded in refusals.failed_with)
+    }
+
+
+def channel_refused(recorded: str) -> str | None:
+    """The chat service's error a run's recorded error (``_error_text``) says refused that channel for its week,
+    whichever call it refused: its post (``PermanentPostError: <error>``) or the look-up before it
+    (``LookUpRefusedError: <method>: <error>``); None for any other error. The one reading of a recorded error as
+    "this channel refused"."""
+    kind, _, said = recorded.partition(": ")
+    if kind == LookUpRefusedError.__name__:
+        return said.rpartition(": ")[2]
+    return said if kind == PermanentPostError.__name__ else None
 
 
 def _refused_last(refused_at: datetime | None) -> tuple[int, datetime]:

@@ -212,8 +212,8 @@ def look_up_failed(
     stays due), so that every channel refused so is the pass's refusal (staff told once per week, the digests go
     out once it is granted) and a channel refused alone is its own; after a post went out (or without ``held``):
     ``LookUpRefusedError``, that channel's look-up's refusal (the week fails once, since nothing vouches the channel
-    is not shared; logged at ERROR once; the subscription stays, staff are not told; never counted as the channel
-    refusing its post, ``digests.sender.refused_before``); anything else (an error on Slack's side, a timeout, a
+    is not shared; logged at ERROR once; the subscription stays, staff are not told; remembered in later weeks as
+    that channel's refusal, ``digests.sender.channel_refused``); anything else (an error on Slack's side, a timeout, a
     refusal): Slack's error, so the run stays claimed and is tried again once stale. Another refusal that is not
     passing is logged at ERROR: it needs the operator."""
     failure = sort_failed_look_up(exc)
