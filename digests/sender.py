@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from digests.collect import collect_digest_data, without_gone
-from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, RetryLaterError
+from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
 from digests.period import TIMEZONE, IsoWeek, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
@@ -99,7 +99,8 @@ class SendResult:
     parts_total: int = 0
     parts_posted: int = 0  # by this call
     resumed: bool = False
-    error: str = ""
+    error: str = ""  # the error recorded on the run (``_error_text``)
+    refused: Refused | None = None  # what the chat service refused, when it was asked and refused
 
 
 Clock = Callable[[], datetime]
@@ -395,7 +396,9 @@ def fail_held_run(
             now=now,
         )
     status = SendStatus.FAILED if failed else SendStatus.LOST_CLAIM
-    return replace(held, status=status, error=_error_text(exc) if failed else held.error)
+    if not failed:
+        return replace(held, status=status)
+    return replace(held, status=status, error=_error_text(exc), refused=exc.refused)
 
 
 def _fail(
@@ -513,7 +516,9 @@ def _post_parts(
                 _fail(
                     session, run_id=run_id, worker_id=worker_id, channel_id=channel_id, period=period, exc=exc, now=now
                 )
-            return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
+            return SendResult(
+                channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc), exc.refused
+            )
         except RetryLaterError as exc:
             resume_at = clock() + timedelta(seconds=exc.seconds)  # Slack's wait counts from its refusal
             log.warning(
@@ -534,7 +539,9 @@ def _post_parts(
                     error=_error_text(exc),
                     claimed_at=resume_at - stale_after,
                 )
-            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
+            return SendResult(
+                channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc), exc.refused
+            )
         except OperatorRefusalError as exc:  # the poster says it once per pass; due again once stale
             log.info("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
             with db.session() as session:  # refused, perhaps for its own reasons: later passes ask it after the others
@@ -545,7 +552,9 @@ def _post_parts(
                     error=_error_text(exc),
                     refused_at=clock() if exc.held else None,  # the token's refusal is not the channel's
                 )
-            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
+            return SendResult(
+                channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc), exc.refused
+            )
         except Exception as exc:
             log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
             with db.session() as session:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digests import sender
-from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError
+from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused
 from digests.sender import SendResult, SendStatus
 from handlers.digest_sources import INFO, OperatorRefusals
 from storage.db import Database
@@ -39,7 +39,9 @@ class Held:
     def own(self) -> PermanentPostError:
         """What the channel's run fails with when the refusal was its own: the post's, or the look-up's (recorded
         as the look-up's; either is remembered as the channel's refusal, ``digests.sender.channel_refused``)."""
-        return LookUpRefusedError(self.error, self.method) if self.method == INFO else PermanentPostError(self.error)
+        if self.method == INFO:
+            return LookUpRefusedError(self.error, self.method)
+        return PermanentPostError(self.error, refused=Refused(self.error, self.method))
 
 
 class HeldRefusals:
