@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.errors import WieweetError
 
 
@@ -29,6 +31,17 @@ class InvalidChannel(DigestError):
     code = "invalid_channel"
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """What the chat service answered when it refused a call a digest's post made: its error code (``error``, e.g.
+    Slack's ``not_in_channel``) and the call it refused (``method``: the post, or the look-up before it). Carried by
+    the errors below as ``refused``; None when the service was not asked (the pass knew it would refuse) or its
+    answer was no refusal (a channel shared with another organisation)."""
+
+    error: str
+    method: str
+
+
 class RetryLaterError(Exception):
     """Raised by a ``post`` function when the chat service asked to wait ``seconds`` before the next try (a rate
     limit's Retry-After, longer than the client waits in-process).
@@ -36,10 +49,11 @@ class RetryLaterError(Exception):
     The run stays claimed and is resumed — by this process or any other — no earlier than that.
     """
 
-    def __init__(self, seconds: int, message: str = "", *, said: bool = True) -> None:
+    def __init__(self, seconds: int, message: str = "", *, said: bool = True, refused: Refused | None = None) -> None:
         super().__init__(message or f"asked to wait {seconds} s")
         self.seconds = seconds
         self.said = said  # False: the service named no wait, and a short default is waited
+        self.refused = refused  # None: not asked again (a wait the pass knows already)
 
 
 class PermanentPostError(Exception):
@@ -49,16 +63,21 @@ class PermanentPostError(Exception):
     the run resumes after the stale timeout.
     """
 
+    def __init__(self, message: str = "", *, refused: Refused | None = None) -> None:
+        super().__init__(message)
+        self.refused = refused
+
 
 class LookUpRefusedError(PermanentPostError):
     """What a channel's week fails with when the chat service refused the look-up the post waits for (``method``:
     whether the channel is shared with another organisation) for that channel's own reasons (the other channels'
     posts went out: ``handlers.digest_held``), so the post itself was never asked: the week fails as for any
     ``PermanentPostError``, and the run records the look-up's refusal (this type and ``method`` in its error),
-    never the channel refusing its post (``digests.sender.refused_before`` does not count it)."""
+    not its post's; later weeks remember it as that channel's refusal all the same, as one of its post
+    (``digests.sender.channel_refused``, ``refused_before``)."""
 
     def __init__(self, error: str, method: str) -> None:
-        super().__init__(f"{method}: {error}")
+        super().__init__(f"{method}: {error}", refused=Refused(error, method))
         self.error = error
         self.method = method
 
@@ -70,16 +89,27 @@ class OperatorRefusalError(Exception):
     The run stays claimed and is tried again once stale, so the week's digest goes out once the app is allowed;
     the poster says it once per pass and tells staff once per week (``subscriptions.tell_digests_refused``).
     ``asked``: the service refused this post; False when the poster held it without asking, knowing the pass would be
-    refused. ``held``: the refusal may be the channel's own (Slack's ``no_permission``, held until the pass knows
-    whose it is; ``method``: the call refused when it was not the post itself, the look-up before it): kept on the run
+    refused (no ``refused``: its text says it was not asked), or when the service refused the look-up before it.
+    ``held``: the refusal may be the channel's own (Slack's ``no_permission``, held until the pass knows whose it is;
+    ``method``: the call refused when it was not the post itself, the look-up before it): kept on the run
     (``refused_at``: later passes ask the runs not refused first). A refusal of the token or of a scope the method
     needs is the app's, never the channel's, however many channels are due."""
 
     def __init__(
-        self, error: str, needed: str = "", *, asked: bool = True, held: bool = False, method: str = ""
+        self,
+        error: str,
+        needed: str = "",
+        *,
+        asked: bool = True,
+        held: bool = False,
+        method: str = "",
+        refused: Refused | None = None,
     ) -> None:
-        refused = f"{error}: needs scope {needed}" if needed else error
-        super().__init__(f"{method}: {refused}" if method else refused)
+        said = f"{error}: needs scope {needed}" if needed else error
+        said = f"{method}: {said}" if method else said
+        # held without asking the service: never to be read as this channel's post refused
+        super().__init__(said if asked or refused is not None else f"not asked, refused earlier in this pass: {said}")
+        self.refused = refused
         self.error = error
         self.needed = needed  # the scope the service says is needed, when it says
         self.asked = asked

@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from digests.collect import collect_digest_data, without_gone
-from digests.errors import OperatorRefusalError, PermanentPostError, RetryLaterError
+from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
 from digests.period import TIMEZONE, IsoWeek, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
@@ -99,7 +99,8 @@ class SendResult:
     parts_total: int = 0
     parts_posted: int = 0  # by this call
     resumed: bool = False
-    error: str = ""
+    error: str = ""  # the error recorded on the run (``_error_text``)
+    refused: Refused | None = None  # what the chat service refused, when it was asked and refused
 
 
 Clock = Callable[[], datetime]
@@ -347,14 +348,28 @@ def _remembered_refusals(session: Session, *, period: str) -> dict[str, _Refusal
 
 
 def refused_before(db: Database, *, now: datetime, errors: Collection[str], tz: ZoneInfo = TIMEZONE) -> set[str]:
-    """The channels whose digest failed for its week with one of the chat service's ``errors``
-    (``PermanentPostError``) in a week the pass of ``now``'s week remembers (``_remembered_refusals``: one of the
-    ``REFUSALS_REMEMBERED_WEEKS`` weeks before, no digest of it out since; a quiet week in between changes
-    nothing): refused for its own reasons then, likely refused so again."""
-    texts = {_error_text(PermanentPostError(error)) for error in errors}
+    """The channels whose digest failed for its week with one of the chat service's ``errors`` refusing that
+    channel (``channel_refused``: its post, or the look-up before it) in a week the pass of ``now``'s week remembers
+    (``_remembered_refusals``: one of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before, no digest of it out since; a
+    quiet week in between changes nothing): refused for its own reasons then, likely refused so again."""
     with db.session() as session:
         remembered = _remembered_refusals(session, period=str(IsoWeek.containing(now, tz)))
-    return {channel_id for channel_id, refusals in remembered.items() if refusals.failed_with & texts}
+    return {
+        channel_id
+        for channel_id, refusals in remembered.items()
+        if any(channel_refused(recorded) in errors for recorded in refusals.failed_with)
+    }
+
+
+def channel_refused(recorded: str) -> str | None:
+    """The chat service's error a run's recorded error (``_error_text``) says refused that channel for its week,
+    whichever call it refused: its post (``PermanentPostError: <error>``) or the look-up before it
+    (``LookUpRefusedError: <method>: <error>``); None for any other error. The one reading of a recorded error as
+    "this channel refused"."""
+    kind, _, said = recorded.partition(": ")
+    if kind == LookUpRefusedError.__name__:
+        return said.rpartition(": ")[2]
+    return said if kind == PermanentPostError.__name__ else None
 
 
 def _refused_last(refused_at: datetime | None) -> tuple[int, datetime]:
@@ -381,7 +396,9 @@ def fail_held_run(
             now=now,
         )
     status = SendStatus.FAILED if failed else SendStatus.LOST_CLAIM
-    return replace(held, status=status, error=_error_text(exc) if failed else held.error)
+    if not failed:
+        return replace(held, status=status)
+    return replace(held, status=status, error=_error_text(exc), refused=exc.refused)
 
 
 def _fail(
@@ -499,7 +516,9 @@ def _post_parts(
                 _fail(
                     session, run_id=run_id, worker_id=worker_id, channel_id=channel_id, period=period, exc=exc, now=now
                 )
-            return SendResult(channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc))
+            return SendResult(
+                channel_id, period, SendStatus.FAILED, total, posted, resumed, _error_text(exc), exc.refused
+            )
         except RetryLaterError as exc:
             resume_at = clock() + timedelta(seconds=exc.seconds)  # Slack's wait counts from its refusal
             log.warning(
@@ -520,7 +539,9 @@ def _post_parts(
                     error=_error_text(exc),
                     claimed_at=resume_at - stale_after,
                 )
-            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
+            return SendResult(
+                channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc), exc.refused
+            )
         except OperatorRefusalError as exc:  # the poster says it once per pass; due again once stale
             log.info("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
             with db.session() as session:  # refused, perhaps for its own reasons: later passes ask it after the others
@@ -531,7 +552,9 @@ def _post_parts(
                     error=_error_text(exc),
                     refused_at=clock() if exc.held else None,  # the token's refusal is not the channel's
                 )
-            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
+            return SendResult(
+                channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc), exc.refused
+            )
         except Exception as exc:
             log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
             with db.session() as session:

@@ -24,7 +24,7 @@ from bot.staff_notices import DigestStopped
 from bot.text import is_slack_channel_id
 from digests.errors import InvalidChannel, InvalidSchedule, UnknownTheme
 from digests.schedule import DAY_NAMES
-from storage import digest_repo, register_repo
+from storage import digest_repo, outbox_repo, register_repo
 from storage.models import DigestSubscription
 
 _TIME = re.compile(r"^(\d{1,2})(?:[:.hu](\d{2}))?$", re.ASCII)
@@ -262,12 +262,25 @@ def tell_digests_refused(
 ) -> None:
     """Tell staff that the digests of ``period`` wait because Slack refuses them for a reason only the operator can
     fix (``error``, e.g. ``missing_scope``; ``needed``: the scope Slack says is needed; ``method``: the call refused,
-    the post or the look-up before it): once per week per cause, however many passes, replicas and channels meet
-    it. The subscriptions stay on and the runs due."""
+    the post or the look-up before it): once per week per cause and call refused, however many passes, replicas
+    and channels meet it (``refused_key``; a post refused after a look-up refused the same week is told too). The
+    notice names the first channel refused (``channel_id``): the week's first pass's; a later pass, which meets
+    another channel first, finds the week's notice queued under the key and queues nothing (never another content
+    under that key). Two replicas telling it at the same moment queue it once (``concurrent``): the later one's pass
+    goes on. The subscriptions stay on and the runs due."""
+    key = refused_key(period=period, method=method, error=error, needed=needed)
+    if outbox_repo.get_outbox_message_keyed(session, dedupe_key=key) is not None:
+        return  # told this week, naming the channel its first pass met
     notice = DigestStopped(
         channel_id=channel_id, reason=error[:200], held=True, needed=needed[:200], method=method[:60]
     )
-    outbox.enqueue(session, notice, dedupe_key=f"digest_refused:{period}:{error[:80]}:{needed[:80]}", now=now)
+    outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
+
+
+def refused_key(*, period: str, method: str, error: str, needed: str) -> str:
+    """The outbox key of the week's "digests held" notice for one cause (Slack's ``error`` and the scope ``needed``)
+    met on one call (``method``), within the outbox's 200 characters."""
+    return f"digest_refused:{period}:{method[:40]}:{error[:60]}:{needed[:70]}"
 
 
 def get_subscription(session: Session, *, channel_id: str) -> DigestSubscription | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digests import sender
-from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError
+from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused
 from digests.sender import SendResult, SendStatus
 from handlers.digest_sources import INFO, OperatorRefusals
 from storage.db import Database
@@ -37,9 +37,11 @@ class Held:
     needed: str = ""
 
     def own(self) -> PermanentPostError:
-        """What the channel's run fails with when the refusal was its own: the post's, or the look-up's (never
-        counted as the channel refusing its post, ``digests.sender.refused_before``)."""
-        return LookUpRefusedError(self.error, self.method) if self.method == INFO else PermanentPostError(self.error)
+        """What the channel's run fails with when the refusal was its own: the post's, or the look-up's (recorded
+        as the look-up's; either is remembered as the channel's refusal, ``digests.sender.channel_refused``)."""
+        if self.method == INFO:
+            return LookUpRefusedError(self.error, self.method)
+        return PermanentPostError(self.error, refused=Refused(self.error, self.method))
 
 
 class HeldRefusals:
@@ -55,11 +57,11 @@ class HeldRefusals:
     first the channels not refused yet (``digests.sender``): two channels refused for their own reasons do not hold
     back the week's other digests.
 
-    A channel whose digest failed for its week with such a refusal of its post in a week the pass remembers
-    (``refused_before``: ``digests.sender.refused_before``, the memory that orders the pass, across a quiet week too;
-    its own refusal, the app may not post there) is likely refused so again: it does not count towards ``ENOUGH``
-    while the pass held a channel that was not, so it neither stops the pass nor makes a single other refusal the
-    pass's."""
+    A channel whose digest failed for its week with such a refusal of its post (or of its look-up) in a week the pass
+    remembers (``refused_before``: ``digests.sender.refused_before``, the memory that orders the pass, across a quiet
+    week too; its own refusal, the app may not post or read there) is likely refused so again: it does not count
+    towards ``ENOUGH`` while the pass held a channel that was not, so it neither stops the pass nor makes a single
+    other refusal the pass's."""
 
     ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
 

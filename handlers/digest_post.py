@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from digests import sender
-from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, RetryLaterError
+from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
@@ -26,7 +26,7 @@ from digests.schedule import STALE_AFTER
 from digests.sender import Clock, SendResult, elapsed_clock
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
-from handlers.digest_held import HELD_REFUSALS, HeldRefusals, fail_held
+from handlers.digest_held import HELD_REFUSALS, POST, HeldRefusals, fail_held
 from handlers.digest_sources import (
     CHANNEL_REFUSALS,
     CONFIGURATION_REFUSALS,
@@ -87,21 +87,22 @@ def slack_post(
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
+            refused = Refused(error, POST)
             if error in HELD_REFUSALS and held is not None and held.hold(channel, error):
-                raise OperatorRefusalError(error, held=True) from exc
+                raise OperatorRefusalError(error, held=True, refused=refused) from exc
             if error in DIGEST_FAILED_ERRORS:
-                raise PermanentPostError(error) from exc
+                raise PermanentPostError(error, refused=refused) from exc
             if error in CONFIGURATION_REFUSALS:
                 needed = slack_needed_scope(exc)
                 if refusals is not None:
-                    refusals.refused(error=error, needed=needed, method="chat.postMessage", channel_id=channel)
-                raise OperatorRefusalError(error, needed) from exc
+                    refusals.refused(error=error, needed=needed, method=POST, channel_id=channel)
+                raise OperatorRefusalError(error, needed, refused=refused) from exc
             # a rate limit longer than the client waits: not before Slack asked (without a Retry-After: a short wait)
             limited = slack_rate_limit_wait(exc)
             if limited is not None:
-                raise RetryLaterError(
-                    limited.seconds, _rate_limited_text(error, limited.seconds, limited.said), said=limited.said
-                ) from exc
+                text = _rate_limited_text(error, limited.seconds, limited.said)
+                limit = Refused(error or "ratelimited", POST)
+                raise RetryLaterError(limited.seconds, text, said=limited.said, refused=limit) from exc
             raise
         if held is not None:
             held.sent()
@@ -212,24 +213,27 @@ def look_up_failed(
     stays due), so that every channel refused so is the pass's refusal (staff told once per week, the digests go
     out once it is granted) and a channel refused alone is its own; after a post went out (or without ``held``):
     ``LookUpRefusedError``, that channel's look-up's refusal (the week fails once, since nothing vouches the channel
-    is not shared; logged at ERROR once; the subscription stays, staff are not told; never counted as the channel
-    refusing its post, ``digests.sender.refused_before``); anything else (an error on Slack's side, a timeout, a
+    is not shared; logged at ERROR once; the subscription stays, staff are not told; remembered in later weeks as
+    that channel's refusal, ``digests.sender.channel_refused``); anything else (an error on Slack's side, a timeout, a
     refusal): Slack's error, so the run stays claimed and is tried again once stale. Another refusal that is not
     passing is logged at ERROR: it needs the operator."""
     failure = sort_failed_look_up(exc)
+    refused = Refused(failure.error, INFO)
     if failure.kind is LookUpFailure.GONE:
-        return PermanentPostError(failure.error)
+        return PermanentPostError(failure.error, refused=refused)
     if failure.kind is LookUpFailure.CONFIGURATION:
         if refusals is not None:
             refusals.refused(error=failure.error, needed=failure.needed, method=INFO, channel_id=channel)
-        return OperatorRefusalError(failure.error, failure.needed, asked=False)  # the post itself was not asked
+        # the post itself was not asked
+        return OperatorRefusalError(failure.error, failure.needed, asked=False, refused=refused)
     if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
         text = _rate_limited_text(f"{failure.error}: channel look-up", failure.wait, failure.said)
-        return RetryLaterError(failure.wait, text, said=failure.said)
+        return RetryLaterError(failure.wait, text, said=failure.said, refused=refused)
     if failure.error in CHANNEL_REFUSALS:
         needed = slack_needed_scope(exc)
         if held is not None and held.hold(channel, failure.error, method=INFO, needed=needed):
-            return OperatorRefusalError(failure.error, needed, held=True, method=INFO)  # whose: the pass decides
+            # whose: the pass decides
+            return OperatorRefusalError(failure.error, needed, held=True, method=INFO, refused=refused)
         return LookUpRefusedError(failure.error, INFO)  # the look-up's, for the week: failed once, logged once
     if failure.kind is LookUpFailure.REFUSED:
         log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, failure.error)

@@ -18,7 +18,7 @@ from bot.cli.wording import local_time, schedule
 from bot.errors import ConfigError, NotFoundError, Problem
 from bot.i18n import LANGUAGES, N_, format_number, normalise_language, t, tn
 from bot.register.themes import ensure_default_themes
-from bot.text import shown_value
+from bot.text import shown_text, shown_value
 from digests.period import parse_period
 from digests.restored import mark_posted
 from digests.schedule import digest_window, next_run_time
@@ -99,7 +99,11 @@ def digest_group(
     --send-due prints a line per digest: channel, week, the status code in brackets (the third field in every
     language: "[failed]", "[error]", "[retry]", "[sent]" …), then the outcome in words; it exits 1 when a digest
     failed (not for one tried again later or left to another process). --send-due --json prints one JSON object per
-    line instead: channel, week, status (the same codes), parts_posted, parts_total, resumed and error (Slack's).
+    line instead: channel, week, status (the same codes), parts_posted, parts_total, resumed, error (the error
+    recorded on the run, as the line says it: "PermanentPostError: not_in_channel"), slack_error (Slack's bare code:
+    "not_in_channel") and method (the Slack call refused: "chat.postMessage", or "conversations.info", the look-up
+    before the post); both null when Slack was not asked or refused nothing (a digest held without asking, because
+    Slack refused the pass's first posts: its error says "not asked").
 
     \b
     Examples:
@@ -208,7 +212,9 @@ def send_failed(results: list[SendResult]) -> bool:
 
 def send_json(result: SendResult) -> dict[str, object]:
     """A line of ``digest --send-due --json``: what ``describe_send`` says, as values (``status``: the code in its
-    brackets; ``error``: Slack's error as recorded, "" when none)."""
+    brackets; ``error``: the error recorded on the run, "" when none; ``slack_error`` and ``method``: Slack's bare
+    code and the call it refused, None when Slack was not asked or refused nothing; printable, masked)."""
+    refused = result.refused
     return {
         "channel": result.channel_id,
         "week": result.period,
@@ -217,6 +223,8 @@ def send_json(result: SendResult) -> dict[str, object]:
         "parts_total": result.parts_total,
         "resumed": result.resumed,
         "error": result.error,
+        "slack_error": shown_text(refused.error) if refused is not None else None,
+        "method": shown_text(refused.method) if refused is not None else None,
     }
 
 

@@ -5,14 +5,16 @@ codes."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from bot.cli.digest_cmds import describe_send
+from digests.errors import LookUpRefusedError
 from digests.sender import SendResult, SendStatus
 from storage.db import Database
 from tests.digests.test_cli import ENGLISH, NOW_ARG, emulator, seeded, wieweet  # noqa: F401
 from tests.emulator import SlackEmulator
 
-KEYS = {"channel", "week", "status", "parts_posted", "parts_total", "resumed", "error"}
+KEYS = {"channel", "week", "status", "parts_posted", "parts_total", "resumed", "error", "slack_error", "method"}
 
 
 def lines(output: str) -> list[dict[str, object]]:
@@ -39,9 +41,13 @@ def test_send_due_json_says_each_digest_on_a_line_and_exits_as_without_it(
         "parts_total": posted,
         "resumed": False,
         "error": "",
+        "slack_error": None,
+        "method": None,
     }
     gone = by_channel["C0GONE001"]
     assert (gone["status"], gone["parts_posted"]) == ("failed", 0) and "not_in_channel" in str(gone["error"])
+    # Slack's bare code and the call it refused, beside the error as recorded (review48 finding 3)
+    assert (gone["slack_error"], gone["method"]) == ("not_in_channel", "chat.postMessage")
     again = wieweet(seeded.url, "digest", "--send-due", "--json", NOW_ARG, env=env | ENGLISH)
     assert (again.exit_code, again.output) == (0, "")  # nothing due: no line (no words to parse either)
 
@@ -54,6 +60,43 @@ def test_send_due_json_retry_exits_0(seeded: Database, emulator: SlackEmulator) 
     assert sent.exit_code == 0, sent.output  # tried again later: no failure
     [line] = lines(sent.output)
     assert line["status"] == "retry" and "missing_scope" in str(line["error"])
+    assert (line["slack_error"], line["method"]) == ("missing_scope", "chat.postMessage")
+
+
+def test_send_due_json_says_which_call_slack_refused_and_which_digests_it_was_not_asked_about(
+    seeded: Database,  # noqa: F811
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """Every look-up refused (``no_permission``): the first two channels' refusals are Slack's answers to the look-up
+    before the post; the pass then holds the third without asking Slack, which must not read as its post refused."""
+    channels = ("C0DIGEST1", "C0DIGEST2", "C0DIGEST3")
+    for channel in channels:
+        assert wieweet(seeded.url, "digest", "subscribe", "--channel", channel).exit_code == 0
+    emulator.fail_next("conversations.info", error="no_permission", times=100)
+    env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
+    sent = wieweet(seeded.url, "digest", "--send-due", "--json", NOW_ARG, env=env)
+    assert sent.exit_code == 0, sent.output
+    by_channel = {str(line["channel"]): line for line in lines(sent.output)}
+    assert {c: line["status"] for c, line in by_channel.items()} == dict.fromkeys(channels, "retry")
+    asked = [c for c, line in by_channel.items() if line["slack_error"] is not None]
+    [held] = set(channels) - set(asked)
+    for channel in asked:
+        assert (by_channel[channel]["slack_error"], by_channel[channel]["method"]) == (
+            "no_permission",
+            "conversations.info",
+        )
+    unasked = by_channel[held]
+    assert unasked["method"] is None and "not asked" in str(unasked["error"])
+
+
+def test_send_due_json_fields_of_a_run_failed_for_a_refused_look_up() -> None:
+    from bot.cli.digest_cmds import send_json  # noqa: PLC0415
+
+    refused = LookUpRefusedError("no_permission", "conversations.info")
+    result = SendResult("C0DIGEST1", "2026-W48", SendStatus.FAILED, error=f"LookUpRefusedError: {refused}")
+    line = send_json(replace(result, refused=refused.refused))
+    assert (line["slack_error"], line["method"]) == ("no_permission", "conversations.info")
+    assert line["error"] == "LookUpRefusedError: conversations.info: no_permission"
 
 
 def test_the_json_status_is_the_text_lines_bracketed_code() -> None:

@@ -1,8 +1,8 @@
 """What the refusal memory of the weekly digest passes counts against a channel (``digests.sender``: the order of
 a pass, ``refused_before``): only its post refused with a refusal that may be its own (``no_permission``), and only
 until a digest of it goes out. A digest sent after a refusal in the same week ends it; a refused channel look-up is
-recorded as the look-up's, not as the channel refusing the post; a refusal of the whole token is the token's, however
-many channels are subscribed."""
+recorded as the look-up's (not as the post refused) and counts as that channel's refusal all the same; a refusal of
+the whole token is the token's, however many channels are subscribed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from digests.sender import _last_refused, refused_before
+from digests.sender import _last_refused, channel_refused, refused_before
 from storage import digest_repo
 from storage.db import Database
 from storage.models import DigestRunStatus
@@ -77,7 +77,7 @@ def test_a_sent_digest_clears_the_refusals_of_the_weeks_before_and_its_own_week(
     assert remembered(database) == ({}, set())
 
 
-def test_a_refused_look_up_is_the_look_ups_not_the_channel_refusing_its_post(
+def test_a_refused_look_up_is_recorded_as_the_look_ups_and_remembered_as_the_channels_refusal(
     database: Database,
     emulator: SlackEmulator,  # noqa: F811
 ) -> None:
@@ -96,7 +96,7 @@ def test_a_refused_look_up_is_the_look_ups_not_the_channel_refusing_its_post(
     assert run.error == "LookUpRefusedError: conversations.info: no_permission"
     assert "conversations.info" in run.error and "no_permission" in run.error
     assert asked_posts(emulator, 0) == []
-    assert "C0DIGEST1" not in remembered(database)[1]
+    assert "C0DIGEST1" in remembered(database)[1]
 
 
 @pytest.mark.parametrize("error", ["invalid_auth", "token_revoked", "account_inactive", "not_authed", "missing_scope"])
@@ -120,3 +120,18 @@ def test_a_refused_token_with_one_channel_subscribed_is_not_counted_against_that
     run = run_of(database, "C0DIGEST1")
     assert run.status is DigestRunStatus.CLAIMED and error in run.error and run.refused_at is None
     assert remembered(database) == ({}, set())
+
+
+@pytest.mark.parametrize(
+    ("recorded", "refused"),
+    [
+        ("PermanentPostError: no_permission", "no_permission"),
+        ("LookUpRefusedError: conversations.info: no_permission", "no_permission"),
+        ("OperatorRefusalError: no_permission", None),  # held, not failed: not the channel's (yet)
+        ("OperatorRefusalError: conversations.info: no_permission", None),
+        ("RetryLaterError: ratelimited: retry after 30 s", None),
+        ("", None),
+    ],
+)
+def test_one_reading_of_a_recorded_error_as_the_channels_refusal(recorded: str, refused: str | None) -> None:
+    assert channel_refused(recorded) == refused

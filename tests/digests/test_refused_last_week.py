@@ -25,12 +25,18 @@ WEEK = timedelta(days=7)
 WEEK2 = NOW + WEEK
 
 
-def week_one(database: Database, emulator: SlackEmulator, *, news_in_week: int = 2) -> tuple[Passes, int]:  # noqa: F811
-    """Week 1: the first two channels refuse every post; the third's digest goes out in the second pass, the two
-    fail for the week (staff were told once, in the first pass, which met only the two). News for ``news_in_week``
-    (the weeks between are quiet: nothing to post)."""
+def week_one(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+    *,
+    news_in_week: int = 2,
+    method: str = "chat.postMessage",
+) -> tuple[Passes, int]:
+    """Week 1: the first two channels refuse every post (``method``: or the look-up before it); the third's digest
+    goes out in the second pass, the two fail for the week (staff were told once, in the first pass, which met only
+    the two). News for ``news_in_week`` (the weeks between are quiet: nothing to post)."""
     for channel in DUE[:2]:
-        emulator.fail_next("chat.postMessage", error="no_permission", channel=channel, times=100)
+        emulator.fail_next(method, error="no_permission", channel=channel, times=100)
     passes = passes_for(database, emulator)
     passes.run(NOW)
     passes.run(NOW + timedelta(minutes=11))
@@ -60,21 +66,27 @@ def test_channels_refused_last_week_are_asked_after_the_others_in_the_next_weeks
     assert len(notices(database)) == told  # staff not told again
 
 
+@pytest.mark.parametrize("method", ["chat.postMessage", "conversations.info"])
 @pytest.mark.usefixtures("due")
 def test_one_new_refusal_next_to_channels_refused_last_week_is_not_the_passs(
     database: Database,
     emulator: SlackEmulator,  # noqa: F811
+    method: str,
 ) -> None:
     """Week 2: the third channel is refused too (the app removed from it). Two channels refused last week for their
     own reasons, refused again, do not make its refusal the pass's: all three fail for the week, staff are not told,
-    and no later pass of the week asks them again."""
-    passes, told = week_one(database, emulator)
-    emulator.fail_next("chat.postMessage", error="no_permission", channel="C0DIGEST3", times=100)
+    and no later pass of the week asks them again. The same when what Slack refuses for those channels is the
+    look-up before the post (``conversations.info``): a week failed for the look-up's own refusal is remembered as
+    one failed for the post's (review48)."""
+    passes, told = week_one(database, emulator, method=method)
+    emulator.fail_next(method, error="no_permission", channel="C0DIGEST3", times=100)
     mark = emulator.call_count
     results = passes.run(WEEK2)
-    asked = [c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)]
+    asked = [c.params.get("channel") for c in emulator.calls_to(method, since=mark)]
     assert asked == ["C0DIGEST3", "C0DIGEST1", "C0DIGEST2"]
-    assert {r.status for r in results.values()} == {SendStatus.FAILED}
+    assert {r.status for r in results.values()} == {SendStatus.FAILED}, {c: r.error for c, r in results.items()}
+    if method == "conversations.info":  # each failed as its look-up's refusal, none as its post's
+        assert {r.error for r in results.values()} == {"LookUpRefusedError: conversations.info: no_permission"}
     assert len(notices(database)) == told
     assert passes.run(WEEK2 + timedelta(minutes=11)) == {}
 
