@@ -123,15 +123,33 @@ def token_problem(name: str, token: str, *, prefix: str) -> Problem:
     )
 
 
+def bot_token_problem(settings: Settings) -> Problem | None:
+    """What is wrong with a SLACK_BOT_TOKEN that is set but malformed (``token_problem``); None when it is not set or
+    looks like a bot token."""
+    token = settings.slack_bot_token
+    if token and not BOT_TOKEN.fullmatch(token):
+        return token_problem("SLACK_BOT_TOKEN", token, prefix="xoxb-")
+    return None
+
+
+def check_bot_token(settings: Settings) -> None:
+    """Refuse a malformed SLACK_BOT_TOKEN as ``wieweet run`` does (``check_tokens``): for the commands that call Slack
+    with it (``digest --send-due``, ``register check-slack``, an import that asks Slack for e-mail addresses), before
+    their first call. Sent as it is, a token with a line break made Python's HTTP client quote it whole into its
+    error (the log, the command's output, a traceback), and a quoted one came back from Slack as "invalid_auth"."""
+    problem = bot_token_problem(settings)
+    if problem is not None:
+        raise settings_error([problem])
+
+
 def settings_problems(settings: Settings, *, http: bool) -> list[str]:
     """Every Slack setting the chosen mode lacks or that is malformed, one line each (a ``Problem`` each, which the
     command line says in the operator's language)."""
     problems: list[str] = []
-    token = settings.slack_bot_token
-    if not token:
+    if not settings.slack_bot_token:
         problems.append(Problem("set SLACK_BOT_TOKEN to the app's bot token (xoxb-…)", "setting_no_bot_token"))
-    elif not BOT_TOKEN.fullmatch(token):
-        problems.append(token_problem("SLACK_BOT_TOKEN", token, prefix="xoxb-"))
+    elif problem := bot_token_problem(settings):
+        problems.append(problem)
     if http:
         secret = settings.slack_signing_secret
         if not secret:
