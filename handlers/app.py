@@ -223,11 +223,11 @@ def create_app(services: Services, *, http: bool) -> App:
             Problem(f"Slack refused SLACK_BOT_TOKEN: {error}", "setting_token_refused", {"error": error}),
         ) from exc
     except (URLError, OSError) as exc:
-        english = f"cannot reach Slack at {settings.slack_api_url}: {exc}"
+        url = shown_text(settings.slack_api_url, limit=200)  # its secrets masked, printable (bot.text)
+        english = f"cannot reach Slack at {url}: {shown_text(str(exc), limit=500)}"
         detail = Detail(str(exc), "unreachable")
         raise ConfigError(
-            "unreachable",
-            Problem(english, "setting_slack_unreachable", {"url": settings.slack_api_url, "detail": detail}),
+            "unreachable", Problem(english, "setting_slack_unreachable", {"url": url, "detail": detail})
         ) from exc
     # who is inside: this team, its Grid organisation and the allowed teams (``handlers.network``)
     team, org = identity.get("team_id"), identity.get("enterprise_id")
