@@ -1,6 +1,6 @@
 """What the command line says to its operator about a setting refused and a file it cannot write, in
 ``WIEWEET_LANGUAGE``: the catalogue key of each ``Problem`` code (``bot.errors.setting_refused``, ``bot.files``,
-``handlers.app``'s Slack settings) and the words for the values they hold.
+``handlers.slack_settings``) and the words for the values they hold.
 
 The problem itself stays an English line (logs, ``load_settings`` in a test); the values it quotes went through
 ``bot.text.shown_value`` where they were refused, so no text here shows a secret. A library's or the system's own
@@ -32,6 +32,9 @@ OPERATOR_KEYS: Mapping[str, str] = {
     "setting_holidays_none": N_("setting.holidays_none"),
     "setting_api_url": N_("setting.api_url"),
     "setting_api_url_http": N_("setting.api_url_http"),
+    "setting_api_url_userinfo": N_("setting.api_url_userinfo"),
+    "setting_api_url_query": N_("setting.api_url_query"),
+    "setting_api_url_characters": N_("setting.api_url_characters"),
     "setting_triage_channel": N_("setting.triage_channel"),
     "setting_staff_usergroup": N_("setting.staff_usergroup"),
     "setting_share": N_("setting.share"),
@@ -54,7 +57,7 @@ OPERATOR_KEYS: Mapping[str, str] = {
     "setting_db_mangled": N_("setting.db_mangled"),
     "setting_db_sqlite_slashes": N_("setting.db_sqlite_slashes"),
     "setting_db_memory": N_("setting.db_memory"),
-    # ... Slack's tokens and signing secret (handlers.app)
+    # ... Slack's tokens and signing secret (handlers.slack_settings)
     "setting_no_bot_token": N_("setting.no_bot_token"),
     "setting_no_app_token": N_("setting.no_app_token"),
     "setting_no_signing_secret": N_("setting.no_signing_secret"),
@@ -99,7 +102,7 @@ UNIT_KEYS: Mapping[str, str] = {  # a number of these, as "a whole number of day
     "weeks": N_("setting.unit_weeks"),
 }
 
-TOKEN_KIND_KEYS: Mapping[str, str] = {  # a Slack token by its prefix (handlers.app.token_problem)
+TOKEN_KIND_KEYS: Mapping[str, str] = {  # a Slack token by its prefix (handlers.slack_settings.token_problem)
     "xoxb-": N_("setting.kind_bot_token"),
     "xapp-": N_("setting.kind_app_token"),
 }

@@ -222,14 +222,42 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 def parse_slack_api_url(value: str | None) -> str:
     """The Slack Web API base URL: https with a host (http only to this machine), ending in ``/`` (the client
     appends ``auth.test`` to it). Every call carries the bot token: over http to another host anyone on the way
-    could read it."""
+    could read it. Refused too, without quoting the value: a user name or password (the token goes in a header; a
+    password in the URL would be printed wherever the URL is), a query or fragment (the method's name would be added
+    after it) and a space or a control character (the HTTP client refuses it with a traceback; an escape acts on the
+    terminal that shows it)."""
     url = (value or "").strip() or DEFAULT_SLACK_API_URL
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    if not url.isprintable() or any(char.isspace() for char in url):  # a control, format or bidi character too
+        raise setting_refused(
+            "bad_slack_api_url",
+            "SLACK_API_URL holds a space or a control character (copied along?); give the API's address alone, "
+            "such as https://slack.com/api/",
+            "setting_api_url_characters",
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (read for its check: a port that is not a number raises)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
         raise setting_refused(
             "bad_slack_api_url",
             "SLACK_API_URL must be an http(s):// URL such as https://slack.com/api/",
             "setting_api_url",
+        )
+    if "@" in parts.netloc:
+        raise setting_refused(
+            "bad_slack_api_url",
+            "SLACK_API_URL must not hold a user name or password (…@): every call carries the bot token already, and "
+            "the address is shown in messages and logs; give the API's address alone, such as https://slack.com/api/",
+            "setting_api_url_userinfo",
+        )
+    if "?" in url or "#" in url:
+        raise setting_refused(
+            "bad_slack_api_url",
+            "SLACK_API_URL must not hold a query or fragment (?… or #…): the method's name is added at its end; give "
+            "the API's address alone, such as https://slack.com/api/",
+            "setting_api_url_query",
         )
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         raise setting_refused(

@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.text import mask_secrets, printable
 from digests.collect import collect_digest_data, without_gone
 from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused, RetryLaterError
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
@@ -114,7 +115,9 @@ def elapsed_clock(now: datetime) -> Clock:
 
 
 def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    """An error as recorded, printed (``--send-due``'s line) and said in ``--json``: printable, on one line (a Slack
+    error is two), its secrets masked (a token a library's error quotes, ``bot.text.mask_secrets``)."""
+    return mask_secrets(" ".join(printable(f"{type(exc).__name__}: {exc}").split()))[:2000]
 
 
 def collect_for(

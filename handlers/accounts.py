@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.register.identity import SlackEmailLookup
+from bot.text import shown_text
 
 log = logging.getLogger(__name__)
 GONE = frozenset({"user_not_found", "user_not_visible"})  # Slack answered: no address to give
@@ -31,7 +32,7 @@ def slack_account(client: WebClient, user_id: str) -> SlackAccount:
         user = client.users_info(user=user_id).get("user") or {}
     except SlackApiError as exc:
         error = str(exc.response.get("error") or "")
-        log.warning("users.info failed for %s: %s", user_id, error)
+        log.warning("users.info failed for %s: %s", user_id, shown_text(error))  # one line, masked: Slack's text
         return SlackAccount("", "", checked=error in GONE)
     profile = user.get("profile") or {}
     name = str(user.get("real_name") or profile.get("real_name") or "")

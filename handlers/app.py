@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -29,23 +28,19 @@ from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 import handlers
-from bot.config import Settings, settings_error
-from bot.errors import ConfigError, Count, Detail, Problem
+from bot.config import Settings
+from bot.errors import ConfigError, Detail, Problem
 from bot.health import HealthMonitor
 from bot.network import Network
 from bot.text import shown_text
 from handlers.http_edge import HttpEdge, WsgiApp
 from handlers.services import Services, retry_after_seconds
+from handlers.slack_settings import MISSING_SECRET
 from handlers.socketwatch import SocketWatch
 from handlers.stopping import StopSignals
 
 log = logging.getLogger(__name__)
 
-# checked with ``fullmatch`` (``$`` would let a line break through): a token pasted with a space, a line break or
-# a second token after it is refused at start, not by Slack later in an obscure way (``token_problem``)
-BOT_TOKEN = re.compile(r"xoxb-[A-Za-z0-9-]+")
-APP_TOKEN = re.compile(r"xapp-[A-Za-z0-9-]+")
-SIGNING_SECRET = re.compile(r"[A-Za-z0-9]{16,}")
 HTTP_THREADS = 8
 
 
@@ -168,154 +163,6 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
-SLACK_SIGNING_SECRET_IS = (
-    "Slack's Signing Secret is 32 characters, digits and the letters a-f (the app's Basic Information → App "
-    "Credentials → Signing Secret, not the Verification Token or Client Secret)"
-)
-
-
-def signing_secret_problem(secret: str) -> Problem:
-    """What is wrong with a ``secret`` that ``SIGNING_SECRET`` refuses, saying what it is like without showing it."""
-    others = sum(not (char.isascii() and char.isalnum()) for char in secret)
-    if others:
-        return Problem(
-            f"SLACK_SIGNING_SECRET holds {others} character(s) other than letters and digits (a space, quote or line "
-            f"break copied along?); {SLACK_SIGNING_SECRET_IS}",
-            "setting_secret_characters",
-            {"count": Count(others)},
-        )
-    return Problem(
-        f"SLACK_SIGNING_SECRET is too short ({len(secret)} characters); {SLACK_SIGNING_SECRET_IS}",
-        "setting_secret_short",
-        {"count": Count(len(secret))},
-    )
-
-
-QUOTES = "'\"`‘’“”"
-# the kinds of character a token or secret may hold by mistake: (the English words, the operator text's code)
-_LINE_BREAKS = ("line break(s)", "setting_chars_line_breaks")
-_SPACES = ("space(s) or tab(s)", "setting_chars_spaces")
-_QUOTE_MARKS = ("quote(s)", "setting_chars_quotes")
-_OTHERS = ("other character(s)", "setting_chars_other")
-
-
-def _other_characters(value: str, allowed: Callable[[str], bool]) -> tuple[Problem, ...]:
-    """What kind of characters ``value`` holds that ``allowed`` refuses, counted, without showing ``value``: "2 line
-    break(s), 1 space" (each kind a ``Problem`` the operator's language says)."""
-    kinds: dict[tuple[str, str], int] = {}
-    for char in value:
-        if allowed(char):
-            continue
-        kind = (
-            _LINE_BREAKS
-            if char in "\r\n"
-            else _SPACES
-            if char.isspace()
-            else _QUOTE_MARKS
-            if char in QUOTES
-            else _OTHERS
-        )
-        kinds[kind] = kinds.get(kind, 0) + 1
-    return tuple(Problem(f"{count} {words}", code, {"count": Count(count)}) for (words, code), count in kinds.items())
-
-
-def _token_char(char: str) -> bool:
-    return char.isascii() and (char.isalnum() or char == "-")
-
-
-TOKEN_KINDS = {"xoxb-": "a bot token", "xapp-": "an app-level token"}  # by prefix; the operator text names the kind
-
-
-def token_problem(name: str, token: str, *, prefix: str) -> Problem:
-    """What is wrong with a Slack token its pattern refuses (the wrong kind, quotes kept around it, "Bearer " or
-    other characters copied along), saying what it is like without showing it."""
-    kind = TOKEN_KINDS[prefix]
-    values: dict[str, object] = {"name": name, "prefix": prefix, "kind": prefix}
-    start = token.find(prefix)
-    if start < 0:
-        return Problem(f"{name} must be {kind} starting with {prefix}", "setting_token_kind", values)
-    before = token[:start].strip(QUOTES + " \t\r\n")  # what is left before the token once quotes are taken off
-    if before.lower() == "bearer":  # an Authorization header's value pasted whole
-        return Problem(
-            f'{name} starts with "Bearer ", the word before a token in an HTTP header; give {kind} ({prefix}…) alone',
-            "setting_token_bearer",
-            values,
-        )
-    if before:
-        return Problem(
-            f"{name} holds {len(token[:start])} character(s) before {prefix} (a name or a word copied along?); "
-            f"give {kind} ({prefix}…) alone",
-            "setting_token_before",
-            {**values, "count": Count(len(token[:start]))},
-        )
-    others = _other_characters(token, _token_char)
-    if not others:  # only "xoxb-"
-        return Problem(
-            f"{name} must be {kind} starting with {prefix}, followed by the rest of the token",
-            "setting_token_prefix_only",
-            values,
-        )
-    shown = ", ".join(others)
-    values["others"] = others
-    stripped = token.strip()
-    inner = stripped[1:-1] if len(stripped) > 1 else ""
-    if stripped[0] in QUOTES and stripped[-1] in QUOTES and len(inner) > len(prefix) and all(map(_token_char, inner)):
-        return Problem(
-            f"{name} is in quotes, kept as part of the value (docker --env-file, a Kubernetes secret or a CI "
-            f"variable keeps them; {shown} besides the token); give {kind} ({prefix}…) without them",
-            "setting_token_quoted",
-            values,
-        )
-    pasted = any(char.isspace() for char in stripped)
-    more = " (two tokens pasted together?)" if pasted else " (copied along?)"
-    return Problem(
-        f"{name} holds {shown} besides the token's letters, digits and dashes{more}; give {kind} ({prefix}…) alone",
-        "setting_token_pasted" if pasted else "setting_token_copied",
-        values,
-    )
-
-
-def settings_problems(settings: Settings, *, http: bool) -> list[str]:
-    """Every Slack setting the chosen mode lacks or that is malformed, one line each (a ``Problem`` each, which the
-    command line says in the operator's language)."""
-    problems: list[str] = []
-    token = settings.slack_bot_token
-    if not token:
-        problems.append(Problem("set SLACK_BOT_TOKEN to the app's bot token (xoxb-…)", "setting_no_bot_token"))
-    elif not BOT_TOKEN.fullmatch(token):
-        problems.append(token_problem("SLACK_BOT_TOKEN", token, prefix="xoxb-"))
-    if http:
-        secret = settings.slack_signing_secret
-        if not secret:
-            problems.append(MISSING_SECRET)
-        elif not SIGNING_SECRET.fullmatch(secret):  # fullmatch: "$" would let a line break through
-            problems.append(signing_secret_problem(secret))
-    else:
-        app_token = settings.slack_app_token
-        if not app_token:
-            problems.append(
-                Problem(
-                    "set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write for Socket Mode, "
-                    "or run with --http and SLACK_SIGNING_SECRET",
-                    "setting_no_app_token",
-                )
-            )
-        elif not APP_TOKEN.fullmatch(app_token):
-            problems.append(token_problem("SLACK_APP_TOKEN", app_token, prefix="xapp-"))
-    return problems
-
-
-MISSING_SECRET = Problem("set SLACK_SIGNING_SECRET (Basic Information → Signing Secret)", "setting_no_signing_secret")
-
-
-def check_tokens(settings: Settings, *, http: bool, problems: Sequence[str] = ()) -> None:
-    """One clear message listing every missing or malformed setting (``problems``: those found earlier, such as
-    a malformed WIEWEET_JOB_INTERVAL), instead of one at a time or a traceback deep inside Bolt."""
-    found = [*problems, *settings_problems(settings, http=http)]
-    if found:
-        raise settings_error(found)
-
-
 def configure_web_client(client: WebClient, settings: Settings) -> WebClient:
     """Point a WebClient at the configured Slack API, with timeouts and the safe retry handlers."""
     client.base_url = settings.slack_api_url
@@ -376,11 +223,11 @@ def create_app(services: Services, *, http: bool) -> App:
             Problem(f"Slack refused SLACK_BOT_TOKEN: {error}", "setting_token_refused", {"error": error}),
         ) from exc
     except (URLError, OSError) as exc:
-        english = f"cannot reach Slack at {settings.slack_api_url}: {exc}"
+        url = shown_text(settings.slack_api_url, limit=200)  # its secrets masked, printable (bot.text)
+        english = f"cannot reach Slack at {url}: {shown_text(str(exc), limit=500)}"
         detail = Detail(str(exc), "unreachable")
         raise ConfigError(
-            "unreachable",
-            Problem(english, "setting_slack_unreachable", {"url": settings.slack_api_url, "detail": detail}),
+            "unreachable", Problem(english, "setting_slack_unreachable", {"url": url, "detail": detail})
         ) from exc
     # who is inside: this team, its Grid organisation and the allowed teams (``handlers.network``)
     team, org = identity.get("team_id"), identity.get("enterprise_id")

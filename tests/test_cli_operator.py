@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from bot.cli import database_reason, main
 from bot.config import load_settings
 from bot.setting_values import normalise_database_url
-from handlers.app import settings_problems
+from handlers.slack_settings import settings_problems
 from storage.db import Database, head_revision
 from storage.db_url import shown_url, url_secrets
 

@@ -15,7 +15,7 @@ from bot.errors import Problem, WieweetError
 from bot.files import check_folder, replace_file
 from bot.operator_texts import operator_text, settings_text
 from bot.setting_values import normalise_database_url
-from handlers.app import settings_problems
+from handlers.slack_settings import settings_problems
 
 BOT_TOKEN = "xoxb-1234-5678-S3cretT0kenValue"
 SECRET = "f00dfeedf00dfeedf00dfeedf00dfeed"

@@ -238,6 +238,9 @@ def _send_due(cli: CliContext, *, now: datetime, as_json: bool = False) -> bool:
     from handlers.app import create_web_client  # noqa: PLC0415 (the Web API client only when sending)
     from handlers.channels import ChannelDirectory  # noqa: PLC0415
     from handlers.digest_post import due_digests_poster  # noqa: PLC0415
+    from handlers.slack_settings import check_bot_token  # noqa: PLC0415
+
+    check_bot_token(settings)  # a malformed token refused as `wieweet run` does, before a call quotes it
 
     post_due = due_digests_poster(cli.db, create_web_client(settings), ChannelDirectory(), tz=_zone(cli))
     results = post_due(now, _worker_id())

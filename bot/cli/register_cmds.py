@@ -83,11 +83,15 @@ class TerminalProgress:
 
 
 def slack_email_lookup(settings: Settings) -> identity.SlackEmailLookup | None:
-    """Asks Slack for an account's e-mail address (``users.info``), when the bot token is set; None otherwise."""
+    """Asks Slack for an account's e-mail address (``users.info``), when the bot token is set; None otherwise. A
+    malformed token is refused (``ConfigError``) as `wieweet run` refuses it, before Slack is asked."""
     if not settings.slack_bot_token:
         return None
     from handlers.accounts import email_lookup  # noqa: PLC0415 (the Web API client only when there is a token)
     from handlers.app import create_web_client  # noqa: PLC0415
+    from handlers.slack_settings import check_bot_token  # noqa: PLC0415
+
+    check_bot_token(settings)
 
     return email_lookup(create_web_client(settings))
 

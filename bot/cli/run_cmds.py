@@ -20,7 +20,7 @@ from bot.needs import NeedsService
 from bot.needs.jobs import NeedsPass
 from bot.routing import RoutingPolicy, RoutingService
 from handlers import txguard
-from handlers.app import check_tokens, create_app, run_http, run_socket_mode
+from handlers.app import create_app, run_http, run_socket_mode
 from handlers.channel_reconcile import SlackChannelLookup
 from handlers.digest_post import due_digests_poster
 from handlers.inbox import InboxWorker
@@ -28,6 +28,7 @@ from handlers.needs_refresh import ProposalRefresher
 from handlers.outbox import OutboxSender, check_triage_channel
 from handlers.reactivations import RecentMarksCheck
 from handlers.services import LocaleCache, Services, make_clock
+from handlers.slack_settings import check_tokens
 from handlers.socketwatch import SOCKET_DOWN_EXIT, SocketModeDownError
 from handlers.stopping import StopSignals
 

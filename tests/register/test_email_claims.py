@@ -294,6 +294,24 @@ def test_the_import_command_asks_slack_and_prints_the_conflict(
     assert the_expert(db).slack_user_id is None
 
 
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_import_command_refuses_a_malformed_token_before_asking_slack(
+    db: Database, tmp_path: Path, slack: SlackEmulator, language: str
+) -> None:
+    """As ``wieweet run`` does: sent as it was, a token with a line break was quoted whole by the HTTP client's error
+    (review47 finding 1)."""
+    squatted(db)
+    path = tmp_path / "experts.csv"
+    path.write_text(OFFICIAL, encoding="utf-8")
+    env = {"SLACK_BOT_TOKEN": "xoxb-1-S3cret\nxoxb-2-S3cret", "SLACK_API_URL": slack.api_url}
+    env["WIEWEET_LANGUAGE"] = language
+    result = CliRunner().invoke(main, ["--database", db.url, "import", "experts", str(path)], env=env)
+    said = {"nl": "error: SLACK_BOT_TOKEN bevat 1 regeleinde(s)", "en": "error: SLACK_BOT_TOKEN holds 1 line break(s)"}
+    assert result.exit_code == 2 and result.output.startswith(said[language]), result.output
+    assert "S3cret" not in result.output and slack.calls_to("users.info") == []
+    assert the_expert(db).slack_user_id == SQUATTER.slack_id  # nothing changed
+
+
 def test_the_import_command_keeps_an_account_slack_confirms(db: Database, tmp_path: Path, slack: SlackEmulator) -> None:
     with db.session() as session:
         profiles.save_profile(session, actor=JAN, values=FORM, now=NOW, slack_email=JAN_EMAIL)
