@@ -84,7 +84,8 @@ def test_purge_json_is_the_same_in_every_language(world: World, lieve: Ids) -> N
     dry = [wieweet_in(world.db, lang, "privacy", "purge", "--dry-run", "--json").output for lang in ("nl", "en")]
     assert dry[0] == dry[1] and len(dry[0].splitlines()) == 1, dry
     would = json.loads(dry[0])
-    assert would["dry_run"] is True and would["counts"]["request_events"] >= 1 and "inbox_requests" not in would["counts"]
+    assert would["dry_run"] is True and would["counts"]["request_events"] >= 1
+    assert "inbox_requests" not in would["counts"]  # counted only when it goes
     done = wieweet(world.db, "privacy", "purge", "--json")
     assert done.exit_code == 0 and len(done.output.splitlines()) == 1, done.output
     purged = json.loads(done.output)
