@@ -148,6 +148,30 @@ OPERATOR_CODES = frozenset(  # the command line's own errors: their values are p
     }
 )
 
+NOT_FOUND_KEYS: Mapping[tuple[str, str], str] = {
+    # a record the command line was given that does not exist, in the operator's words, by the error's code and the
+    # value naming it (the Slack text of the same code speaks of a button's record and names nothing)
+    ("not_found", "question"): N_("cli.no_question"),  # bot.routing (question show|close|assign)
+    ("no_expert", "email"): N_("cli.no_expert_email"),  # bot.register.listing (register show)
+    ("no_expert", "expert"): N_("cli.no_expert_id"),  # bot.register.profiles
+    ("no_practice", "practice"): N_("cli.no_practice_id"),  # bot.register.submissions
+    ("no_topic", "topic"): N_("cli.no_topic_id"),  # bot.needs.recruiting (needs recruit)
+    ("not_a_candidate", "experts"): N_("cli.not_a_candidate"),  # ... (needs recruit --ask)
+    ("no_proposal", "proposal"): N_("cli.no_proposal_id"),  # bot.needs.proposals (needs dismiss|done)
+}
+
+
+def not_found_text(error: WieweetError, lang: str) -> str | None:
+    """What the command line says for a record it was given that does not exist ("vraag 99999 bestaat niet"), in
+    ``lang``; None for an error that is not one (or holds no value naming it)."""
+    for (code, name), key in NOT_FOUND_KEYS.items():
+        if error.code == code and name in error.values:
+            try:
+                return t(key, lang, **error.values)
+            except (KeyError, IndexError):  # a text whose placeholders the error does not fill
+                return None
+    return None
+
 
 FIELD_ERROR_KEYS: Mapping[str, str] = {  # FieldError.code (bot.register.validation) in a profile or practice form
     "missing": N_("field.missing"),

@@ -123,6 +123,7 @@ def _amount(amount: Amount, lang: str) -> str:
             "setting.amount_organisations", "setting.amount_organisations_plural", n, lang, count=count
         ),
         "weeks": lambda: tn("setting.amount_weeks", "setting.amount_weeks_plural", n, lang, count=count),
+        "characters": lambda: tn("setting.amount_characters", "setting.amount_characters_plural", n, lang, count=count),
     }
     said = amounts.get(amount.unit)
     return said() if said is not None else f"{count} {amount.unit}"
@@ -151,6 +152,8 @@ def _one(line: Problem, lang: str) -> str:
     values = {name: _value(name, value, lang) for name, value in line.values.items()}
     if line.code == "setting_language":
         values["choices"] = format_list([repr(code) for code in LANGUAGES], style="or", locale=locale(lang))
+    if line.code == "setting_secret_short":  # "1 teken", "10 tekens" (handlers.app holds the count alone)
+        values["count"] = _amount(Amount(int(line.values.get("count", 0)), "characters"), lang)  # type: ignore[call-overload]
     if line.code in {"setting_db_option", "setting_db_option_close"}:
         more = int(line.values.get("more", 0))  # type: ignore[call-overload]
         values["more"] = (

@@ -108,7 +108,9 @@ def test_dry_run_and_unknown_theme_filter(database_url: str, experts_csv: Path) 
 
 def test_unknown_expert_is_a_clear_error(database_url: str) -> None:
     result = CliRunner().invoke(main, ["--database", database_url, "register", "show", "nobody@x.be"])
-    assert result.exit_code == 2 and "no expert with email 'nobody@x.be'" in result.output
+    assert result.exit_code == 2 and "geen expert met e-mailadres 'nobody@x.be' in het register" in result.output
+    english = wieweet_in(database_url, "en", "register", "show", "nobody@x.be")
+    assert english.exit_code == 2 and "no expert with email 'nobody@x.be' in the register" in english.output
 
 
 def test_themes_list_and_import(database_url: str, tmp_path: Path) -> None:

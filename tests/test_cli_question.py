@@ -107,7 +107,9 @@ def test_show_gives_status_requests_timers_and_hides_a_private_asker(world: Worl
     assert "asker: (private or anonymous)" in english.output and "asker_update           to the asker" in english.output
 
     done = wieweet(world.db, "question", "show", "999999")
-    assert done.exit_code == 2 and "question 999999 not found" in done.output  # an unknown id: bad input
+    assert done.exit_code == 2 and "error: vraag 999999 bestaat niet" in done.output  # an unknown id: bad input
+    english = wieweet_in(world.db, "en", "question", "show", "999999")
+    assert english.exit_code == 2 and "error: question 999999 not found" in english.output
 
 
 def test_close_tells_the_asker_ends_requests_and_timers_and_is_audited(world: World) -> None:
@@ -199,7 +201,7 @@ def test_close_refusals_and_dry_run_change_nothing(world: World) -> None:
     assert _snapshot(world, withdrawn) == snapshot
 
     done = wieweet(world.db, "question", "close", "999999", "--reason", "x")
-    assert done.exit_code == 2 and "question 999999 not found" in done.output  # an unknown id: bad input
+    assert done.exit_code == 2 and "error: vraag 999999 bestaat niet" in done.output  # an unknown id: bad input
 
     qid = _escalated(world, text="Wie kent de leegstandsheffing in Gent?")
     snapshot = _snapshot(world, qid)
@@ -305,7 +307,7 @@ def test_a_refused_pick_says_why_and_keeps_only_its_audit_row_as_in_slack(world:
     assert len(refused) == len(recorded) and {r.entity_key for r in refused} == {f"question:{qid}"}
 
     done = wieweet(world.db, "question", "assign", "999999", "--expert", "UGUST")
-    assert done.exit_code == 2 and "question 999999 not found" in done.output  # an unknown id: bad input
+    assert done.exit_code == 2 and "error: vraag 999999 bestaat niet" in done.output  # an unknown id: bad input
 
     dry = wieweet(
         world.db, "question", "assign", str(qid), "--expert", "UGUST", "--even-if-away", "--dry-run", *AT_LATER

@@ -395,7 +395,7 @@ def test_show_prints_the_full_profile(database: Database, database_url: str, fil
     assert "  slack:              - (not in Slack)" in bram and "  last confirmed:     never" in bram
     assert "  consent:            pending (pending)" in bram
     missing = wieweet(database_url, "register", "show", "nobody@x.be")
-    assert missing.exit_code == 2 and "no expert with email 'nobody@x.be'" in missing.stderr
+    assert missing.exit_code == 2 and "error: geen expert met e-mailadres 'nobody@x.be'" in missing.stderr
 
 
 def test_themes_list_and_import(database_url: str, tmp_path: Path) -> None:

@@ -106,11 +106,13 @@ class Slack:
         ({"bot": f"MY {BOT_TOKEN}"}, True, "3 teken(s) voor xoxb-", "3 character(s) before xoxb-"),
         ({"bot": "xoxb-"}, True, "gevolgd door de rest van het token", "followed by the rest of the token"),
         ({"bot": f'"{BOT_TOKEN}"'}, True, "staat tussen aanhalingstekens", "is in quotes"),
+        ({"bot": f'"{BOT_TOKEN}"'}, True, "(xoxb-…) zonder die aanhalingstekens", "(xoxb-…) without them"),
         ({"bot": f"{BOT_TOKEN} {BOT_TOKEN}"}, True, "1 spatie(s) of tab(s)", "1 space(s) or tab(s)"),
         ({"bot": f"{BOT_TOKEN}\n"}, True, "1 regeleinde(s) naast de letters", "1 line break(s) besides"),
         ({"bot": f"{BOT_TOKEN}!"}, True, "1 ander(e) teken(s) naast", "1 other character(s) besides"),
         ({"bot": BOT_TOKEN, "app": "xoxb-1"}, False, "een token op app-niveau zijn dat begint met xapp-", "xapp-"),
         ({"bot": BOT_TOKEN, "secret": SECRET[:10]}, True, "te kort (10 tekens)", "too short (10 characters)"),
+        ({"bot": BOT_TOKEN, "secret": SECRET[:1]}, True, "te kort (1 teken);", "too short (1 character);"),
         ({"bot": BOT_TOKEN, "secret": SECRET + " "}, True, "1 teken(s) die geen letter", "1 character(s) other"),
     ],
 )

@@ -33,7 +33,7 @@ from bot.config import (
     unknown_settings,
 )
 from bot.directory import known_name
-from bot.error_texts import OPERATOR_CODES, error_text, problem_text
+from bot.error_texts import OPERATOR_CODES, error_text, not_found_text, problem_text
 from bot.errors import ConfigError, ImportFailed, Problem, WieweetError
 from bot.i18n import normalise_language, t
 from bot.operator_texts import OPERATOR_KEYS, operator_text, settings_text
@@ -149,10 +149,11 @@ def refusal_text(error: WieweetError, cli: CliContext | None) -> str:
     """What the command line says for ``error``, in the operator's language (``operator_language``): a refusal
     (``WieweetError.refusal``) or an error naming someone in the words staff read in Slack, with each person's name
     where Slack shows a mention (``bot.directory.known_name``); an error of the command line's own
-    (``bot.error_texts.OPERATOR_CODES``: discarding queued work) in its catalogue text; the error's own message for
-    the rest (a record or id not found, bad input, a setting: their texts speak of Slack's buttons), for an error
-    with other values (a channel is Slack markup) and for a code without a text. Refused settings, a file that
-    cannot be written and the digest's refusals are said by ``bot.operator_texts``."""
+    (``bot.error_texts.OPERATOR_CODES``: discarding queued work) in its catalogue text, as is a record it was given
+    that does not exist (``bot.error_texts.NOT_FOUND_KEYS``); the error's own message for the rest (bad input, a
+    record not given on the command line: their texts speak of Slack's buttons), for an error with other values (a
+    channel is Slack markup) and for a code without a text. Refused settings, a file that cannot be written and the
+    digest's refusals are said by ``bot.operator_texts``."""
     lang = operator_language(cli)
     problems = error.values.get("problems")
     if error.code == "bad_settings" and isinstance(problems, tuple):  # every setting refused at start
@@ -164,6 +165,8 @@ def refusal_text(error: WieweetError, cli: CliContext | None) -> str:
         return problem_text(error.errors[0], lang)
     if error.code in OPERATOR_CODES:
         return error_text(error, lang) or error.message
+    if (missing := not_found_text(error, lang)) is not None:  # a record given that does not exist
+        return missing
     if not (error.refusal or error.people) or not set(error.values) <= error.people:
         return error.message
     if not error.values or cli is None:  # nobody named, or no database to name them from: their Slack id

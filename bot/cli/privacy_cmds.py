@@ -193,17 +193,25 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
 
 @privacy_group.command(name="purge")
 @click.option("--dry-run", is_flag=True, help="Count what would go, change nothing.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='One JSON object, the same in every language (for scripts): {"dry_run": false, "counts": {KIND: N, ...}}.',
+)
 @pass_cli
-def privacy_purge(cli: CliContext, dry_run: bool) -> None:
+def privacy_purge(cli: CliContext, dry_run: bool, as_json: bool) -> None:
     """Delete what is past its retention period (`wieweet run` also does this once a day).
 
     The periods are in the README ("What wieweet stores, why, and for how long"). The audit log records the
-    purge and its counts. --dry-run counts and changes nothing.
+    purge and its counts. --dry-run counts and changes nothing. The lines are in the operator's language (a kind
+    of record as its code); a script reads --json.
 
     \b
     Examples:
       wieweet privacy purge --dry-run
       wieweet privacy purge
+      wieweet privacy purge --json >> /var/log/wieweet-purge.jsonl
     """
     pending = list_pending_requests(cli.db)  # read first: their marks stay
     with cli.db.session() as session:
@@ -215,6 +223,9 @@ def privacy_purge(cli: CliContext, dry_run: bool) -> None:
             record_purge(session, actor=cli_actor(), counts=counts, now=now)
     if not dry_run:
         counts["inbox_requests"] = purge_inbox(cli.db, now=_now())
+    if as_json:
+        echo(json.dumps({"dry_run": dry_run, "counts": counts}, ensure_ascii=False))
+        return
     _counts(counts, N_("cli.privacy_would_purge") if dry_run else N_("cli.privacy_purged"), operator_language(cli))
 
 

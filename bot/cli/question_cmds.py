@@ -79,8 +79,8 @@ def _refuse(message: str, code: int = EXIT_REFUSED) -> NoReturn:
     raise click.exceptions.Exit(code)
 
 
-def _unknown(question_id: int) -> NoReturn:
-    _refuse(f"question {question_id} not found", EXIT_BAD_INPUT)
+def _unknown(question_id: int, lang: str) -> NoReturn:
+    _refuse(t("cli.no_question", lang, question=question_id), EXIT_BAD_INPUT)
 
 
 def _why(session: Session, error: WieweetError, question: Question | None, lang: str) -> str:
@@ -105,7 +105,7 @@ def _settling(cli: CliContext, question_id: int, *, dry_run: bool) -> Iterator[t
         try:
             question_overview(session, question_id=question_id)
         except NotFoundError:
-            _unknown(question_id)
+            _unknown(question_id, operator_language(cli))
         question_repo.get_question(session, question_id=question_id, lock=True)
         before = {m.id for m in outbox_repo.list_outbox_messages(session, question_id=question_id)}
         try:
@@ -179,7 +179,7 @@ def question_show(cli: CliContext, question_id: int) -> None:
         try:
             view = question_overview(session, question_id=question_id)
         except NotFoundError:
-            _unknown(question_id)
+            _unknown(question_id, operator_language(cli))
         q = view.question
         status = q.status.value + (f" ({q.escalation_reason})" if q.escalation_reason else "")  # a code, as kinds
         asked = local_time(q.created_at, tz)

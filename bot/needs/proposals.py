@@ -477,7 +477,7 @@ class Proposals:
 def _get(session: Session, proposal_id: int, *, lock: bool = False) -> NeedProposal:
     proposal = proposal_repo.get_need_proposal(session, proposal_id=proposal_id, lock=lock)
     if proposal is None:
-        raise NotFoundError("no_proposal", f"no work session proposal #{proposal_id}")
+        raise NotFoundError("no_proposal", f"no work session proposal #{proposal_id}", values={"proposal": proposal_id})
     return proposal
 
 

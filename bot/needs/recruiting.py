@@ -77,7 +77,7 @@ class Recruiting:
         actor.require_staff("see who might cover a topic")
         topic = repo.get_need_topic(session, topic_id=topic_id)
         if topic is None:
-            raise NotFoundError("no_topic", f"no topic #{topic_id}")
+            raise NotFoundError("no_topic", f"no topic #{topic_id}", values={"topic": topic_id})
         state = self.core.state(session)
         label = shown_label(topic, state.sources)
         items = state.members().get(topic_id, [])
@@ -113,7 +113,11 @@ class Recruiting:
         allowed = {p.expert_id: p for p in plan.candidates if p.expert_id is not None and p.slack_user_id}
         refused = [i for i in expert_ids if i not in allowed]
         if refused:
-            raise NotFoundError("not_a_candidate", f"not a candidate for topic #{topic_id}: {refused}")
+            raise NotFoundError(
+                "not_a_candidate",
+                f"not a candidate for topic #{topic_id}: {refused}",
+                values={"topic": topic_id, "experts": ", ".join(map(str, refused))},
+            )
         keys = {i: request_key(topic_id, allowed[i].slack_user_id or "", plan.label) for i in dict.fromkeys(expert_ids)}
         # the rows to queue again locked first, in id order (as the erasure locks them), then each person in key
         # order: two asks naming the same people in another order never wait on each other's rows (a deadlock)

@@ -48,5 +48,6 @@ class ExpertProfile:
 def get_expert_profile(session: Session, *, email: str) -> ExpertProfile:
     expert = repo.get_expert_by_email(session, email=email)
     if expert is None:
-        raise NotFoundError("no_expert", f"no expert with email {shown_value(email.strip().lower())} in the register")
+        shown = shown_value(email.strip().lower())
+        raise NotFoundError("no_expert", f"no expert with email {shown} in the register", values={"email": shown})
     return ExpertProfile(expert=expert, practices=repo.list_practices_for_expert(session, expert_id=expert.id))

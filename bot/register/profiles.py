@@ -97,7 +97,7 @@ def get_expert(session: Session, *, expert_id: int, lock: bool = False) -> Exper
     """One expert; ``lock`` holds the row until commit (two staff deciding at once: the second sees the first)."""
     expert = repo.get_expert(session, expert_id=expert_id, lock=lock)
     if expert is None:
-        raise NotFoundError("no_expert", f"no expert #{expert_id}")
+        raise NotFoundError("no_expert", f"no expert #{expert_id}", values={"expert": expert_id})
     return expert
 
 

@@ -96,7 +96,7 @@ class PracticeChanged(WieweetError):
 def get_practice(session: Session, *, practice_id: int, lock: bool = False) -> Practice:
     practice = repo.get_practice(session, practice_id=practice_id, lock=lock)
     if practice is None:
-        raise NotFoundError("no_practice", f"no practice #{practice_id}")
+        raise NotFoundError("no_practice", f"no practice #{practice_id}", values={"practice": practice_id})
     return practice
 
 

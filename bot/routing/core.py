@@ -119,7 +119,7 @@ class RoutingCore:
     def lock_question(self, session: Session, question_id: int) -> Question:
         question = question_repo.get_question(session, question_id=question_id, lock=True)
         if question is None:
-            raise NotFoundError("not_found", f"question {question_id} not found")
+            raise NotFoundError("not_found", f"question {question_id} not found", values={"question": question_id})
         return question
 
     def load_for_recipient(self, session: Session, routing_id: int, actor_slack_id: str) -> tuple[Routing, Question]:

@@ -43,7 +43,7 @@ def question_overview(session: Session, *, question_id: int) -> QuestionOverview
     """The question ``question_id`` (``NotFoundError`` when there is none), as staff may see it."""
     question = question_repo.get_question(session, question_id=question_id)
     if question is None:
-        raise NotFoundError("not_found", f"question {question_id} not found")
+        raise NotFoundError("not_found", f"question {question_id} not found", values={"question": question_id})
     shareable = payloads.is_shareable(question)
     asker = None
     if shareable and question.asker_slack_id:

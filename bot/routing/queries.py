@@ -88,7 +88,7 @@ class RoutingQueries:
         """The asker's own question, still open (e.g. to add information); refused for anyone else."""
         question = question_repo.get_question(session, question_id=question_id)
         if question is None:
-            raise NotFoundError("not_found", f"question {question_id} not found")
+            raise NotFoundError("not_found", f"question {question_id} not found", values={"question": question_id})
         require_asker(question, asker_slack_id)
         require_active(question)
         return question

@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import N_, format_number, format_tenths, t, tn
-from bot.needs import NeedsOverview, TopicView
+from bot.needs import NeedsOverview, TopicView, recruit_reasons
 from bot.needs.model import COVERED, NOT_COVERED, TREND_FALLING, TREND_NEW, TREND_RISING, TREND_STABLE, WEAK
 from handlers import ids
 from handlers.kit import (
@@ -51,6 +51,7 @@ QUOTED_MAX = 5
 PEOPLE_MAX = 10
 OVERVIEW_TOPICS = 15  # topics in /wieweet behoeften (3 blocks each at most)
 HOME_TOPICS = 5
+SENTENCE_ENDS = ".?!…"  # a text ending in one of these ends a sentence itself
 LIVE = frozenset({"open", "invited"})
 COVERAGE_KEYS = {
     COVERED: N_("needs.coverage_covered"),
@@ -253,6 +254,19 @@ def build_done_modal(lang: str, *, proposal_id: int, label: str) -> View:
 # --- recruiting ---------------------------------------------------------------------------------------------------
 
 
+def _why_asked(reason: str, lang: str) -> str:
+    """Why the person was suggested, in their language: the stored reason's code in words (``recruit_reasons``,
+    without the code itself: a Slack user is no script) and what it names, as stored ("beantwoordde: <question>"); a
+    reason without a known code as stored. A reason that ends a sentence itself ("…?") gets no "." after it."""
+    if not reason:
+        return ""
+    code, detail = recruit_reasons.parse(reason)
+    said = t(recruit_reasons.REASON_KEYS[code], lang) if code else ""
+    shown = escape_truncate(f"{said}: {detail}" if said and detail else said or reason, 300)
+    why = t("needs.reason", lang, reason=shown)
+    return why[:-1] if why.endswith(tuple(f"{end}." for end in SENTENCE_ENDS)) else why
+
+
 def build_expertise_request(payload: Payload, lang: str) -> Rendered:
     """DM: would you add this topic to your profile? One button adds it (only for the person asked). ``gone``: the
     topic may no longer be added as asked (``bot.needs.TopicLabelGone``): said without its label, no button."""
@@ -262,8 +276,7 @@ def build_expertise_request(payload: Payload, lang: str) -> Rendered:
     label = str(payload.get("label") or "")
     reason = str(payload.get("reason") or "")
     topic_id = int(payload.get("topic_id") or 0)
-    why = t("needs.reason", lang, reason=escape_truncate(reason, 300)) if reason else ""
-    text = t("needs.recruit", lang, label=escape_truncate(label, 200), reason=why)
+    text = t("needs.recruit", lang, label=escape_truncate(label, 200), reason=_why_asked(reason, lang))
     blocks: list[Block] = [section(text)]
     if payload.get("added"):
         blocks.append(context(t("needs.recruit_added", lang, label=escape_truncate(label, 200))))

@@ -107,3 +107,32 @@ def test_recruiting_dm_has_one_button_until_the_topic_is_added() -> None:
     assert ids.ACTION_ADD_TOPIC in _dump(asked.blocks) and f'"{ids.BLOCK_EXPERTISE_REQUEST}:4"' in _dump(asked.blocks)
     added = build_expertise_request({"label": "ratten", "topic_id": 4, "added": True}, "nl")
     assert ids.ACTION_ADD_TOPIC not in _dump(added.blocks) and "ratten" in _dump(added.blocks)
+
+
+def test_recruiting_dm_says_why_in_the_readers_language() -> None:
+    """The reason is stored in English with its code ("answered: <question>"); the person asked reads it in their
+    own language, without the code, and a question's "?" gets no "." after it."""
+    reasons = {
+        "answered: Hoe innen jullie de leegstandsheffing?": (
+            "Je kwam in beeld omdat: beantwoordde: Hoe innen jullie de leegstandsheffing?\n",
+            "You were suggested because: answered: Hoe innen jullie de leegstandsheffing?\n",
+        ),
+        "contact for the practice: Leegstandsbeleid Gent": (
+            "Je kwam in beeld omdat: contactpersoon voor de praktijk: Leegstandsbeleid Gent.\n",
+            "You were suggested because: contact for the practice: Leegstandsbeleid Gent.\n",
+        ),
+        "answered a question on this topic": (
+            "Je kwam in beeld omdat: beantwoordde een vraag over dit onderwerp.\n",
+            "You were suggested because: answered a question on this topic.\n",
+        ),
+        "an older release's own words": (  # no code: as stored
+            "Je kwam in beeld omdat: an older release's own words.\n",
+            "You were suggested because: an older release's own words.\n",
+        ),
+    }
+    for reason, (dutch, english) in reasons.items():
+        nl = build_expertise_request({"label": "leegstand", "reason": reason, "topic_id": 3}, "nl")
+        en = build_expertise_request({"label": "leegstand", "reason": reason, "topic_id": 3}, "en")
+        assert dutch in nl.text and english in en.text, (nl.text, en.text)
+        assert "answered" not in nl.text and "contact for" not in nl.text
+        assert "?." not in nl.text + en.text and ".." not in nl.text + en.text

@@ -57,3 +57,26 @@ def test_recruit_in_dutch_and_english(network: Network) -> None:
 def test_no_proposals(network: Network) -> None:
     assert wieweet(network.database, "needs", "proposals").output == "geen voorstellen\n"
     assert wieweet_in(network.database, "en", "needs", "proposals").output == "no proposals\n"
+
+
+def test_a_topic_proposal_or_candidate_that_does_not_exist_in_both_languages(network: Network) -> None:
+    """A record given on the command line that does not exist: said in the operator's language, exit code 2."""
+    topic_id = _rats(network)
+    cases = [
+        (["needs", "recruit", "999999"], "geen onderwerp #999999", "no topic #999999"),
+        (
+            ["needs", "recruit", str(topic_id), "--ask", "999999"],
+            f"niet voorgesteld voor onderwerp #{topic_id}, dus niet te vragen: 999999",
+            f"not a candidate for topic #{topic_id}: 999999",
+        ),
+        (
+            ["needs", "dismiss", "999999"],
+            "geen voorstel voor een werksessie #999999",
+            "no work session proposal #999999",
+        ),
+    ]
+    for args, dutch, english in cases:
+        said = wieweet(network.database, *args)
+        assert said.exit_code == 2 and f"error: {dutch}\n" in said.output, said.output
+        said = wieweet_in(network.database, "en", *args)
+        assert said.exit_code == 2 and f"error: {english}\n" in said.output, said.output

@@ -63,7 +63,7 @@ def test_erase_asks_for_confirmation_then_erases_and_audits(world: World, lieve:
 
 def test_purge_dry_run_changes_nothing(world: World, lieve: Ids) -> None:
     dry = wieweet(world, "privacy", "purge", "--dry-run")
-    assert dry.exit_code == 0 and "zou opruimen request_events: 0" in dry.output
+    assert dry.exit_code == 0 and "op te ruimen request_events: 0" in dry.output
     done = wieweet(world, "privacy", "purge")
     assert done.exit_code == 0 and "opgeruimd sent_messages: 0" in done.output
 

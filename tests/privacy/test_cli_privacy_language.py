@@ -5,11 +5,13 @@ of records stay their codes, and ``privacy export`` and ``audit --json`` print t
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from bot.cli import main
+from storage.models import ProcessedEvent
 from tests.cli import wieweet, wieweet_in
 from tests.privacy.conftest import LIEVE, LIEVE_EMAIL, Ids
 from tests.routing.conftest import World
@@ -67,12 +69,30 @@ def test_erase_in_english(world: World, lieve: Ids) -> None:
 
 def test_purge_in_dutch_and_english(world: World) -> None:
     dry = wieweet(world.db, "privacy", "purge", "--dry-run")
-    assert dry.exit_code == 0 and "zou opruimen request_events: 0\n" in dry.output, dry.output
+    assert dry.exit_code == 0 and "op te ruimen request_events: 0\n" in dry.output, dry.output
     assert "would purge" not in dry.output
     assert "would purge request_events: 0\n" in wieweet_in(world.db, "en", "privacy", "purge", "--dry-run").output
     done = wieweet(world.db, "privacy", "purge")
     assert done.exit_code == 0 and "opgeruimd sent_messages: 0\n" in done.output, done.output
     assert "purged sent_messages: 0\n" in wieweet_in(world.db, "en", "privacy", "purge").output
+
+
+def test_purge_json_is_the_same_in_every_language(world: World, lieve: Ids) -> None:
+    """What a retention cron reads: one JSON object, its keys the kinds of records as codes, in every language."""
+    with world.db.session() as session:  # a Slack delivery id past its 30 days
+        session.query(ProcessedEvent).update({ProcessedEvent.received_at: datetime.now(UTC) - timedelta(days=40)})
+    dry = [wieweet_in(world.db, lang, "privacy", "purge", "--dry-run", "--json").output for lang in ("nl", "en")]
+    assert dry[0] == dry[1] and len(dry[0].splitlines()) == 1, dry
+    would = json.loads(dry[0])
+    assert would["dry_run"] is True and would["counts"]["request_events"] >= 1
+    assert "inbox_requests" not in would["counts"]  # counted only when it goes
+    done = wieweet(world.db, "privacy", "purge", "--json")
+    assert done.exit_code == 0 and len(done.output.splitlines()) == 1, done.output
+    purged = json.loads(done.output)
+    assert purged["dry_run"] is False and purged["counts"]["request_events"] == would["counts"]["request_events"]
+    assert purged["counts"]["inbox_requests"] == 0
+    again = json.loads(wieweet_in(world.db, "en", "privacy", "purge", "--json").output)
+    assert again["counts"]["request_events"] == 0
 
 
 def test_the_erasure_ledger_in_dutch_and_english(world: World, lieve: Ids, tmp_path: Path) -> None:
