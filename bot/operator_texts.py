@@ -152,7 +152,7 @@ def _one(line: Problem, lang: str) -> str:
     values = {name: _value(name, value, lang) for name, value in line.values.items()}
     if line.code == "setting_language":
         values["choices"] = format_list([repr(code) for code in LANGUAGES], style="or", locale=locale(lang))
-    if line.code == "setting_secret_short":  # "1 teken", "10 tekens" (handlers.app holds the count alone)
+    if line.code == "setting_secret_short":  # "1 teken", "10 tekens" (handlers.slack_settings holds the count alone)
         values["count"] = _amount(Amount(int(line.values.get("count", 0)), "characters"), lang)  # type: ignore[call-overload]
     if line.code in {"setting_db_option", "setting_db_option_close"}:
         more = int(line.values.get("more", 0))  # type: ignore[call-overload]
