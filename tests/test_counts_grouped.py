@@ -30,6 +30,7 @@ FORMATTED_BY_TYPE = {
     ("bot/error_texts.py", "error_text"),
     ("bot/error_texts.py", "problem_text"),
     ("bot/operator_texts.py", "_one"),  # a refused setting's values: a Count by type (``_value``)
+    ("bot/error_texts.py", "not_found_text"),  # a record's id ("vraag 99999 bestaat niet"): an id, no count
 }
 
 
