@@ -24,6 +24,8 @@ RAW_NUMBERS = (ast.BinOp, ast.UnaryOp)  # arithmetic on numbers: ``seconds // 60
 TEXT_CALLS = frozenset(
     {"t", "tn", "format_number", "format_tenths", "format_decimal", "format_duration", "format_size", "local_time"}
 )
+# calls that return a dict of finished texts (``**counted_askers(…)``: each count already through ``format_number``)
+TEXT_DICTS = frozenset({"counted_askers"})
 # ``**values`` whose counts are formatted by their type, not by their name: ``bot.errors.Count`` in an error's or an
 # import problem's values (``error_text``, ``problem_text``)
 FORMATTED_BY_TYPE = {
@@ -114,6 +116,8 @@ def _splatted(value: ast.expr, scope: Scope) -> dict[str, ast.expr] | None:
         return {}
     if isinstance(value, ast.Name) and len(scope.bound.get(value.id, [])) == 1:
         (value,) = scope.bound[value.id]
+    if isinstance(value, ast.Call) and _named(value.func, *TEXT_DICTS):
+        return {}
     if isinstance(value, ast.DictComp):  # ``{name: format_number(n, lang) for name, n in counts.items()}``
         return {} if _formatted(value.value, scope) else None
     if not isinstance(value, ast.Dict):

@@ -539,20 +539,23 @@ def _posts_refreshed(session: Session, proposal: NeedProposal, *, now: datetime)
         proposal_refresh_repo.update_need_proposal_refresh_due(session, proposal_id=proposal.id, mark=1, due_at=now)
 
 
-def _session_summary(label: str, questions: int, organisations: int, lang: str) -> str:
-    """A finished work session's practice summary when staff wrote none, in the network's language ``lang``."""
-    return t(
-        "needs.session_summary",
-        lang,
-        label=label,
-        questions=tn(
+def counted_askers(questions: int, organisations: int, lang: str) -> dict[str, str]:
+    """ "12 vragen", "3 organisaties" in ``lang`` (grouped, plural by the number): the ``questions`` and
+    ``organisations`` of a proposal's and a work session's texts."""
+    return {
+        "questions": tn(
             "needs.n_questions", "needs.n_questions_plural", questions, lang, n=format_number(questions, lang)
         ),
-        organisations=tn(
+        "organisations": tn(
             "needs.n_organisations",
             "needs.n_organisations_plural",
             organisations,
             lang,
             n=format_number(organisations, lang),
         ),
-    )
+    }
+
+
+def _session_summary(label: str, questions: int, organisations: int, lang: str) -> str:
+    """A finished work session's practice summary when staff wrote none, in the network's language ``lang``."""
+    return t("needs.session_summary", lang, label=label, **counted_askers(questions, organisations, lang))

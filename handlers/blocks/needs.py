@@ -28,6 +28,7 @@ from slack_sdk.models.views import View
 from bot.i18n import N_, format_number, format_tenths, t, tn
 from bot.needs import NeedsOverview, TopicView, recruit_reasons
 from bot.needs.model import COVERED, NOT_COVERED, TREND_FALLING, TREND_NEW, TREND_RISING, TREND_STABLE, WEAK
+from bot.needs.proposals import counted_askers
 from handlers import ids
 from handlers.kit import (
     MAX_BLOCKS,
@@ -98,16 +99,7 @@ def build_needs_proposal(payload: Payload, lang: str) -> Rendered:
         "needs.proposal",
         lang,
         label=escape_truncate(label, 200),
-        questions=tn(
-            "needs.n_questions", "needs.n_questions_plural", questions, lang, n=format_number(questions, lang)
-        ),
-        organisations=tn(
-            "needs.n_organisations",
-            "needs.n_organisations_plural",
-            organisations,
-            lang,
-            n=format_number(organisations, lang),
-        ),
+        **counted_askers(questions, organisations, lang),
     )
     blocks: list[Block] = [section(head)]
     quoted = [str(q) for q in proposal.get("quoted") or []][:QUOTED_MAX]
