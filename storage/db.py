@@ -40,6 +40,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from storage import write_lock
 from storage.models import Base, InboxRequest
 
 log = logging.getLogger(__name__)
@@ -82,10 +83,12 @@ class _Writes(threading.local):
 _writes = _Writes()
 _watching: list[bool] = []
 _WRITE_STATEMENTS = frozenset({"insert", "update", "delete", "replace"})
+_WRITE_LOCK = "begin immediate"  # SQLite: holds the write lock as a write does (``storage.write_lock``)
 
 
 def _after_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-    if statement.lstrip().split(" ", 1)[0].lower() in _WRITE_STATEMENTS:
+    words = statement.lower().split()
+    if words[:1] and (words[0] in _WRITE_STATEMENTS or " ".join(words[:2]) == _WRITE_LOCK):
         _writes.connections.add(id(conn.connection.dbapi_connection))
 
 
@@ -222,6 +225,7 @@ def create_db_engine(
         pool: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
         engine = create_engine(url, hide_parameters=hide, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
+        write_lock.install(engine)  # a read "for update" holds the write lock (SQLite has no row locks)
         if url not in {"sqlite://", "sqlite:///:memory:"}:
             with engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")

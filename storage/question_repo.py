@@ -27,6 +27,7 @@ from storage.models import (
     Visibility,
     gap_key,
 )
+from storage.write_lock import hold_write_lock
 
 # --- questions -----------------------------------------------------------------------------------------------------
 
@@ -260,7 +261,7 @@ def _with_experts(question: Any) -> tuple[Any, ...]:
 def claim_asker_lock(session: Session, *, asker_slack_id: str) -> None:
     """Serialise what one asker's limits decide (the hourly limit, the cap on questions with experts) until the
     transaction ends: two processes counting at once would both find room. PostgreSQL: a transaction-level
-    advisory lock on the asker; SQLite: the database's write lock, taken now (a write that changes nothing), as
+    advisory lock on the asker; SQLite: the database's write lock, taken now (``storage.write_lock``), as
     SQLite lets one writer at a time. Counts read after this see what the other committed."""
     _claim_person_lock(session, f"wieweet-asker:{asker_slack_id}")
 
@@ -277,10 +278,7 @@ def _claim_person_lock(session: Session, key: str) -> None:
         digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
         session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
     else:
-        session.execute(
-            update(Question).where(Question.id == -1).values(updated_at=Question.updated_at),
-            execution_options={"synchronize_session": False},
-        )
+        hold_write_lock(session.connection(), table=Question.metadata.tables[Question.__tablename__])
 
 
 def count_questions_by_status(session: Session, *, status: QuestionStatus) -> int:

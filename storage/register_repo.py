@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -53,18 +53,13 @@ def get_experts_by_ids(
     """The experts with these ids, by id (ids not found are left out). ``share`` re-reads them and holds them against
     a change until commit, so that a withdrawal (which changes the row) waits for the reader or is seen by it:
     PostgreSQL ``FOR SHARE`` on their rows (waiting for a change in progress to commit); SQLite: the database's write
-    lock, taken first (a write that changes nothing), as SQLite lets one writer at a time. With ``skip_locked`` (and
+    lock, taken before the read (``storage.write_lock``), as SQLite lets one writer at a time. With ``skip_locked`` (and
     ``share``) PostgreSQL leaves out, without waiting, the rows another transaction is changing at this moment
     (``SKIP LOCKED``); SQLite waits for its write lock as without it."""
     if not expert_ids:
         return {}
     query = select(Expert).where(Expert.id.in_(sorted(expert_ids))).order_by(Expert.id)
     if share:
-        if session.get_bind().dialect.name != "postgresql":
-            session.execute(
-                update(Expert).where(Expert.id == -1).values(updated_at=Expert.updated_at),
-                execution_options={"synchronize_session": False},
-            )
         query = query.with_for_update(read=True, skip_locked=skip_locked).execution_options(populate_existing=True)
     return {e.id: e for e in session.scalars(query)}
 

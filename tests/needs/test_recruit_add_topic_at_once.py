@@ -1,5 +1,6 @@
 """The person asked pressing "add to my profile" twice at once (two clicks, two devices): the second waits for the
-first's change to their register row and then finds the topic there, so it is added and audited once."""
+first's change to their register row and then finds the topic there, so it is added and audited once (PostgreSQL: the
+row's lock; SQLite: the database's write lock, taken before the row is read)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from tests.needs.test_recruit_claims import _rats
 
 
 def test_two_clicks_at_once_add_the_topic_once(network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not network.database.url.startswith("postgresql"):
-        pytest.skip("row locks are PostgreSQL's (SQLite lets one writer at a time)")
     topic_id = _rats(network)
     with network.database.session() as session:
         plan = network.service.recruiting(session, actor=STAFF, topic_id=topic_id, now=NOW)

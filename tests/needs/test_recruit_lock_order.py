@@ -1,6 +1,7 @@
 """Two staff asks naming the same people in opposite order, each queueing again DMs that were given up, take the rows'
-locks in one order (by id, as the erasure does): on PostgreSQL the second waits for the first instead of deadlocking,
-and both succeed, each DM queued once."""
+locks in one order (by id, as the erasure does): the second waits for the first instead of deadlocking (PostgreSQL's
+row locks), or instead of reading what the first is changing (SQLite's write lock, taken before the read), and both
+succeed, each DM queued once."""
 
 from __future__ import annotations
 
@@ -50,8 +51,6 @@ def _two_asked(network: Network) -> tuple[int, list[int]]:
 
 
 def test_two_asks_in_opposite_order_do_not_deadlock(network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
-    if network.database.engine.dialect.name != "postgresql":
-        pytest.skip("row locks are PostgreSQL's")
     topic_id, ids = _two_asked(network)
     # each ask pauses once it holds its first row, until the other holds one too (or, when the other waits for that
     # same row, a short while): locks taken in opposite orders would then wait on each other
