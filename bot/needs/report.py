@@ -169,11 +169,12 @@ def _number_formats(sheet: Worksheet, *, ids: bool) -> None:
     number), which are no amounts and are not grouped."""
     for row in sheet.iter_rows(min_col=2 if ids else 1):
         for cell in row:
-            if isinstance(cell.value, bool) or cell.number_format != "General":
+            value: object = cell.value
+            if cell.number_format != "General" or isinstance(value, bool):
                 continue
-            if isinstance(cell.value, int):
+            if isinstance(value, int):
                 cell.number_format = THOUSANDS
-            elif isinstance(cell.value, float):
+            elif isinstance(value, float):
                 cell.number_format = TENTHS
 
 
