@@ -95,15 +95,6 @@ def account_admitted(network: Network | None, account: dict[str, Any]) -> bool:
     )
 
 
-def confirmed_deactivated(client: WebClient, user_id: str, *, unknown_is_gone: bool = True) -> bool:
-    """Whether Slack says now that ``user_id``'s account is deactivated (errors other than ``GONE`` raise).
-    ``unknown_is_gone`` False: only an account Slack answers with, deactivated — after a DM Slack refused (to an
-    asker, an expert or a recruiting DM: ``handlers.outbox_refused``), whose id Slack not knowing says nothing
-    certain of (``bot.register.marked.UNCONFIRMED_REASONS``: mistyped, another organisation's)."""
-    account = account_at_slack(client, user_id)
-    return is_deactivated(account) and (unknown_is_gone or account is not None)
-
-
 def acknowledge_only(ack: Ack) -> None:
     """Any other ``user_change`` (a status, a title, a photo): acknowledged, nothing looked up or stored."""
     ack()

@@ -13,9 +13,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.outbox import FailOutcome, redraw_of
 from bot.register.marked import UNCONFIRMED_REASONS
+from bot.register.refusals import LOOKED_UP, Lookup, Verdict, verdict
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, aimed_at_triage, tell_staff
-from handlers.deactivated import confirmed_deactivated, person_gone_after_send
-from handlers.recruit_refused import unknown_id_refused
+from handlers.deactivated import account_at_slack, is_deactivated, person_gone_after_send
+from handlers.recruit_refused import recruit_refused
 from handlers.services import Services
 from storage.models import OutboxKind, OutboxMessage
 
@@ -25,8 +26,7 @@ log = logging.getLogger("wieweet.outbox")
 # never get a DM: a routing's request failing so is not waited on. Not "account_inactive" by itself: Slack says it of
 # the bot's own token (the app or workspace disabled, which an admin can undo), and moving on would spend every open
 # question's experts on messages that cannot go out either; only when ``users.info`` then says the recipient's
-# account is deleted (``_deactivated``).
-UNREACHABLE_ERRORS = frozenset({"cannot_dm_bot", "user_disabled", "user_not_found"})
+# account is deleted, or does not know it (``bot.register.refusals.verdict``, the rule every kind of DM follows).
 UNREACHABLE_KINDS = frozenset({OutboxKind.EXPERT_REQUEST, OutboxKind.EXPERT_REMINDER})
 # DMs to an asker: when one can never arrive (the account deactivated: ``_asker_unreachable``), the
 # person is treated as Slack's ``user_change`` for a deactivated account would have them (``handlers.deactivated``)
@@ -68,12 +68,11 @@ def after_failure(
         return
     if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:
         return
-    if permanent and (
-        error == "user_disabled" or (error == "account_inactive" and _deactivated(client, message.recipient_slack_id))
-    ):  # the account deactivated: all their requests move on, their own questions withdrawn, as the event does
+    found, reason = _verdict(client, message, error) if permanent else (Verdict.OTHER, "")
+    if found is Verdict.GONE:  # the account deactivated: all their requests move on, their own questions withdrawn
         _person_gone(services, client, message, error)
-    elif permanent and error in UNREACHABLE_ERRORS:
-        _move_on(services, message.id, message.routing_id, error, unreachable=True)
+    elif found in (Verdict.UNREACHABLE, Verdict.KNOWN_ACTIVE):
+        _move_on(services, message.id, message.routing_id, reason, unreachable=True)
     elif message.kind is OutboxKind.EXPERT_REQUEST and recorded is FailOutcome.GIVEN_UP:
         # given up for another reason: whoever chose the person hears
         _move_on(services, message.id, message.routing_id, error, unreachable=False)
@@ -107,40 +106,44 @@ def _tell_staff(services: Services, client: WebClient, message: OutboxMessage, e
     log.warning("outbox %s: the triage channel never got %s (%s): %s", message.id, what, error, outcome)
 
 
-def _deactivated(client: WebClient, user_id: str | None, error: str = "account_inactive") -> bool:
-    """Whether ``users.info`` answers with ``user_id``'s account, deactivated (``deleted``). ``account_inactive``
-    alone does not say so — Slack says it of the bot's own token — but when Slack still answers about the recipient
-    and says they are gone, they are. With a dead token that call fails too, and nobody is marked or moved on.
-    Slack not knowing the id either (``user_not_found``) is no such answer, for an asker as for an expert or a
-    recruiting DM (``bot.register.marked.UNCONFIRMED_REASONS``: another organisation's member this token cannot
-    see, a mistyped id): nobody's questions are withdrawn on it. Asked too after ``error`` (``user_not_found``,
-    ``cannot_dm_bot``) from opening an asker's DM."""
+def _verdict(client: WebClient, message: OutboxMessage, error: str) -> tuple[Verdict, str]:
+    """What Slack's refusal ``error`` says of the recipient (``bot.register.refusals.verdict``: one rule for every
+    kind of DM), ``users.info`` asked only after a refusal its answer decides (``LOOKED_UP``)."""
+    lookup = _lookup(client, message.recipient_slack_id, error) if error in LOOKED_UP else Lookup.FAILED
+    return verdict(error, lookup)
+
+
+def _lookup(client: WebClient, user_id: str | None, error: str) -> Lookup:
+    """What ``users.info`` answers of ``user_id``'s account after Slack refused a DM with ``error``: with a dead
+    token (``account_inactive`` said of the bot's own) that call fails too (``FAILED``), and nobody is marked or
+    moved on; ``user_not_found`` is Slack answering about the recipient (``NOT_FOUND``)."""
     if not user_id:
-        return False
+        return Lookup.FAILED
     try:
-        return confirmed_deactivated(client, user_id, unknown_is_gone=False)
+        account = account_at_slack(client, user_id)
     except (SlackApiError, OSError) as exc:
         log.info("users.info for %s after %s: %r", user_id, error, exc)
-        return False
+        return Lookup.FAILED
+    if account is None:
+        return Lookup.NOT_FOUND
+    return Lookup.DEACTIVATED if is_deactivated(account) else Lookup.ACTIVE
 
 
 def _asker_unreachable(services: Services, client: WebClient, message: OutboxMessage, error: str) -> None:
     """A DM to the asker (or a recruiting DM) failed for good: when it can never arrive (their account
-    deactivated), they are treated as gone (``_person_gone``), which withdraws everything they asked and marks
-    their register entry away. One failed answer is not enough for that:
-    after ``account_inactive``, ``user_not_found`` or ``cannot_dm_bot``, only when ``users.info`` then answers with
-    the account, deleted (``user_disabled`` says so itself); Slack not knowing the id either is no such answer
-    (``UNCONFIRMED_REASONS``, as routing reads it). Otherwise nothing follows but a log line."""
+    deactivated: ``Verdict.GONE``), they are treated as gone (``_person_gone``), which withdraws everything they
+    asked and marks their register entry away. Slack not knowing the id (``user_not_found``, after
+    ``account_inactive`` too) is no such answer (``UNCONFIRMED_REASONS``, as routing reads it): an asker's questions
+    stay; a recruiting DM is recorded so (``handlers.recruit_refused``), which keeps recruiting from asking again
+    while staff check the id, or, the account active, lets the next ask try again. Otherwise nothing follows but a
+    log line."""
     user, asker = message.recipient_slack_id, message.kind is not OutboxKind.EXPERTISE_REQUEST
-    if not asker and error == "user_not_found":  # Slack may know the account after all: ``handlers.recruit_refused``
-        if unknown_id_refused(services, client, message):
-            _person_gone(services, client, message, error)
-        return
-    if error == "user_disabled" or (
-        error in ("account_inactive", "user_not_found", "cannot_dm_bot") and _deactivated(client, user, error)
-    ):
+    found, reason = _verdict(client, message, error)
+    if found is Verdict.GONE:
         _person_gone(services, client, message, error)
-    elif asker and error in UNCONFIRMED_REASONS:
+    elif not asker:
+        recruit_refused(services, message, found=found, reason=reason)
+    elif reason in UNCONFIRMED_REASONS:
         log.warning(
             "outbox %s (%s) not delivered (%s): Slack does not confirm the asker %s is gone; their questions stay",
             message.id,

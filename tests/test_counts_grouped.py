@@ -3,7 +3,9 @@ command line (the operator's language), in Slack (the user's locale, a channel d
 core services write for them. Each goes through ``bot.i18n.format_number`` before ``t()``/``tn()`` put it in a
 sentence; the plural choice (``tn``'s ``n``) still takes the integer. A raw number (``count=len(rows)``) reads "8000"
 in one line and "8.000" in the next. Ids (``question=12``) and years (``low=1990``) are no counts and stay as stored;
-``--json`` and files are no sentences and keep plain numbers."""
+``--json`` and files are no sentences and keep plain numbers. A number put into text by an f-string or
+``"…".format(…)`` is found the same way when that text reaches a person: a ``t()``/``tn()`` argument, or the text of a
+Slack block or of a command line's output (``TEXT_SINKS``), also through a name bound to it in the function."""
 
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ RAW_NUMBERS = (ast.BinOp, ast.UnaryOp)  # arithmetic on numbers: ``seconds // 60
 TEXT_CALLS = frozenset(
     {"t", "tn", "format_number", "format_tenths", "format_decimal", "format_duration", "format_size", "local_time"}
 )
+# calls whose first argument is text a person reads as it is: a Slack block's or button's text, the Slack fallback,
+# a line of the command line's output (``bot.cli.output.echo``)
+TEXT_SINKS = frozenset({"section", "context", "header", "plain", "button", "fallback", "echo"})
 # calls that return a dict of finished texts (``**counted_askers(…)``: each count already through ``format_number``)
 TEXT_DICTS = frozenset({"counted_askers"})
 # ``**values`` whose counts are formatted by their type, not by their name: ``bot.errors.Count`` in an error's or an
@@ -54,6 +59,8 @@ def _formatted(value: ast.expr, scope: Scope) -> bool:
     if isinstance(value, ast.Call):
         joined = isinstance(value.func, ast.Attribute) and value.func.attr == "join"
         return joined or _named(value.func, *scope.made)
+    if isinstance(value, ast.IfExp):  # ``f" · {shown}" if parts > 1 else ""``
+        return _formatted(value.body, scope) and _formatted(value.orelse, scope)
     return isinstance(value, ast.JoinedStr) or (isinstance(value, ast.Constant) and isinstance(value.value, str))
 
 
@@ -104,6 +111,65 @@ def _raw_count(name: str | None, value: ast.expr, scope: Scope) -> bool:
     if isinstance(value, ast.Name) and scope.bound.get(value.id):
         return not all(_formatted(v, scope) for v in scope.bound[value.id])
     return not (isinstance(value, ast.Name) and value.id in scope.text)
+
+
+def _term(value: ast.expr) -> str | None:
+    """The name a value goes by: ``n``, or the attribute read (``topic.total``: ``total``)."""
+    if isinstance(value, ast.Name):
+        return value.id
+    return value.attr if isinstance(value, ast.Attribute) else None
+
+
+def _str_format(value: ast.expr) -> bool:
+    """``"{} vragen".format(n)``."""
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr == "format"
+        and isinstance(value.func.value, ast.Constant)
+        and isinstance(value.func.value.value, str)
+    )
+
+
+def _raw_in_text(value: ast.expr, scope: Scope, seen: frozenset[str] = frozenset()) -> list[ast.expr]:
+    """The raw numbers an f-string or ``"…".format(…)`` puts in its text, each part read as ``_raw_count`` reads a
+    ``t()`` argument (by its name or the attribute it reads); through a name bound to such text in the function,
+    either branch of ``a if c else b``, and text made of text (``f"{part}"``, ``part = f"({n})"``)."""
+    if isinstance(value, ast.IfExp):
+        return [*_raw_in_text(value.body, scope, seen), *_raw_in_text(value.orelse, scope, seen)]
+    if isinstance(value, ast.Name):
+        if value.id in seen:
+            return []
+        return [r for bound in scope.bound.get(value.id, []) for r in _raw_in_text(bound, scope, seen | {value.id})]
+    parts: list[tuple[str | None, ast.expr]] = []
+    if isinstance(value, ast.JoinedStr):
+        parts = [(_term(p.value), p.value) for p in value.values if isinstance(p, ast.FormattedValue)]
+    elif _str_format(value):
+        assert isinstance(value, ast.Call)
+        parts = [(_term(a), a) for a in value.args] + [(k.arg or None, k.value) for k in value.keywords]
+    found: list[ast.expr] = []
+    for name, part in parts:
+        branches = [part.body, part.orelse] if isinstance(part, ast.IfExp) else [part]
+        for branch in branches:
+            named = _term(branch) if branch is not part else name
+            if _raw_count(named, branch, scope):
+                found.append(branch)
+            else:
+                found.extend(_raw_in_text(branch, scope, seen))
+    return found
+
+
+def _arguments(call: ast.Call, scope: Scope) -> list[ast.expr]:
+    """The values a ``t()``/``tn()`` call puts in its sentence: named, and those of a ``**`` dict it can read."""
+    named = [k.value for k in call.keywords if k.arg is not None]
+    splatted = [_splatted(k.value, scope) or {} for k in call.keywords if k.arg is None]
+    return named + [v for values in splatted for v in values.values()]
+
+
+def _sinks(function: ast.AST) -> list[tuple[ast.Call, ast.expr]]:
+    """The text each ``TEXT_SINKS`` call shows as it is (its first argument)."""
+    calls = (c for c in ast.walk(function) if isinstance(c, ast.Call) and c.args)
+    return [(c, c.args[0]) for c in calls if _named(c.func, *TEXT_SINKS)]
 
 
 def _splatted(value: ast.expr, scope: Scope) -> dict[str, ast.expr] | None:
@@ -158,6 +224,11 @@ def unformatted_counts(root: Path = ROOT) -> list[str]:
                         for name, value in (values or {}).items():
                             if _raw_count(name, value, scope):
                                 found.append(f"{where}: **{{{name!r}: {ast.unparse(value)}}}")
+                    for text in _arguments(call, scope):
+                        found.extend(f"{where}: {ast.unparse(raw)} in text" for raw in _raw_in_text(text, scope))
+                for call, text in _sinks(function):
+                    where = f"{path.relative_to(root)}:{call.lineno}"
+                    found.extend(f"{where}: {ast.unparse(raw)} in text" for raw in _raw_in_text(text, scope))
     return sorted(set(found))
 
 
@@ -206,4 +277,37 @@ def test_the_check_finds_a_raw_count(tmp_path: Path) -> None:
         "handlers/blocks/example.py:5: hours=now.hours",
         "handlers/blocks/example.py:6: n=now.n",
         "handlers/blocks/example.py:8: people=now.k",
+    ]
+
+
+def test_the_check_finds_a_number_put_in_text_by_an_f_string(tmp_path: Path) -> None:
+    """An f-string or ``str.format`` whose text reaches a person — a ``t()`` argument, a block's text, a line of
+    output — is read part by part; ids and text made of grouped counts are no raw numbers."""
+    module = tmp_path / "handlers" / "blocks" / "example.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(
+        "def f(rows, topic, lang, question_id, title, parts):\n"
+        "    t('a', lang, label=f'{len(rows)} vragen')\n"
+        "    t('b', lang, label='{} vragen'.format(topic.total))\n"
+        "    words = f'{topic.questions} vragen' if rows else '-'\n"
+        "    section(words)\n"
+        "    echo(f'#{question_id}: {title}')\n"
+        "    shown = format_number(len(rows), lang)\n"
+        "    context(f'{shown} vragen')\n"
+        "    part = f' · {shown}' if rows else ''\n"
+        "    header(f'_{title}{part}_')\n"
+        "    inner = f'({len(rows)})'\n"
+        "    echo(f'{title} {inner}')\n"
+        "    t('c', lang, **{'label': f'{parts - 1} more'})\n"
+        "    button(f'{topic.count:>5}', 'a', 'v')\n"
+        "    log.info(f'{len(rows)} rows')\n",
+        encoding="utf-8",
+    )
+    assert unformatted_counts(tmp_path) == [
+        "handlers/blocks/example.py:12: len(rows) in text",
+        "handlers/blocks/example.py:13: parts - 1 in text",
+        "handlers/blocks/example.py:14: topic.count in text",
+        "handlers/blocks/example.py:2: len(rows) in text",
+        "handlers/blocks/example.py:3: topic.total in text",
+        "handlers/blocks/example.py:5: topic.questions in text",
     ]

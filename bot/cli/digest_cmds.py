@@ -363,7 +363,8 @@ def digest_list(ctx: click.Context, show_all: bool) -> None:
         for s in subscriptions:
             run = runs.get(s.channel_id)
             state = digest_state_text(run.status.value, lang) if run else ""
-            last = f"{run.period} {state} ({len(run.parts_sent)}/{run.parts_total})" if run else "-"
+            sent = f"{format_number(len(run.parts_sent), lang)}/{format_number(run.parts_total, lang)}" if run else ""
+            last = f"{run.period} {state} ({sent})" if run else "-"
             upcoming = local_time(next_run_time(s, after=now, tz=tz), tz) if s.active else "-"
             themes = ",".join(s.themes) or t("cli.digest_all", lang)
             when = schedule(s.weekday, s.hour, s.minute, lang, short=True)

@@ -191,6 +191,21 @@ def record_unknown_id(session: Session, *, message_id: int, retried: bool) -> st
     return message.last_error
 
 
+def record_refusal_reason(session: Session, *, message_id: int, reason: str) -> str:
+    """A recruiting DM refused for good whose refusal the rule (``bot.register.refusals.verdict``) read as another
+    reason than Slack's first error: ``account_inactive`` (which Slack also says of the bot's own token) while
+    ``users.info`` does not know the id is recorded as ``user_not_found``, so ``account_gone`` holds the person
+    back as after that refusal (``UNCONFIRMED_REASONS``: staff told to check the id). What was recorded; empty when
+    the message no longer is such a refusal (sent, queued again) or already says so."""
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
+    if message is None or message.sent_at is not None or message.failed_at is None:
+        return ""
+    if reason not in RECIPIENT_GONE_ERRORS or message.last_error in (reason, None, ""):
+        return ""
+    message.last_error = reason
+    return reason
+
+
 def _payload(message: OutboxMessage) -> dict[str, object]:
     return dict(message.payload) if isinstance(message.payload, dict) else {}
 

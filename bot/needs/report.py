@@ -11,7 +11,7 @@ import base64
 import html
 import io
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING
 
 from babel.numbers import format_percent
@@ -20,7 +20,7 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.i18n import N_, locale
+from bot.i18n import N_, format_number, format_tenths, locale
 from bot.i18n import t as catalogue_text
 from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
 from bot.needs.report_data import (
@@ -56,6 +56,10 @@ __all__ = [
 ]
 
 PERCENT = "0.0%"  # the share's number format in the workbook (a fraction 0..1 shown as a percent)
+# The workbook's counts and hours stay numbers (Excel sums them), shown with thousands grouped as the reader's Excel
+# groups them: a count, and a figure shown to tenths (the median hours)
+THOUSANDS = "#,##0"
+TENTHS = "#,##0.0"
 
 
 # --- texts -------------------------------------------------------------------------------------------------------
@@ -152,9 +156,26 @@ def render_xlsx(data: ReportData, *, lang: str = "nl") -> bytes:
     _topics_sheet(book.create_sheet(tx["topics"][:31]), data, tx, lang)
     _people_sheet(book.create_sheet(tx["experts"][:31]), data, tx)
     _practices_sheet(book.create_sheet(tx["practices"][:31]), data, tx)
+    for sheet in book.worksheets:
+        _number_formats(sheet, ids=sheet.title == tx["topics"][:31])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _number_formats(sheet: Worksheet, *, ids: bool) -> None:
+    """Every count a thousands format, every other number (hours, to tenths) one with a decimal; a cell that has
+    its own format (the share, a percent) keeps it. ``ids``: the sheet's first column holds ids (a topic's
+    number), which are no amounts and are not grouped."""
+    for row in sheet.iter_rows(min_col=2 if ids else 1):
+        for cell in row:
+            value: object = cell.value
+            if cell.number_format != "General" or isinstance(value, bool):
+                continue
+            if isinstance(value, int):
+                cell.number_format = THOUSANDS
+            elif isinstance(value, float):
+                cell.number_format = TENTHS
 
 
 def _bar_chart(title: str, *, kind: str = "bar", stacked: bool = False) -> BarChart:
@@ -389,11 +410,22 @@ def _draw(figure: Figure, data: ReportData, tx: Mapping[str, str], lang: str, ch
 # --- HTML --------------------------------------------------------------------------------------------------------
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def _shown(value: object, lang: str) -> str:
+    """A cell of the page: a count grouped as ``lang`` groups it ("1.500", "1,500"), hours to tenths ("1.234,5"),
+    the same figures the workbook shows with its number formats; text as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_number(value, lang)
+    if isinstance(value, float):
+        return format_tenths(value, lang)
+    return str(value)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, lang: str) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(printable('' if v is None else str(v)))}</td>" for v in row) + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td>{html.escape(printable(_shown(v, lang)))}</td>" for v in row) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -405,12 +437,13 @@ def _notes(*texts: str) -> str:
 def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
     """One self-contained page: the same tables as the workbook and two chart images (embedded PNG)."""
     tx = _t(lang)
+    table = partial(_table, lang=lang)
     charts = "".join(
         f'<img alt="{html.escape(alt)}" src="data:image/png;base64,'
         f'{base64.b64encode(render_chart_png(data, lang=lang, chart=kind)).decode()}">'
         for kind, alt in (("themes", tx["themes"]), ("topics", tx["topics"]))
     )
-    summary = _table(
+    summary = table(
         ["", ""],
         [
             (label, percent(data.answered_share, lang) if label == tx["share"] else value)
@@ -418,7 +451,7 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
         ],
     )
     summary += _notes(tx["note_share"])
-    themes = _table(
+    themes = table(
         [tx["theme"], tx["month"], tx["asked"], tx["answered"], tx["median"], tx["public"]],
         [
             (label, f.month, f.asked, f.answered, f.median_hours, f.asked_public)
@@ -427,7 +460,7 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
         ],
     )
     themes += _notes(tx["note_themes"])
-    topics = _table(
+    topics = table(
         [
             tx["label"],
             tx["questions"],
@@ -453,16 +486,16 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
         ],
     )
     topics += _notes(tx["note_topics"])
-    experts = _table(
+    experts = table(
         [tx["expert"], tx["organisation"], tx["answers"]],
         [(tx["others"] if h.name == OTHER_PEOPLE else h.name, h.organisation, h.answers) for h in data.experts],
     )
-    organisations = _table([tx["organisation"], tx["answers"]], list(data.organisations))
-    added = _table(
+    organisations = table([tx["organisation"], tx["answers"]], list(data.organisations))
+    added = table(
         [tx["practice"], tx["city"], tx["added"], tx["shown"]],
         [(p.title, p.city, p.added.isoformat(), p.shown) for p in data.practices_added],
     )
-    used = _table(
+    used = table(
         [tx["practice"], tx["city"], tx["added"], tx["shown"]],
         [(p.title, p.city, p.added.isoformat(), p.shown) for p in data.practices_used],
     )

@@ -247,15 +247,17 @@ def build_done_modal(lang: str, *, proposal_id: int, label: str) -> View:
 
 
 def _why_asked(reason: str, lang: str) -> str:
-    """Why the person was suggested, in their language: the stored reason's code in words (``recruit_reasons``,
-    without the code itself: a Slack user is no script) and what it names, as stored ("beantwoordde: <question>"); a
-    reason without a known code as stored. A reason that ends a sentence itself ("…?") gets no "." after it."""
+    """Why the person was suggested, in their language: one short sentence of the stored reason's kind
+    (``recruit_reasons.SENTENCE_KEYS``, without the code itself: a Slack user is no script) with what it names, as
+    stored ("Je beantwoordde eerder een vraag hierover: <question>"); a reason without a known code as stored. A
+    reason that ends a sentence itself ("…?") gets no "." after it."""
     if not reason:
         return ""
     code, detail = recruit_reasons.parse(reason)
-    said = t(recruit_reasons.REASON_KEYS[code], lang) if code else ""
-    shown = escape_truncate(f"{said}: {detail}" if said and detail else said or reason, 300)
-    why = t("needs.reason", lang, reason=shown)
+    if code:
+        why = t(recruit_reasons.SENTENCE_KEYS[code], lang, detail=escape_truncate(detail, 300))
+    else:
+        why = t("needs.reason", lang, reason=escape_truncate(reason, 300))
     return why[:-1] if why.endswith(tuple(f"{end}." for end in SENTENCE_ENDS)) else why
 
 

@@ -110,20 +110,21 @@ def test_recruiting_dm_has_one_button_until_the_topic_is_added() -> None:
 
 
 def test_recruiting_dm_says_why_in_the_readers_language() -> None:
-    """The reason is stored in English with its code ("answered: <question>"); the person asked reads it in their
-    own language, without the code, and a question's "?" gets no "." after it."""
+    """The reason is stored in English with its code ("answered: <question>"); the person asked reads it as one
+    short sentence of its kind in their own language, without the code, and a question's "?" gets no "." after it.
+    A private or anonymous question is never quoted (stored without it: "answered a question on this topic")."""
     reasons = {
         "answered: Hoe innen jullie de leegstandsheffing?": (
-            "Je kwam in beeld omdat: beantwoordde: Hoe innen jullie de leegstandsheffing?\n",
-            "You were suggested because: answered: Hoe innen jullie de leegstandsheffing?\n",
+            "Je beantwoordde eerder een vraag hierover: Hoe innen jullie de leegstandsheffing?\n",
+            "You answered a question on this before: Hoe innen jullie de leegstandsheffing?\n",
         ),
         "contact for the practice: Leegstandsbeleid Gent": (
-            "Je kwam in beeld omdat: contactpersoon voor de praktijk: Leegstandsbeleid Gent.\n",
-            "You were suggested because: contact for the practice: Leegstandsbeleid Gent.\n",
+            "Je bent contactpersoon voor een verwante praktijk: Leegstandsbeleid Gent.\n",
+            "You are the contact for a related practice: Leegstandsbeleid Gent.\n",
         ),
         "answered a question on this topic": (
-            "Je kwam in beeld omdat: beantwoordde een vraag over dit onderwerp.\n",
-            "You were suggested because: answered a question on this topic.\n",
+            "Je beantwoordde eerder een vraag over dit onderwerp.\n",
+            "You answered a question on this topic before.\n",
         ),
         "an older release's own words": (  # no code: as stored
             "Je kwam in beeld omdat: an older release's own words.\n",
@@ -135,4 +136,5 @@ def test_recruiting_dm_says_why_in_the_readers_language() -> None:
         en = build_expertise_request({"label": "leegstand", "reason": reason, "topic_id": 3}, "en")
         assert dutch in nl.text and english in en.text, (nl.text, en.text)
         assert "answered" not in nl.text and "contact for" not in nl.text
+        assert "omdat: beantwoordde" not in nl.text and "because: answered" not in en.text  # no code said as a word
         assert "?." not in nl.text + en.text and ".." not in nl.text + en.text
