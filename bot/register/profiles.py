@@ -34,6 +34,7 @@ from bot.i18n import local_day
 from bot.matching.documents import is_stale_profile
 from bot.outbox import ProfileReview, SubmissionOutcomeKind
 from bot.register import stop_locks
+from bot.register.expert_import import expert_audit
 from bot.register.identity import SOURCE_SLACK, same_address
 from bot.register.marked import get_marked_away_for, get_unreachable_mark
 from bot.register.notify import tell_submission_outcome
@@ -45,7 +46,6 @@ from bot.register.profile_reviews import (
     review_message_ref,
     submission_stamp,
 )
-from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, split_list, validate_expert
 from storage import erased_repo

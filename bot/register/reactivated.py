@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.actors import Actor
 from bot.register import profiles
+from bot.register.expert_import import expert_audit
 from bot.register.marked import ACCOUNT_GONE_REASONS, KEPT_ACTION, UNCONFIRMED_REASONS, get_unreachable_mark
-from bot.register.service import expert_audit
 from bot.routing.keys import marked_away_key_prefix
 from bot.routing.payloads import is_shareable
 from bot.staff_notices import ExpertReactivated

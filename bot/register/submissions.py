@@ -32,8 +32,8 @@ from bot.i18n import LANGUAGES, format_date, local_day, t
 from bot.outbox import PracticeReview, SubmissionOutcomeKind
 from bot.register.export import effective_contact
 from bot.register.notify import tell_submission_outcome
+from bot.register.practice_import import practice_label, practice_snapshot
 from bot.register.profiles import InvalidRecord
-from bot.register.service import practice_label, practice_snapshot
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, PracticeRecord, comparable, practice_key, validate_practice
 from storage import outbox_repo
