@@ -62,9 +62,9 @@ __all__ = [
 
 NOTE_LIMIT = 2000
 # a work session's notes become a practice titled "Werksessie #<proposal id> (<date>): <topic>" in the network's
-# language (``bot.needs.proposals``, the catalogue's "needs.session_title"); only staff may give a practice such a
-# title in any language, so no member can take a session's title. Matched against the title's ``comparable`` form,
-# so full-width letters or format characters do not get round it.
+# language (``bot.needs.proposal_actions``, the catalogue's "needs.session_title"); only staff may give a practice
+# such a title in any language, so no member can take a session's title. Matched against the title's
+# ``comparable`` form, so full-width letters or format characters do not get round it.
 
 
 @cache
