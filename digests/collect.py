@@ -43,7 +43,7 @@ OPEN_MAX_AGE = timedelta(weeks=4)  # older open questions are the triage's busin
 
 
 def is_unreachable(expert: Expert) -> bool:
-    """Away without a date: Slack cannot reach them (their account deactivated, ``profiles.mark_unreachable``), so
+    """Away without a date: Slack cannot reach them (their account deactivated, ``unreachable.mark_unreachable``), so
     the digest does not offer them as a new expert (a person's own "away" always has a date)."""
     return expert.availability is Availability.AWAY and expert.away_until is None
 

@@ -8,7 +8,7 @@ the inbox row so a retry does none twice:
 
 1. plan, in a short transaction without a lock: staff only, and only an *open* proposal (one invited already is
    refused, naming its channel: a second modal, a stale button on a copy of the post). The invitation is reserved
-   for this submission (its request key) for ten minutes (``bot.needs.proposals.INVITE_HOLD``), by one conditional
+   for this submission (its request key) for ten minutes (``proposal_actions.INVITE_HOLD``), by one conditional
    update committed before any Slack call: another submission handled meanwhile — a second staff member's, at the
    same moment — is refused here (``InviteUnderWay``), before it creates anything. A retry of this submission keeps
    its hold; a hold whose attempt died runs out and can be taken over (that attempt, retried, is refused at its plan
@@ -17,7 +17,7 @@ the inbox row so a retry does none twice:
    kept failing; its channel archived, then its staff member's DM saying what happened queued in the outbox, in
    the transaction that releases the hold). The hold
    names the staff member, so the one refused is told who is inviting; Dismiss and Done are refused while it
-   stands (``bot.needs.proposals``);
+   stands (``bot.needs.proposal_actions``);
 2. with no transaction open: the picked channel is checked (staff must be in it, by Slack's data, and it must not be
    shared with another organisation), the channel is created or taken, and the people are invited. The channel and
    the invitees are saved as a step as soon as they are known, so a retry (the record failed, a crash, a takeover)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import NotFoundError
 from bot.i18n import N_, format_date, t
 from bot.matching.loader import load_themes
-from bot.register import consent, profile_reviews, profiles
+from bot.register import consent, profile_decisions, profile_reviews, profiles
 from bot.register.profiles import InvalidRecord
 from bot.register.validation import ANY_THEME, validate_expert
 from handlers.accounts import slack_account
@@ -320,7 +320,7 @@ def handle_approve(turn: Turn, claim: Versioned) -> None:
     lang = turn.channel_lang
     decided = decide_shown_version(
         turn,
-        lambda: profiles.approve_profile(
+        lambda: profile_decisions.approve_profile(
             turn.session, actor=turn.actor, expert_id=claim.subject_id, version=claim.version, now=turn.now
         ),
         changed=profiles.ProfileChanged,
@@ -343,7 +343,7 @@ def handle_approve(turn: Turn, claim: Versioned) -> None:
 def handle_reject_button(turn: Turn, claim: Versioned) -> None:
     # no modal for others; the service checks again (with the version this button showed)
     turn.actor.require_staff("reject an expert profile", target=f"expert:{claim.subject_id}")
-    profiles.get_expert_to_decide(turn.session, expert_id=claim.subject_id)
+    profile_decisions.get_expert_to_decide(turn.session, expert_id=claim.subject_id)
     profile_reviews.check_review(turn.session, expert_id=claim.subject_id, version=claim.version)
     view = build_reject_profile_modal(turn.lang, expert_id=claim.subject_id, version=claim.version, metadata={})
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
@@ -354,12 +354,12 @@ def handle_reject_submission(turn: Turn, form: ProfileRejectForm) -> None:
         return
     # already decided or gone meanwhile, or not staff: refused, and the user told by DM (``run_submission``)
     turn.actor.require_staff("reject an expert profile", target=f"expert:{form.expert_id}")  # before reading it
-    expert = profiles.get_expert_to_decide(turn.session, expert_id=form.expert_id)
+    expert = profile_decisions.get_expert_to_decide(turn.session, expert_id=form.expert_id)
     payload, slack_id = profiles.profile_payload(expert, tz=_zone(turn)), expert.slack_user_id
     refs = profile_reviews.review_message_refs(turn.session, expert_id=form.expert_id)  # with staff members' DM copies
     rejected = decide_shown_version(
         turn,
-        lambda: profiles.reject_profile(
+        lambda: profile_decisions.reject_profile(
             turn.session,
             actor=turn.actor,
             expert_id=form.expert_id,
@@ -391,7 +391,7 @@ def handle_remove(turn: Turn, expert_id: int) -> None:
     turn.actor.require_staff("remove an expert", target=f"expert:{expert_id}")  # refused before anything is read
     expert = profiles.get_expert(turn.session, expert_id=expert_id)
     name, slack_id = expert.name, expert.slack_user_id
-    profiles.remove_expert(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
+    profile_decisions.remove_expert(turn.session, actor=turn.actor, expert_id=expert_id, now=turn.now)
     turn.tell(t("profile.removed", turn.lang, name=escape_truncate(name, 150)))
     turn.home_changed(slack_id)
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.actors import Actor
+from bot.register.expert_import import expert_audit
 from bot.register.marked import (
     KEPT_ACTION,
     NO_REASON,
@@ -27,7 +28,6 @@ from bot.register.marked import (
     get_away_mark,
 )
 from bot.register.profiles import audit_change
-from bot.register.service import expert_audit
 from storage import outbox_repo, register_repo
 from storage.models import OutboxKind, OutboxMessage
 

@@ -5,8 +5,10 @@ job runner and the Slack layer call. It is a facade, like ``bot.routing.service.
 a method of the part that owns it, exposed under the names callers use:
 
 * ``bot.needs.topics.Topics`` — update_topics (the grouping run), overview (a period's topics and figures);
-* ``bot.needs.proposals.Proposals`` — propose_sessions (the job), proposal, list_proposals, plan_invite,
-  release_invite, record_invite, dismiss_proposal, complete_proposal, proposal_message_ref(s);
+* ``bot.needs.proposals.Proposals`` — propose_sessions (the job), proposal, list_proposals, proposal_message_ref(s),
+  live_views_quoting, current_view; ``bot.needs.proposal_actions.ProposalActions`` — plan_invite, release_invite,
+  record_invite, dismiss_proposal, complete_proposal; ``bot.needs.proposal_refresh`` — mark_for_refresh and the
+  refreshes of the proposals' posts;
 * ``bot.needs.recruiting.Recruiting`` — recruiting, ask_to_add_expertise, expertise_request_refs,
   add_topic_to_profile.
 
@@ -25,8 +27,10 @@ from typing import ParamSpec, TypeVar
 
 from bot.config import Settings
 from bot.knowledge import DatabaseVectorStore, KnowledgeBase
+from bot.needs import proposal_refresh
 from bot.needs.core import AskerDirectory, NeedsConfig, NeedsCore, register_directory
 from bot.needs.meaning import QuestionMeaning
+from bot.needs.proposal_actions import ProposalActions
 from bot.needs.proposals import Proposals
 from bot.needs.recruiting import Recruiting
 from bot.needs.topics import Topics
@@ -55,6 +59,7 @@ class NeedsService:
         self.config = self.core.config
         self.topics = Topics(self.core)
         self.proposals = Proposals(self.core, self.topics)
+        self.proposal_actions = ProposalActions(self.proposals)
         self.recruits = Recruiting(self.core)
 
         # topics
@@ -64,21 +69,21 @@ class NeedsService:
         self.propose_sessions = self._following_erasures(self.proposals.propose_sessions)
         self.proposal = self._following_erasures(self.proposals.proposal)
         self.list_proposals = self._following_erasures(self.proposals.list_proposals)
-        self.plan_invite = self._following_erasures(self.proposals.plan_invite)
-        self.release_invite = self.proposals.release_invite
-        self.record_invite = self._following_erasures(self.proposals.record_invite)
-        self.dismiss_proposal = self._following_erasures(self.proposals.dismiss_proposal)
-        self.complete_proposal = self._following_erasures(self.proposals.complete_proposal)
+        self.plan_invite = self._following_erasures(self.proposal_actions.plan_invite)
+        self.release_invite = self.proposal_actions.release_invite
+        self.record_invite = self._following_erasures(self.proposal_actions.record_invite)
+        self.dismiss_proposal = self._following_erasures(self.proposal_actions.dismiss_proposal)
+        self.complete_proposal = self._following_erasures(self.proposal_actions.complete_proposal)
         self.proposal_message_ref = self._following_erasures(self.proposals.proposal_message_ref)
         self.proposal_message_refs = self._following_erasures(self.proposals.proposal_message_refs)
         self.live_views_quoting = self._following_erasures(self.proposals.live_views_quoting)
         self.current_view = self._following_erasures(self.proposals.current_view)
-        self.mark_for_refresh = self.proposals.mark_for_refresh
-        self.due_refreshes = self.proposals.due_refreshes
-        self.claim_refresh = self.proposals.claim_refresh
-        self.holds_refresh = self.proposals.holds_refresh
-        self.refreshed = self.proposals.refreshed
-        self.refresh_later = self.proposals.refresh_later
+        self.mark_for_refresh = proposal_refresh.mark_for_refresh
+        self.due_refreshes = proposal_refresh.due_refreshes
+        self.claim_refresh = proposal_refresh.claim_refresh
+        self.holds_refresh = proposal_refresh.holds_refresh
+        self.refreshed = proposal_refresh.refreshed
+        self.refresh_later = proposal_refresh.refresh_later
         # recruiting
         self.recruiting = self._following_erasures(self.recruits.recruiting)
         self.ask_to_add_expertise = self._following_erasures(self.recruits.ask_to_add_expertise)

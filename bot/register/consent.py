@@ -16,7 +16,7 @@ from bot import outbox
 from bot.actors import Actor, NotAuthorized
 from bot.outbox import ConsentRequest, ConsentRequestKind
 from bot.register import profiles, stop_locks
-from bot.register.service import expert_audit
+from bot.register.expert_import import expert_audit
 from storage import outbox_repo
 from storage import register_repo as repo
 from storage.models import Availability, Consent, Expert, OutboxKind

@@ -1,4 +1,4 @@
-"""The marks ``profiles.mark_unreachable`` leaves (an expert away without a date because Slack cannot reach them,
+"""The marks ``unreachable.mark_unreachable`` leaves (an expert away without a date because Slack cannot reach them,
 while their latest audit entry is that mark): one expert's (``get_unreachable_mark``), or all of them in one query,
 for a cache of the Slack layer that must not read the database for every member's profile change and for the job
 runner's look at recent ones."""

@@ -1,5 +1,6 @@
-"""Expert self-service, without Slack: join, edit, availability, staff moderation (consent and re-confirmation:
-``bot.register.consent``).
+"""Expert self-service, without Slack: join, edit, availability, and what staff are shown of a profile (staff's
+decisions: ``bot.register.profile_decisions``; consent and re-confirmation: ``bot.register.consent``; the marks of
+an expert Slack cannot reach: ``bot.register.unreachable``).
 
 Every function takes the acting person (``bot.actors.Actor``) and checks, before writing anything, that they may
 do it: a person changes only their own profile (matched by the Slack id Slack signed their request with), staff
@@ -32,25 +33,20 @@ from bot.actors import Actor, NotAuthorized
 from bot.errors import NotFoundError, WieweetError
 from bot.i18n import local_day
 from bot.matching.documents import is_stale_profile
-from bot.outbox import ProfileReview, SubmissionOutcomeKind
+from bot.outbox import ProfileReview
 from bot.register import stop_locks
+from bot.register.expert_import import expert_audit
 from bot.register.identity import SOURCE_SLACK, same_address
-from bot.register.marked import get_marked_away_for, get_unreachable_mark
-from bot.register.notify import tell_submission_outcome
 from bot.register.profile_reviews import (
-    FINGERPRINT_LENGTH,
-    check_review,
     current_submission,
     review_key,
-    review_message_ref,
     submission_stamp,
 )
-from bot.register.service import expert_audit
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, split_list, validate_expert
 from storage import erased_repo
 from storage import register_repo as repo
-from storage.models import Availability, Consent, Expert, RecordStatus, is_stopped
+from storage.models import Availability, Consent, Expert, RecordStatus
 
 
 class InvalidRecord(WieweetError):
@@ -268,8 +264,8 @@ def save_profile(
 
 def _filled_in_by_owner(expert: Expert, *, status: RecordStatus, now: datetime) -> None:
     """Filling in one's own profile is confirming it (after a withdrawal: listed and askable again). A profile
-    rejected while its owner had stopped (kept, marked rejected: ``reject_profile``) takes ``status`` as a new one
-    does: waiting for staff again, or published."""
+    rejected while its owner had stopped (kept, marked rejected: ``profile_decisions.reject_profile``) takes
+    ``status`` as a new one does: waiting for staff again, or published."""
     if expert.status is RecordStatus.REJECTED:
         expert.status = status
     if expert.consent is Consent.WITHDRAWN and expert.availability is Availability.OPTED_OUT:
@@ -281,9 +277,9 @@ def _filled_in_by_owner(expert: Expert, *, status: RecordStatus, now: datetime) 
 
 
 def refuse_rejected(expert: Expert) -> None:
-    """A profile staff rejected (kept because its owner had stopped: ``reject_profile``) is never shown or asked:
-    being available or confirming it changes nothing, so it is refused (``profile_rejected``); filling it in again
-    (``save_profile``) submits it to staff again."""
+    """A profile staff rejected (kept because its owner had stopped: ``profile_decisions.reject_profile``) is never
+    shown or asked: being available or confirming it changes nothing, so it is refused (``profile_rejected``);
+    filling it in again (``save_profile``) submits it to staff again."""
     if expert.status is RecordStatus.REJECTED:
         raise ProfileStateError("profile_rejected", f"expert #{expert.id} was not accepted; edit it to submit it again")
 
@@ -346,120 +342,7 @@ def set_availability(
     return expert
 
 
-def mark_unreachable(session: Session, *, expert_id: int, reason: str, now: datetime) -> Expert | None:
-    """Slack says the expert can never get a DM (``reason``: its error — the account deactivated, gone from the
-    workspace, a bot): away, without a date, until they (the Home tab) or staff make them available again. Nothing
-    of theirs is deleted; the audit log has the change and why (actor ``system``). None, and nothing changed, when
-    they were not askable anyway (away without a date, opted out): marked once."""
-    expert = get_expert(session, expert_id=expert_id, lock=True)
-    if expert.availability is Availability.OPTED_OUT or (
-        expert.availability is Availability.AWAY and expert.away_until is None
-    ):
-        return None
-    before = expert_audit(expert)
-    expert.availability = Availability.AWAY
-    expert.away_until = None
-    repo.update_expert(session, expert=expert, values={}, now=now)
-    session.flush()
-    repo.create_audit_log(
-        session,
-        actor=Actor.system().audit_label,
-        action="unreachable",
-        entity_type="expert",
-        entity_key=expert.email,
-        before=before,
-        after={**expert_audit(expert), "reason": reason[:200]},
-        now=now,
-    )
-    return expert
-
-
-def clear_unreachable_mark(
-    session: Session, *, slack_user_id: str, reasons: Collection[str], now: datetime
-) -> Expert | None:
-    """Slack says the account is active again: an expert marked away for one of ``reasons`` (and nothing changed
-    since) is available again, audited (actor ``system``, action ``reachable``). None, and nothing changed,
-    otherwise (away by their own or staff's choice, opted out, never marked): once."""
-    found = get_marked_away_for(session, slack_user_id=slack_user_id, reasons=reasons)
-    expert = get_expert(session, expert_id=found.id, lock=True) if found is not None else None
-    if expert is None or expert.availability is not Availability.AWAY or expert.away_until is not None:
-        return None
-    mark = get_unreachable_mark(session, expert=expert)
-    before = expert_audit(expert)
-    expert.availability = Availability.AVAILABLE
-    repo.update_expert(session, expert=expert, values={}, now=now)
-    session.flush()
-    reason = mark[1] if mark is not None else ""
-    repo.create_audit_log(
-        session,
-        actor=Actor.system().audit_label,
-        action="reachable",
-        entity_type="expert",
-        entity_key=expert.email,
-        before=before,
-        after={**expert_audit(expert), "reason": f"not {reason}"[:200]},
-        now=now,
-    )
-    return expert
-
-
-# --- staff -------------------------------------------------------------------------------------------------------
-
-
-def approve_profile(session: Session, *, actor: Actor, expert_id: int, version: str | None, now: datetime) -> Expert:
-    """Publish a profile waiting for approval. ``version``: the ``profile_version`` staff were shown; when the owner
-    changed the profile since, nothing is published and ``ProfileChanged`` is raised (None: no version was shown)."""
-    actor.require_staff("approve an expert profile", target=f"expert:{expert_id}")
-    expert = _waiting(session, expert_id, version=version)
-    before = expert_audit(expert)
-    expert.status = RecordStatus.PUBLISHED
-    repo.update_expert(session, expert=expert, values={}, now=now)
-    session.flush()
-    audit_change(session, actor=actor, action="approve", expert=expert, before=before, now=now)
-    _tell_owner(session, expert, outcome=SubmissionOutcomeKind.PROFILE_APPROVED, note="", now=now)
-    return expert
-
-
-def reject_profile(
-    session: Session, *, actor: Actor, expert_id: int, version: str | None, reason: str, now: datetime
-) -> None:
-    """Staff refuse a new profile: it is removed, the person is told why (``version`` as for ``approve_profile``).
-    Someone who withdrew or opted out while it waited keeps their entry, marked rejected (``_delete`` removes no
-    such entry: it keeps their answers unnamed and an import from listing them again): it leaves the review queue
-    and is never shown or asked, as a removed one."""
-    actor.require_staff("reject an expert profile", target=f"expert:{expert_id}")
-    expert = _waiting(session, expert_id, version=version)
-    _tell_owner(session, expert, outcome=SubmissionOutcomeKind.PROFILE_REJECTED, note=reason.strip()[:2000], now=now)
-    if removable(expert):
-        _delete(session, actor=actor, expert=expert, action="reject", now=now)
-        return
-    before = expert_audit(expert)
-    expert.status = RecordStatus.REJECTED
-    repo.update_expert(session, expert=expert, values={}, now=now)
-    session.flush()
-    audit_change(session, actor=actor, action="reject", expert=expert, before=before, now=now)
-
-
-def get_expert_to_decide(session: Session, *, expert_id: int, lock: bool = False) -> Expert:
-    """The profile a staff review is about. Gone while its review was posted, or kept rejected: decided already (a
-    rejected profile is deleted, as is a removed one, or kept marked rejected when its owner had stopped), refused as
-    ``already_moderated`` as a decided practice is, not as unknown."""
-    expert = repo.get_expert(session, expert_id=expert_id, lock=lock)
-    rejected = expert is not None and expert.status is RecordStatus.REJECTED
-    if rejected or (expert is None and review_message_ref(session, expert_id=expert_id)):
-        raise ProfileStateError("already_moderated", f"profile #{expert_id} was already decided")
-    return expert if expert is not None else get_expert(session, expert_id=expert_id)
-
-
-def _waiting(session: Session, expert_id: int, *, version: str | None) -> Expert:
-    expert = get_expert_to_decide(session, expert_id=expert_id, lock=True)
-    if expert.status is not RecordStatus.PENDING:
-        raise ProfileStateError("profile_state", "this profile is not waiting for approval")
-    if version is not None:
-        check_review(session, expert_id=expert_id, version=version)
-        if version[:FINGERPRINT_LENGTH] != profile_version(expert):
-            raise ProfileChanged("profile_changed", f"profile #{expert_id} was edited after staff read it")
-    return expert
+# --- what staff are shown ----------------------------------------------------------------------------------------
 
 
 def review_version(session: Session, *, expert: Expert) -> str:
@@ -472,39 +355,6 @@ def profile_version(expert: Expert) -> str:
     """A short fingerprint of everything the owner can edit: what staff saw, to approve or reject that version."""
     text = json.dumps(form_values(expert), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def removable(expert: Expert) -> bool:
-    """Whether staff may remove ``expert`` (``remove_expert``): not someone who withdrew or opted out (``is_stopped``),
-    whom erasure removes. What the staff's card offers, and what ``_delete`` refuses otherwise."""
-    return not is_stopped(expert)
-
-
-def remove_expert(session: Session, *, actor: Actor, expert_id: int, now: datetime) -> None:
-    """Staff remove an expert from the register (their routings and answers stay, unlinked). Refused for someone who
-    withdrew or opted out (``remove_stopped``): erasure removes them (``_delete``)."""
-    actor.require_staff("remove an expert", target=f"expert:{expert_id}")
-    _delete(session, actor=actor, expert=get_expert(session, expert_id=expert_id, lock=True), action="delete", now=now)
-
-
-def _delete(session: Session, *, actor: Actor, expert: Expert, action: str, now: datetime) -> None:
-    """Delete the entry, audited. Never the entry of someone who withdrew or opted out (``is_stopped``): it is what
-    keeps their answers unnamed (search, digests) and a later import from listing them again; erasure
-    (``bot.privacy.erasure``) removes such a person and their names properly."""
-    if not removable(expert):
-        raise ProfileStateError("remove_stopped", f"expert #{expert.id} stopped: erase them instead of removing")
-    before = expert_audit(expert)
-    repo.delete_expert(session, expert=expert)
-    repo.create_audit_log(
-        session,
-        actor=actor.audit_label,
-        action=action,
-        entity_type="expert",
-        entity_key=before["email"],
-        before=before,
-        after=None,
-        now=now,
-    )
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
@@ -544,19 +394,6 @@ def profile_payload(expert: Expert, *, tz: tzinfo | None = None, submission: str
     """What a DM or a staff message about a profile shows (rendered by the Slack layer; its days local: ``tz``).
     ``submission``: the stamp of the submission staff decide on (``current_submission``), in the buttons' version."""
     return ProfileReview(**profile_fields(expert, tz), version=profile_version(expert) + submission)
-
-
-def _tell_owner(session: Session, expert: Expert, *, outcome: SubmissionOutcomeKind, note: str, now: datetime) -> None:
-    tell_submission_outcome(
-        session,
-        recipient_slack_id=expert.slack_user_id,
-        subject="expert",
-        subject_id=expert.id,
-        outcome=outcome,
-        title=expert.name,
-        note=note,
-        now=now,
-    )
 
 
 def audit_change(

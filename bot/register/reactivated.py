@@ -2,7 +2,7 @@
 ``user_change``, or the job runner asking about a recent mark): available again, and staff told once when that
 mark had moved things they saw.
 
-The mark is cleared as ``profiles.clear_unreachable_mark`` clears it (audited; for the reasons of
+The mark is cleared as ``unreachable.clear_unreachable_mark`` clears it (audited; for the reasons of
 ``ACCOUNT_GONE_REASONS`` only: never a bot's, an expert's own away or staff's). Staff get one ``ExpertReactivated``
 notice (the triage channel, else each staff member by DM) when, since the mark, they were told of it (a request
 that did not reach the expert: ``DeliveryFailed`` to staff, keyed by the expert, ``bot.routing.keys``) or the
@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.actors import Actor
-from bot.register import profiles
+from bot.register import unreachable
+from bot.register.expert_import import expert_audit
 from bot.register.marked import ACCOUNT_GONE_REASONS, KEPT_ACTION, UNCONFIRMED_REASONS, get_unreachable_mark
-from bot.register.service import expert_audit
 from bot.routing.keys import marked_away_key_prefix
 from bot.routing.payloads import is_shareable
 from bot.staff_notices import ExpertReactivated
@@ -40,7 +40,7 @@ from storage.models import Expert, QuestionStatus
 log = logging.getLogger(__name__)
 
 REPEAT_WITHIN = timedelta(days=7)  # such a mark cleared automatically within this before is kept
-CLEARED_ACTION = "reachable"  # ``profiles.clear_unreachable_mark``'s audit entry
+CLEARED_ACTION = "reachable"  # ``unreachable.clear_unreachable_mark``'s audit entry
 _AUDIT_LOOKBACK = 50  # the expert's latest audit entries searched for an earlier clear
 
 # the actor of what the system did on nobody's behalf (``bot.routing.core.SYSTEM``): a withdrawal for a gone asker
@@ -58,7 +58,7 @@ def make_available_again(session: Session, *, slack_user_id: str, now: datetime)
         if cleared_at is not None:
             _keep_mark(session, expert=found, reason=mark[1], cleared_at=cleared_at, now=now)
             return None
-    expert = profiles.clear_unreachable_mark(
+    expert = unreachable.clear_unreachable_mark(
         session, slack_user_id=slack_user_id, reasons=ACCOUNT_GONE_REASONS, now=now
     )
     if expert is None or mark is None:

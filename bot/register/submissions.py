@@ -32,8 +32,8 @@ from bot.i18n import LANGUAGES, format_date, local_day, t
 from bot.outbox import PracticeReview, SubmissionOutcomeKind
 from bot.register.export import effective_contact
 from bot.register.notify import tell_submission_outcome
+from bot.register.practice_import import practice_label, practice_snapshot
 from bot.register.profiles import InvalidRecord
-from bot.register.service import practice_label, practice_snapshot
 from bot.register.themes import ThemeResolver
 from bot.register.validation import FieldError, PracticeRecord, comparable, practice_key, validate_practice
 from storage import outbox_repo
@@ -62,9 +62,9 @@ __all__ = [
 
 NOTE_LIMIT = 2000
 # a work session's notes become a practice titled "Werksessie #<proposal id> (<date>): <topic>" in the network's
-# language (``bot.needs.proposals``, the catalogue's "needs.session_title"); only staff may give a practice such a
-# title in any language, so no member can take a session's title. Matched against the title's ``comparable`` form,
-# so full-width letters or format characters do not get round it.
+# language (``bot.needs.proposal_actions``, the catalogue's "needs.session_title"); only staff may give a practice
+# such a title in any language, so no member can take a session's title. Matched against the title's
+# ``comparable`` form, so full-width letters or format characters do not get round it.
 
 
 @cache

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.outbox import AskerUpdateKind, DeliveryFailed, Person
-from bot.register import profiles, stop_locks
+from bot.register import stop_locks, unreachable
 from bot.routing import payloads, stopped
 from bot.routing.chosen import routable_expert
 from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person
@@ -65,7 +65,7 @@ class TimerReactions:
         Slack's ``cannot_dm_bot``, ``user_disabled``, ``user_not_found``): they will never see the question, so their
         routing is closed and the next expert is asked at once — or the question goes to staff when nobody is left —
         as after a decline, but recorded as no decline (they never saw it). An expert in the register is marked away
-        (``profiles.mark_unreachable``: not picked for the next question, and the next; staff are told, and they or
+        (``unreachable.mark_unreachable``: not picked for the next question, and the next; staff are told, and they or
         staff make them available again); whoever chose them by hand is told. Returns what happened."""
         locked = _locked(session, routing_id)
         if isinstance(locked, str):
@@ -135,7 +135,7 @@ class TimerReactions:
     ) -> tuple[list[int], bool]:
         """Slack says this person's account was deactivated (``reason``): every request still open for them moves on
         now, as when their DM fails for good (``recipient_unreachable``: the next expert asked, or staff handed the
-        question; whoever chose them told), and their register entry is marked away (``profiles.mark_unreachable``,
+        question; whoever chose them told), and their register entry is marked away (``unreachable.mark_unreachable``,
         audited; staff told in triage with the first question that moved on): not picked again, shown as away.
         Returns the routings moved on and whether the entry was marked now (nothing the second time).
         Their questions are locked first, in id order, then their entry (``bot.register.stop_locks``), before any
@@ -160,7 +160,7 @@ class TimerReactions:
                 or marked
             )
         expert = register_repo.get_expert_by_slack_id(session, slack_user_id=slack_user_id)
-        if expert is not None and profiles.mark_unreachable(session, expert_id=expert.id, reason=reason, now=now):
+        if expert is not None and unreachable.mark_unreachable(session, expert_id=expert.id, reason=reason, now=now):
             marked = True
         return moved, marked
 
@@ -213,7 +213,7 @@ class TimerReactions:
         cause: str,
         now: datetime,
     ) -> bool:
-        expert = profiles.mark_unreachable(session, expert_id=expert_id, reason=error, now=now)
+        expert = unreachable.mark_unreachable(session, expert_id=expert_id, reason=error, now=now)
         if expert is None:
             return False
         notice = DeliveryFailed(

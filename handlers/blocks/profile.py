@@ -33,7 +33,8 @@ from bot.outbox import (
     SubmissionOutcome,
     SubmissionOutcomeKind,
 )
-from bot.register.profiles import append_expertise, profile_version, removable
+from bot.register.profile_decisions import removable
+from bot.register.profiles import append_expertise, profile_version
 from bot.register.validation import MAX_LENGTH, FieldError, split_list
 from handlers import ids
 from handlers.blocks.modals import TextModal, build_text_modal
@@ -81,7 +82,7 @@ class ProfileCard:
     rejected: bool = False  # staff rejected it (kept: its owner had stopped): not listed until filled in again
     slack_user_id: str | None = None
     version: str = ""  # ``profiles.review_version``: what staff approve or reject from the card
-    removable: bool = True  # ``profiles.removable``: not someone who withdrew or opted out (erasure removes them)
+    removable: bool = True  # ``profile_decisions.removable``: not someone who withdrew or opted out (erased instead)
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,7 +288,7 @@ def test_a_new_expert_slack_cannot_reach_is_not_offered_one_away_until_a_date_is
     with database.session() as s:
         seed_themes(s)
         gone = add_expert(s, "Gido Gedeactiveerd", slack="U0GIDO", availability=Availability.AWAY)
-        gone.away_until = None  # marked away because the account was deactivated (``profiles.mark_unreachable``)
+        gone.away_until = None  # marked away because the account was deactivated (``unreachable.mark_unreachable``)
         back = add_expert(s, "Hanne Verlof", slack="U0HANNE", availability=Availability.AWAY)
         back.away_until = (NOW + timedelta(days=10)).date()
     wonen = collect(database).theme("wonen")

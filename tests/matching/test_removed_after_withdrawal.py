@@ -12,7 +12,7 @@ import pytest
 from bot.actors import Actor
 from bot.error_texts import error_text
 from bot.knowledge import KnowledgeBase
-from bot.register import profiles
+from bot.register import profile_decisions, profiles
 from storage.db import Database
 from storage.models import Expert, RecordStatus
 from tests.matching.test_unnamed_answers import NOW, _named, _stop, expert_id  # noqa: F401
@@ -28,7 +28,7 @@ def test_removing_the_entry_of_someone_who_stopped_is_refused_and_they_stay_unna
 ) -> None:
     _stop(database, expert_id, how)
     with database.session() as s, pytest.raises(profiles.ProfileStateError) as refused:
-        profiles.remove_expert(s, actor=STAFF, expert_id=expert_id, now=NOW + timedelta(hours=2))
+        profile_decisions.remove_expert(s, actor=STAFF, expert_id=expert_id, now=NOW + timedelta(hours=2))
     assert refused.value.code == "remove_stopped"
     for lang, erase in (("nl", "wis je"), ("en", "erase them")):  # translated, pointing to erasure
         said = error_text(refused.value, lang)
@@ -55,7 +55,7 @@ def test_rejecting_a_waiting_profile_of_someone_who_stopped_keeps_the_entry_and_
         expert.status = RecordStatus.PENDING
     _stop(database, expert_id, how)
     with database.session() as s:
-        profiles.reject_profile(
+        profile_decisions.reject_profile(
             s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW + timedelta(hours=2)
         )
     with database.session() as s:
@@ -74,6 +74,6 @@ def test_an_entry_of_someone_who_did_not_stop_is_still_removed(
     expert_id: int,  # noqa: F811
 ) -> None:
     with database.session() as s:
-        profiles.remove_expert(s, actor=STAFF, expert_id=expert_id, now=NOW + timedelta(hours=2))
+        profile_decisions.remove_expert(s, actor=STAFF, expert_id=expert_id, now=NOW + timedelta(hours=2))
     with database.session() as s:
         assert s.get(Expert, expert_id) is None

@@ -18,7 +18,7 @@ from bot.actors import Actor
 from bot.config import Settings
 from bot.error_texts import error_text
 from bot.needs import AlreadyInvited, InviteUnderWay
-from bot.needs.proposals import INVITE_HOLD
+from bot.needs.proposal_actions import INVITE_HOLD
 from handlers.inbox import InboxWorker
 from handlers.services import Services
 from storage.models import InboxRequest, NeedProposal, ProposalStatus

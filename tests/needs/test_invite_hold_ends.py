@@ -16,7 +16,7 @@ from bot.actors import Actor
 from bot.error_texts import error_text
 from bot.jobs import BatchResult
 from bot.needs import CloseWhileInviting, ProposalClosed
-from bot.needs.proposals import INVITE_HOLD
+from bot.needs.proposal_actions import INVITE_HOLD
 from bot.privacy import erase_person
 from handlers.inbox_job import MAX_ATTEMPTS
 from handlers.outbox import OutboxSender

@@ -56,7 +56,7 @@ def test_a_session_practice_is_submitted_in_the_networks_zone(network: Network) 
         view = network.service.propose_sessions(session, now=NOW, worker_id="a")[0]
     with (
         network.database.session() as session,
-        mock.patch("bot.needs.proposals.submit_practice", wraps=submissions.submit_practice) as submitting,
+        mock.patch("bot.needs.proposal_actions.submit_practice", wraps=submissions.submit_practice) as submitting,
     ):
         network.service.complete_proposal(
             session, actor=STAFF, proposal_id=view.id, notes_url="https://example.org/verslag", now=NOW

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.register import profiles
+from bot.register import unreachable
 from bot.register.marked import KEPT_ACTION, get_away_mark, get_unreachable_mark
 from storage import outbox_repo, register_repo
 from storage.models import Availability, Expert, OutboxKind
@@ -34,7 +34,7 @@ def test_a_redraw_after_the_mark_does_not_clear_it(network: Network) -> None:
     topic_id, _ = _queued(network)
     expert_id = _given_up(network, "user_disabled")
     with network.database.session() as session:
-        profiles.mark_unreachable(session, expert_id=expert_id, reason="deleted", now=NOW)
+        unreachable.mark_unreachable(session, expert_id=expert_id, reason="deleted", now=NOW)
     _redrawn(network, NOW + timedelta(hours=1))  # an erasure blanked the label of a DM sent last month
     assert _ask(network, topic_id, expert_id, LATER) == (False, "deleted")
 
@@ -51,7 +51,7 @@ def test_a_kept_mark_still_stops_recruiting(network: Network) -> None:
     _given_up(network, "ratelimited")  # given up for another reason: on its own it would be queued again
     with network.database.session() as session:
         expert = session.query(Expert).filter_by(slack_user_id="UAALST").one()
-        assert profiles.mark_unreachable(session, expert_id=expert.id, reason="user_not_found", now=NOW) is not None
+        assert unreachable.mark_unreachable(session, expert_id=expert.id, reason="user_not_found", now=NOW) is not None
         register_repo.create_audit_log(
             session,
             actor="system",

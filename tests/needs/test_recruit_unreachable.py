@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.register import profiles
+from bot.register import unreachable
 from storage import outbox_repo, register_repo
 from storage.models import Expert, OutboxKind, OutboxMessage
 from tests.cli import wieweet, wieweet_in
@@ -86,7 +86,7 @@ def test_account_inactive_the_sender_confirmed_marks_them_gone(network: Network)
     topic_id, _ = _queued(network)
     expert_id = _given_up(network, "account_inactive")
     with network.database.session() as session:  # users.info said deleted: the sender marked the entry away
-        assert profiles.mark_unreachable(session, expert_id=expert_id, reason="deleted", now=NOW) is not None
+        assert unreachable.mark_unreachable(session, expert_id=expert_id, reason="deleted", now=NOW) is not None
     assert _ask(network, topic_id, expert_id, LATER) == (False, "deleted")
     assert _dm(network)[1:] == (1, "account_inactive")
 
@@ -96,7 +96,7 @@ def test_any_dm_that_reached_them_since_clears_it(network: Network, kind: Outbox
     topic_id, _ = _queued(network)
     expert_id = _given_up(network, "user_not_found")
     with network.database.session() as session:
-        profiles.mark_unreachable(session, expert_id=expert_id, reason="user_not_found", now=NOW)
+        unreachable.mark_unreachable(session, expert_id=expert_id, reason="user_not_found", now=NOW)
     _reached(network, NOW + timedelta(days=1), kind)
     assert _ask(network, topic_id, expert_id, LATER) == (True, "")
     assert _dm(network) == (None, 0, "")
@@ -113,10 +113,10 @@ def test_their_entry_made_available_again_clears_it(network: Network) -> None:
     topic_id, _ = _queued(network)
     expert_id = _given_up(network, "user_disabled")
     with network.database.session() as session:
-        profiles.mark_unreachable(session, expert_id=expert_id, reason="user_disabled", now=NOW)
+        unreachable.mark_unreachable(session, expert_id=expert_id, reason="user_disabled", now=NOW)
     assert _ask(network, topic_id, expert_id, NOW + timedelta(hours=1)) == (False, "user_disabled")
     with network.database.session() as session:  # Slack says the account is active again
-        cleared = profiles.clear_unreachable_mark(
+        cleared = unreachable.clear_unreachable_mark(
             session, slack_user_id="UAALST", reasons={"user_disabled"}, now=NOW + timedelta(days=1)
         )
         assert cleared is not None
@@ -165,7 +165,7 @@ def test_a_mark_without_a_reason_is_not_shown_as_something_slack_said(network: N
     topic_id, _ = _queued(network)
     expert_id = _given_up(network, "ratelimited")
     with network.database.session() as session:  # marked away with no reason recorded (an older release)
-        assert profiles.mark_unreachable(session, expert_id=expert_id, reason="", now=NOW) is not None
+        assert unreachable.mark_unreachable(session, expert_id=expert_id, reason="", now=NOW) is not None
     ask = ("needs", "recruit", str(topic_id), "--ask", str(expert_id))
     dutch = wieweet(network.database, *ask)
     assert dutch.exit_code == 0, dutch.output

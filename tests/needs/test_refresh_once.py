@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.actors import Actor
 from bot.config import Settings
-from bot.needs.proposals import REFRESH_LEASE
+from bot.needs.proposal_refresh import REFRESH_LEASE
 from bot.privacy.channels import REFRESH_DELAY
 from bot.routing.service import RoutingService
 from handlers import ids

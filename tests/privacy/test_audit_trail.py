@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.actors import Actor
 from bot.privacy import erase_person, export_personal_data
-from bot.register.profiles import reject_profile, remove_expert
+from bot.register.profile_decisions import reject_profile, remove_expert
 from storage import erased_repo
 from storage.db import Database
 from storage.enums import PERSONAL_DATA_ENTITY

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor
 from bot.privacy import erase_person, export_json, export_personal_data
-from bot.register.profiles import remove_expert
-from bot.register.service import expert_snapshot
+from bot.register.expert_import import expert_snapshot
+from bot.register.profile_decisions import remove_expert
 from storage import erased_repo, register_repo
 from storage.db import Database
 from storage.models import Expert

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.actors import Actor
 from bot.errors import NotFoundError
 from bot.privacy import erase_person
-from bot.register import profiles
+from bot.register import profile_decisions, profiles
 from bot.register.profiles import ProfileStateError
 from bot.register.themes import ensure_default_themes
 from storage import needs_repo
@@ -62,7 +62,7 @@ def test_an_old_review_of_an_erased_profile_never_approves_the_next_one(database
 
     assert sam != griet
     with database.session() as session, pytest.raises((ProfileStateError, NotFoundError)):
-        profiles.approve_profile(session, actor=STAFF, expert_id=griet, version=None, now=NOW)
+        profile_decisions.approve_profile(session, actor=STAFF, expert_id=griet, version=None, now=NOW)
     with database.session() as session:
         newcomer = session.get(Expert, sam)
         assert newcomer is not None and newcomer.status is RecordStatus.PENDING  # still waits for its own review

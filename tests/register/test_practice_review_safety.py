@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from bot.register import profiles, submissions
+from bot.register import profile_decisions, profiles, submissions
 from bot.register.profiles import ProfileChanged
 from bot.register.submissions import InvalidRecord, PracticeChanged
 from bot.register.themes import ensure_default_themes
@@ -165,14 +165,16 @@ def test_a_profile_edited_after_staff_read_it_is_not_decided_unseen(db: Database
         save(session, GRIET, values=values, now=NOW, expert_id=expert_id, approval_required=True)
     with db.session() as session:
         with pytest.raises(ProfileChanged):
-            profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, version=seen, now=NOW)
+            profile_decisions.approve_profile(session, actor=STAFF, expert_id=expert_id, version=seen, now=NOW)
         with pytest.raises(ProfileChanged):
-            profiles.reject_profile(session, actor=STAFF, expert_id=expert_id, version=seen, reason="x", now=NOW)
+            profile_decisions.reject_profile(
+                session, actor=STAFF, expert_id=expert_id, version=seen, reason="x", now=NOW
+            )
         with pytest.raises(ProfileChanged):  # a button from before versions were shown
-            profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, version="", now=NOW)
+            profile_decisions.approve_profile(session, actor=STAFF, expert_id=expert_id, version="", now=NOW)
     assert profile(db, expert_id).status is RecordStatus.PENDING
     with db.session() as session:
         current = profiles.profile_payload(profiles.get_expert(session, expert_id=expert_id)).version
         assert current != seen
-        profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, version=current, now=NOW)
+        profile_decisions.approve_profile(session, actor=STAFF, expert_id=expert_id, version=current, now=NOW)
     assert profile(db, expert_id).status is RecordStatus.PUBLISHED

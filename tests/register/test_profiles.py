@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.actors import Actor, NotAuthorized
 from bot.knowledge import KnowledgeBase
-from bot.register import consent, profiles
+from bot.register import consent, profile_decisions, profiles
 from bot.register.profiles import InvalidRecord, ProfileStateError
 from bot.register.themes import ensure_default_themes
 from storage import register_repo as repo
@@ -205,21 +205,21 @@ def test_with_approval_a_new_profile_waits_for_staff(db: Database) -> None:
         review = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.PROFILE_REVIEW)).one()
         assert review.payload["expert_id"] == expert_id and review.channel_id is None
         with pytest.raises(NotAuthorized):
-            profiles.approve_profile(session, actor=GRIET, expert_id=expert_id, version=None, now=NOW)
+            profile_decisions.approve_profile(session, actor=GRIET, expert_id=expert_id, version=None, now=NOW)
     with db.session() as session:
-        profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, version=None, now=NOW)
+        profile_decisions.approve_profile(session, actor=STAFF, expert_id=expert_id, version=None, now=NOW)
     assert expert(db, expert_id).status is RecordStatus.PUBLISHED
     with db.session() as session:
         told = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.SUBMISSION_OUTCOME)).one()
         assert told.recipient_slack_id == GRIET.slack_id and told.payload["outcome"] == "profile_approved"
         with pytest.raises(ProfileStateError):
-            profiles.approve_profile(session, actor=STAFF, expert_id=expert_id, version=None, now=NOW)
+            profile_decisions.approve_profile(session, actor=STAFF, expert_id=expert_id, version=None, now=NOW)
 
 
 def test_staff_reject_a_new_profile_with_a_reason(db: Database) -> None:
     expert_id = join(db, approval_required=True)
     with db.session() as session:
-        profiles.reject_profile(
+        profile_decisions.reject_profile(
             session, actor=STAFF, expert_id=expert_id, version=None, reason="Geen medewerker", now=NOW
         )
     with db.session() as session:
@@ -359,9 +359,9 @@ def test_withdrawn_experts_are_never_asked_or_shown(db: Database) -> None:
 def test_only_staff_remove_an_expert(db: Database) -> None:
     expert_id = join(db)
     with db.session() as session, pytest.raises(NotAuthorized):
-        profiles.remove_expert(session, actor=GRIET, expert_id=expert_id, now=NOW)
+        profile_decisions.remove_expert(session, actor=GRIET, expert_id=expert_id, now=NOW)
     with db.session() as session:
-        profiles.remove_expert(session, actor=STAFF, expert_id=expert_id, now=NOW)
+        profile_decisions.remove_expert(session, actor=STAFF, expert_id=expert_id, now=NOW)
     with db.session() as session:
         assert session.get(Expert, expert_id) is None
         last = session.scalars(select(AuditLog).order_by(AuditLog.id.desc())).first()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.actors import Actor
-from bot.register import consent, profiles
+from bot.register import consent, profile_decisions, profiles
 from bot.register.profiles import ProfileStateError
 from bot.register.themes import ensure_default_themes
 from handlers import ids
@@ -59,7 +59,7 @@ def _pending_then_stopped(database: Database, stop: str) -> int:
 def test_staff_reject_a_pending_profile_whose_owner_stopped(database: Database, stop: str) -> None:
     expert_id = _pending_then_stopped(database, stop)
     with database.session() as s:
-        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW)
+        profile_decisions.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW)
     with database.session() as s:
         expert = s.get(Expert, expert_id)
         assert expert is not None  # kept: the stop still holds
@@ -75,14 +75,16 @@ def test_staff_reject_a_pending_profile_whose_owner_stopped(database: Database, 
         assert audit.after is not None and audit.after["status"] == "rejected"
         # decided: a second decision (a second staff member, an old button) is refused as such
         for decide in (
-            lambda: profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="x", now=NOW),
-            lambda: profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=None, now=NOW),
+            lambda: profile_decisions.reject_profile(
+                s, actor=STAFF, expert_id=expert_id, version=None, reason="x", now=NOW
+            ),
+            lambda: profile_decisions.approve_profile(s, actor=STAFF, expert_id=expert_id, version=None, now=NOW),
         ):
             with pytest.raises(ProfileStateError) as refused:
                 decide()
             assert refused.value.code == "already_moderated"
         with pytest.raises(ProfileStateError) as refused:  # and staff still cannot remove them: erasure does
-            profiles.remove_expert(s, actor=STAFF, expert_id=expert_id, now=NOW)
+            profile_decisions.remove_expert(s, actor=STAFF, expert_id=expert_id, now=NOW)
         assert refused.value.code == "remove_stopped"
 
 
@@ -101,7 +103,7 @@ def test_the_staff_card_offers_reject_while_it_waits_and_nothing_to_decide_after
         actions = _card_actions(expert)
         assert ids.ACTION_PROFILE_REJECT in actions and ids.ACTION_PROFILE_APPROVE in actions
         assert ids.ACTION_EXPERT_REMOVE not in actions
-        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW)
+        profile_decisions.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW)
     with database.session() as s:
         expert = s.get(Expert, expert_id)
         assert expert is not None
@@ -111,7 +113,7 @@ def test_the_staff_card_offers_reject_while_it_waits_and_nothing_to_decide_after
 def test_filled_in_again_after_that_it_waits_for_staff_again(database: Database) -> None:
     expert_id = _pending_then_stopped(database, "withdrawn")
     with database.session() as s:
-        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW)
+        profile_decisions.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW)
     with database.session() as s:
         saved = profiles.save_profile(
             s, actor=PIET, values=FORM, now=NOW, expert_id=expert_id, approval_required=True, slack_email=PIET_EMAIL
@@ -119,7 +121,7 @@ def test_filled_in_again_after_that_it_waits_for_staff_again(database: Database)
         assert saved.pending_approval and not saved.created
     with database.session() as s:
         assert [e.id for e in profiles.list_pending_profiles(s)] == [expert_id]
-        profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=None, now=NOW)
+        profile_decisions.approve_profile(s, actor=STAFF, expert_id=expert_id, version=None, now=NOW)
     with database.session() as s:
         expert = s.get(Expert, expert_id)
         assert expert is not None and expert.status is RecordStatus.PUBLISHED and not is_stopped(expert)
@@ -134,6 +136,6 @@ def test_a_pending_profile_of_someone_still_listed_is_deleted_when_rejected(data
         )
         expert_id = saved.expert.id
     with database.session() as s:
-        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW)
+        profile_decisions.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW)
     with database.session() as s:
         assert s.get(Expert, expert_id) is None

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot import outbox, staffdm
 from bot.error_texts import error_text
-from bot.register import consent, profile_reviews, profiles
+from bot.register import consent, profile_decisions, profile_reviews, profiles
 from bot.register.profile_reviews import ReviewReplaced
 from bot.register.profiles import ProfileStateError
 from storage.db import Database
@@ -41,7 +41,7 @@ def _rejected(database: Database, stop: str) -> tuple[int, str]:
         _sent(s, first, channel=TRIAGE, ts="1000.1")
         version = str(first.payload["version"])
     with database.session() as s:
-        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=version, reason="dubbel", now=NOW)
+        profile_decisions.reject_profile(s, actor=STAFF, expert_id=expert_id, version=version, reason="dubbel", now=NOW)
     return expert_id, version
 
 
@@ -50,7 +50,7 @@ def test_filled_in_again_it_is_posted_to_staff_again(database: Database, stop: s
     expert_id, first_version = _rejected(database, stop)
     with database.session() as s:  # the first review's buttons, before it was filled in again: decided
         with pytest.raises(ProfileStateError) as refused:
-            profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=first_version, now=NOW)
+            profile_decisions.approve_profile(s, actor=STAFF, expert_id=expert_id, version=first_version, now=NOW)
         assert refused.value.code == "already_moderated"
     with database.session() as s:
         changed = {**FORM, "bio": "Tien jaar leegstandsbeleid in Leuven."}
@@ -85,10 +85,10 @@ def test_filled_in_again_it_is_posted_to_staff_again(database: Database, stop: s
             {"channel_id": "D0STAFF01", "message_ts": "3000.3"},
         ]
         with pytest.raises(ReviewReplaced):  # an old button of the first review: not the submission that waits
-            profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=first_version, now=LATER)
+            profile_decisions.approve_profile(s, actor=STAFF, expert_id=expert_id, version=first_version, now=LATER)
     with database.session() as s:
         version = str(_reviews(s)[1].payload["version"])
-        profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=version, now=LATER)
+        profile_decisions.approve_profile(s, actor=STAFF, expert_id=expert_id, version=version, now=LATER)
     with database.session() as s:
         expert = s.get(Expert, expert_id)
         assert expert is not None and expert.status is RecordStatus.PUBLISHED
@@ -119,8 +119,10 @@ def test_the_same_content_filled_in_again_is_not_decided_from_the_first_review(d
         assert current != first_version  # the content is the same; the submission is not
         assert current[:16] == first_version[:16]
     for decide in (
-        lambda s, v: profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=v, now=LATER),
-        lambda s, v: profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=v, reason="x", now=LATER),
+        lambda s, v: profile_decisions.approve_profile(s, actor=STAFF, expert_id=expert_id, version=v, now=LATER),
+        lambda s, v: profile_decisions.reject_profile(
+            s, actor=STAFF, expert_id=expert_id, version=v, reason="x", now=LATER
+        ),
         lambda s, v: profile_reviews.check_review(s, expert_id=expert_id, version=v),  # the Reject button
     ):
         for old in (first_version, first_version[:16]):  # the first review's button; one made before the stamps
@@ -132,7 +134,7 @@ def test_the_same_content_filled_in_again_is_not_decided_from_the_first_review(d
         expert = s.get(Expert, expert_id)
         assert expert is not None and expert.status is RecordStatus.PENDING
     with database.session() as s:  # the new review's Approve decides the new submission
-        profiles.approve_profile(s, actor=STAFF, expert_id=expert_id, version=current, now=LATER)
+        profile_decisions.approve_profile(s, actor=STAFF, expert_id=expert_id, version=current, now=LATER)
     with database.session() as s:
         expert = s.get(Expert, expert_id)
         assert expert is not None and expert.status is RecordStatus.PUBLISHED
@@ -148,7 +150,7 @@ def test_a_first_review_still_decides_its_own_submission(database: Database, sta
         assert len(version) == 24
     with database.session() as s:
         shown = version if stamped else version[:16]
-        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=shown, reason="x", now=NOW)
+        profile_decisions.reject_profile(s, actor=STAFF, expert_id=expert_id, version=shown, reason="x", now=NOW)
     with database.session() as s:
         expert = s.get(Expert, expert_id)
         assert expert is not None and expert.status is RecordStatus.REJECTED
@@ -212,7 +214,7 @@ def test_the_earlier_reviews_dm_copy_keeps_showing_its_decision(database: Databa
             {"channel_id": TRIAGE, "message_ts": "1000.1"},
             {"channel_id": "D0STAFF01", "message_ts": "1500.1"},
         ]
-        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=version, reason="dubbel", now=NOW)
+        profile_decisions.reject_profile(s, actor=STAFF, expert_id=expert_id, version=version, reason="dubbel", now=NOW)
     _filled_in_again(database, expert_id, values=FORM)
     with database.session() as s:
         _first, second = _reviews(s)

@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.network import Network
 from bot.outbox import claim_outbox
-from bot.register import profiles
+from bot.register import unreachable
 from bot.register.marked import ACCOUNT_GONE_REASONS, list_marked_away_ids
 from bot.routing.core import SYSTEM
 from handlers import deactivated as deactivated_module
@@ -98,7 +98,7 @@ def test_a_reactivation_clears_a_mark_of_a_gone_account(world: World, reason: st
     its account is active and still takes no DM."""
     ids = seed_housing(world)
     with world.db.session() as s:
-        assert profiles.mark_unreachable(s, expert_id=ids["Emma"], reason=reason, now=NOW) is not None
+        assert unreachable.mark_unreachable(s, expert_id=ids["Emma"], reason=reason, now=NOW) is not None
         expert = s.get(Expert, ids["Emma"])
         assert expert is not None and expert.slack_user_id
         slack_id = expert.slack_user_id

@@ -16,7 +16,7 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy import event, select
 
 from bot.network import Network
-from bot.register import profiles
+from bot.register import unreachable
 from bot.register.marked import DEACTIVATION_REASONS, list_marked_away_ids
 from bot.routing.errors import RoutingInputError
 from handlers.marked_away import MarkedAwayCache
@@ -50,7 +50,7 @@ def _slack_ids(world: World, ids: dict[str, int]) -> dict[str, str]:
 
 def _mark(world: World, expert_id: int, reason: str = "deleted", now: datetime = NOW) -> None:
     with world.db.session() as s:
-        assert profiles.mark_unreachable(s, expert_id=expert_id, reason=reason, now=now) is not None
+        assert unreachable.mark_unreachable(s, expert_id=expert_id, reason=reason, now=now) is not None
 
 
 def test_the_marked_away_ids_are_read_in_one_query_however_many_are_away(world: World) -> None:
@@ -74,7 +74,7 @@ def test_a_later_change_of_a_marked_expert_ends_the_mark(world: World) -> None:
     slack = _slack_ids(world, ids)
     _mark(world, ids["Bram"])
     with world.db.session() as s:  # available again (audited), then away without a date by other means
-        profiles.clear_unreachable_mark(s, slack_user_id=slack["Bram"], reasons=DEACTIVATION_REASONS, now=NOW)
+        unreachable.clear_unreachable_mark(s, slack_user_id=slack["Bram"], reasons=DEACTIVATION_REASONS, now=NOW)
     with world.db.session() as s:
         expert = s.get(Expert, ids["Bram"])
         assert expert is not None

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.actors import Actor
 from bot.network import Network
-from bot.register import profiles
+from bot.register import profiles, unreachable
 from bot.register.marked import ACCOUNT_GONE_REASONS, KEPT_ACTION, list_marked_away_ids
 from bot.register.reactivated import REPEAT_WITHIN, make_available_again
 from handlers.marked_away import MarkedAwayCache
@@ -185,7 +185,7 @@ def test_an_active_account_clears_the_marks_of_a_gone_account_and_never_a_bots(w
     ids = seed_housing(world)
     emma = slack_id(world, ids["Emma"])
     with world.db.session() as s:
-        assert profiles.mark_unreachable(s, expert_id=ids["Emma"], reason=reason, now=NOW) is not None
+        assert unreachable.mark_unreachable(s, expert_id=ids["Emma"], reason=reason, now=NOW) is not None
     cleared = reason != "cannot_dm_bot"  # a bot's account is active and still takes no DM
     assert reactivated(world, emma) is cleared
     assert availability(world, ids["Emma"])[0] is (Availability.AVAILABLE if cleared else Availability.AWAY)
@@ -326,10 +326,10 @@ def test_an_unknown_mark_cleared_longer_ago_than_the_bound_is_cleared_again(worl
     emma = slack_id(world, ids["Emma"])
     for n, moment in enumerate([NOW, NOW + REPEAT_WITHIN + timedelta(days=1)]):
         with world.db.session() as s:
-            assert profiles.mark_unreachable(s, expert_id=ids["Emma"], reason="user_not_found", now=moment)
+            assert unreachable.mark_unreachable(s, expert_id=ids["Emma"], reason="user_not_found", now=moment)
         assert reactivated(world, emma, now=moment + timedelta(hours=1)), n
     with world.db.session() as s:
-        assert profiles.mark_unreachable(
+        assert unreachable.mark_unreachable(
             s, expert_id=ids["Emma"], reason="user_not_found", now=moment + timedelta(days=1)
         )
     assert not reactivated(world, emma, now=moment + timedelta(days=1, hours=1))
@@ -341,7 +341,7 @@ def test_the_job_runner_leaves_the_mark_of_an_account_of_another_organisation(wo
     ids = seed_housing(world)
     emma = slack_id(world, ids["Emma"])
     with world.db.session() as s:
-        assert profiles.mark_unreachable(s, expert_id=ids["Emma"], reason="user_not_found", now=NOW)
+        assert unreachable.mark_unreachable(s, expert_id=ids["Emma"], reason="user_not_found", now=NOW)
     slack = mock.Mock()
     slack.users_info.return_value = {"ok": True, "user": {"id": emma, "team_id": "T0OTHER01", "deleted": False}}
     replica = SimpleNamespace(

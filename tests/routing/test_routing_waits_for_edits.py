@@ -19,7 +19,7 @@ def test_a_question_asked_during_an_import_that_edits_the_experts_still_reaches_
     seed_housing(world)
     holding, done = threading.Event(), threading.Event()
 
-    def import_in_progress() -> None:  # as bot.register.service._write_experts: update_expert + flush, commit later
+    def import_in_progress() -> None:  # as register.expert_import._write_experts: update_expert + flush, commit later
         with world.db.session() as a:
             for expert in a.scalars(select(Expert)):
                 register_repo.update_expert(a, expert=expert, values={"role": "beleidsmedewerker"}, now=NOW)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
-from bot.register import consent, profiles
+from bot.register import consent, profiles, unreachable
 from bot.routing.selection import SKIP_BEING_CHANGED, select_experts
 from bot.routing.states import ROUTING_OPEN
 from storage import question_repo, routing_repo
@@ -45,7 +45,7 @@ def _dm_fails(s: Session, world: World, expert_id: int, slack_id: str) -> Callab
     locked, the expert marked away, then the request moved on."""
     [routing] = routing_repo.list_routings_for(s, slack_user_id=slack_id, statuses=sorted(ROUTING_OPEN), limit=5)
     question_repo.get_question(s, question_id=routing.question_id, lock=True)
-    profiles.mark_unreachable(s, expert_id=expert_id, reason="user_disabled", now=AT)
+    unreachable.mark_unreachable(s, expert_id=expert_id, reason="user_disabled", now=AT)
     routing_id = routing.id
     return lambda: world.service.recipient_unreachable(s, routing_id=routing_id, error="user_disabled", now=AT)
 

@@ -14,7 +14,7 @@ import pytest
 from bot.error_texts import error_text
 from bot.errors import Count, QueryError
 from bot.needs.model import COVERED, TREND_RISING, NeedsOverview, TopicView
-from bot.needs.proposals import _session_summary
+from bot.needs.proposal_actions import _session_summary
 from bot.routing.errors import RoutingInputError
 from digests.model import GapItem, Person, ThemeDigest, WeekFigures
 from handlers.blocks.digest import DigestLimits, digest_fallback_text

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bot.register import profiles
+from bot.register import profile_decisions
 from handlers import ids
 from handlers.blocks.home import HomeData, build_home_view
 from handlers.blocks.profile import expert_card_blocks, profile_card
@@ -30,7 +30,7 @@ def _actions(blocks: list[dict[str, object]]) -> list[str]:
 def test_the_home_tab_of_a_rejected_opted_out_owner_offers_only_editing(database: Database, lang: str) -> None:
     expert_id = _pending_then_stopped(database, "opted_out")
     with database.session() as s:
-        profiles.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW)
+        profile_decisions.reject_profile(s, actor=STAFF, expert_id=expert_id, version=None, reason="dubbel", now=NOW)
     with database.session() as s:
         expert = s.get(Expert, expert_id)
         assert expert is not None
