@@ -158,6 +158,8 @@ NOT_FOUND_KEYS: Mapping[tuple[str, str], str] = {
     ("no_topic", "topic"): N_("cli.no_topic_id"),  # bot.needs.recruiting (needs recruit)
     ("not_a_candidate", "experts"): N_("cli.not_a_candidate"),  # ... (needs recruit --ask)
     ("no_proposal", "proposal"): N_("cli.no_proposal_id"),  # bot.needs.proposals (needs dismiss|done)
+    ("not_found", "routing"): N_("cli.no_routing"),  # bot.routing (a routing's id: an answer, a claim, a decline)
+    ("search_expired", "search"): N_("cli.no_search_log"),  # bot.knowledge.search_access (a search's id)
 }
 
 
