@@ -1,6 +1,7 @@
-"""What the command line says to its operator about a setting refused and a file it cannot write, in
-``WIEWEET_LANGUAGE``: the catalogue key of each ``Problem`` code (``bot.errors.setting_refused``, ``bot.files``,
-``handlers.slack_settings``) and the words for the values they hold.
+"""What the command line says to its operator about a setting refused, a file it cannot write and a value given to a
+command in the wrong form, in ``WIEWEET_LANGUAGE``: the catalogue key of each ``Problem`` code
+(``bot.errors.setting_refused``, ``bot.files``, ``handlers.slack_settings``, ``bot.cli.options``,
+``digests.subscriptions``) and the words for the values they hold.
 
 The problem itself stays an English line (logs, ``load_settings`` in a test); the values it quotes went through
 ``bot.text.shown_value`` where they were refused, so no text here shows a secret. A library's or the system's own
@@ -86,6 +87,17 @@ OPERATOR_KEYS: Mapping[str, str] = {
     "file_not_writable": N_("file.not_writable"),
     "file_folder_write_failed": N_("file.folder_write_failed"),
     "file_write_failed": N_("file.write_failed"),
+    # a value given to a command in the wrong form (bot.cli.options, digests.subscriptions): the value as given,
+    # quoted by ``shown_value``
+    "input_time_format": N_("cli.input_time_format"),
+    "input_time_offset": N_("cli.input_time_offset"),
+    "input_time_year": N_("cli.input_time_year"),
+    "input_channel_id": N_("cli.input_channel_id"),
+    "input_day": N_("cli.input_day"),
+    "input_time": N_("cli.input_time"),
+    "input_weekday": N_("cli.input_weekday"),
+    "input_clock": N_("cli.input_clock"),
+    "input_language": N_("cli.input_language"),
     # the command line's own (bot.cli.digest_cmds, bot.cli.database)
     "digest_not_subscribed": N_("cli.digest_not_subscribed"),
     "no_database": N_("cli.no_database"),
@@ -150,7 +162,7 @@ def _value(name: str, value: object, lang: str) -> object:
 
 def _one(line: Problem, lang: str) -> str:
     values = {name: _value(name, value, lang) for name, value in line.values.items()}
-    if line.code == "setting_language":
+    if line.code in {"setting_language", "input_language"}:
         values["choices"] = format_list([repr(code) for code in LANGUAGES], style="or", locale=locale(lang))
     if line.code == "setting_secret_short":  # "1 teken", "10 tekens" (handlers.slack_settings holds the count alone)
         values["count"] = _amount(Amount(int(line.values.get("count", 0)), "characters"), lang)  # type: ignore[call-overload]
@@ -165,9 +177,10 @@ def _one(line: Problem, lang: str) -> str:
 
 
 def operator_text(line: str, lang: str) -> str:
-    """A refused setting, a warning about one, or a file that cannot be written, in ``lang``; the English line itself
-    for one without a text. A ``WIEWEET_LANGUAGE`` that is no language is said in every language, the default first:
-    the operator who set it reads the default language, which may not be theirs."""
+    """A refused setting, a warning about one, a file that cannot be written or a value in the wrong form, in
+    ``lang``; the English line itself for one without a text. A ``WIEWEET_LANGUAGE`` that is no language is said in
+    every language, the default first: the operator who set it reads the default language, which may not be
+    theirs."""
     if not isinstance(line, Problem) or line.code not in OPERATOR_KEYS:
         return str(line)
     try:

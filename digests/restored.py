@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
+from bot.errors import Problem
+from bot.text import shown_value
 from digests.errors import DigestError, InvalidChannel
 from digests.period import TIMEZONE, IsoWeek, parse_period, period_of
 from digests.schedule import STALE_AFTER, scheduled_at
@@ -98,7 +100,8 @@ def mark_posted(
         channel = validate_channel(channel_id)
         subscription = digest_repo.get_subscription(session, channel_id=channel)
         if subscription is None:
-            raise InvalidChannel(message=f"no digest subscription for channel {channel}")
+            english = f"no digest subscription for channel {channel}"  # said as `digest unsubscribe` says it
+            raise InvalidChannel(message=Problem(english, "digest_not_subscribed", {"channel": shown_value(channel)}))
         subscriptions = [subscription]
     else:
         subscriptions = digest_repo.list_subscriptions(session, active_only=True)
