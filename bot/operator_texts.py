@@ -98,8 +98,16 @@ OPERATOR_KEYS: Mapping[str, str] = {
     "input_weekday": N_("cli.input_weekday"),
     "input_clock": N_("cli.input_clock"),
     "input_language": N_("cli.input_language"),
+    "input_week": N_("cli.input_week"),  # digests.period
+    "input_week_year": N_("cli.input_week_year"),
+    "input_week_number": N_("cli.input_week_number"),
+    "input_period": N_("cli.input_period"),  # bot.needs.periods
+    "input_period_year": N_("cli.input_period_year"),
+    "input_period_order": N_("cli.input_period_order"),
+    "input_period_span": N_("cli.input_period_span"),
     # the command line's own (bot.cli.digest_cmds, bot.cli.database)
     "digest_not_subscribed": N_("cli.digest_not_subscribed"),
+    "digest_future_week": N_("cli.digest_future_week"),  # digests.restored (digest mark-posted)
     "no_database": N_("cli.no_database"),
     "no_database_folder": N_("cli.no_database_folder"),
 }

@@ -95,7 +95,8 @@ def mark_posted(
     week = parse_period(period)
     current = period_of(now, tz)
     if IsoWeek.parse(week) > IsoWeek.parse(current):
-        raise FutureWeek(message=f"{week} has not begun (this week is {current}): no digest of it went out yet")
+        english = f"{week} has not begun (this week is {current}): no digest of it went out yet"
+        raise FutureWeek(message=Problem(english, "digest_future_week", {"week": week, "current": current}))
     if channel_id is not None:
         channel = validate_channel(channel_id)
         subscription = digest_repo.get_subscription(session, channel_id=channel)

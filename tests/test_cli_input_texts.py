@@ -57,6 +57,51 @@ CASES = [
         "error: invalid --messages-before '0001-01-01T00:00:00+01:00': the year must be 1900-8999",
     ),
     (
+        ["digest", "--week", "2026-48", "--dry-run", *NOW],
+        "error: ongeldige week '2026-48': gebruik een ISO-week zoals 2026-W48",
+        "error: invalid week '2026-48': use an ISO week like 2026-W48",
+    ),
+    (
+        ["digest", "--week", "2025-W53", "--dry-run", *NOW],
+        "error: 2025-W53 is geen ISO-week",
+        "error: 2025-W53 is not an ISO week",
+    ),
+    (
+        ["digest", "--week", "9999-W52", "--dry-run", *NOW],
+        "error: ongeldige week '9999-W52': het jaar moet tussen 1900 en 8999 liggen",
+        "error: invalid week '9999-W52': the year must be 1900-8999",
+    ),
+    (
+        ["digest", "mark-posted", "--week", "2026-W50", "--now", "2026-12-02T12:00:00+01:00"],
+        "error: 2026-W50 is nog niet begonnen (deze week is 2026-W49): er ging nog geen weekoverzicht van uit",
+        "error: 2026-W50 has not begun (this week is 2026-W49): no digest of it went out yet",
+    ),
+    (
+        ["needs", "--period", "volgend jaar", *NOW],
+        "error: onbekende periode 'volgend jaar': gebruik een kwartaal (2026-Q4), een maand (2026-11)",
+        "error: invalid period 'volgend jaar': use a quarter (2026-Q4), a month (2026-11)",
+    ),
+    (
+        ["needs", "--period", "2026-13", *NOW],
+        "error: onbekende periode '2026-13': gebruik een kwartaal (2026-Q4)",
+        "error: invalid period '2026-13': use a quarter (2026-Q4)",
+    ),
+    (
+        ["report", "--period", "0001-Q1", "report.xlsx"],
+        "error: ongeldige periode '0001-Q1': het jaar moet tussen 1900 en 8999 liggen",
+        "error: invalid period '0001-Q1': the year must be 1900-8999",
+    ),
+    (
+        ["needs", "--period", "2026-12-31..2026-01-01", *NOW],
+        "error: ongeldige periode '2026-12-31..2026-01-01': het bereik eindigt voor het begint",
+        "error: invalid period '2026-12-31..2026-01-01': the range ends before it starts",
+    ),
+    (
+        ["needs", "--period", "2020-01-01..2026-01-01", *NOW],
+        "error: ongeldige periode '2020-01-01..2026-01-01': een bereik beslaat hoogstens drie jaar",
+        "error: invalid period '2020-01-01..2026-01-01': a range may span at most three years",
+    ),
+    (
         ["needs", "recruit", "12", "--ask", "41,anna"],
         "Error: Invalid value for --ask: expert-id's zijn getallen, zoals --ask 41,57",
         "Error: Invalid value for --ask: expert ids are numbers, e.g. --ask 41,57",

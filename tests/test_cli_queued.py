@@ -319,7 +319,7 @@ def test_mark_posted_refuses_a_week_after_this_one(database: Database) -> None:
     for args in ([], ["--channel", "C0WONEN01"]):
         done = wieweet(database, "digest", "mark-posted", "--week", "2026-W50", *args, *AT_NOW)
         assert done.exit_code == 2, done.output
-        assert "2026-W50 has not begun (this week is 2026-W49)" in done.output
+        assert "2026-W50 is nog niet begonnen (deze week is 2026-W49)" in done.output
         assert len(done.output.strip().splitlines()) == 1
     with database.session() as session:
         assert session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted")).all() == []

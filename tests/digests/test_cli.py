@@ -167,11 +167,11 @@ def test_dry_run_uses_the_channel_subscription(seeded: Database) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["digest", "--week", "2026-48", "--dry-run"], "invalid week '2026-48'"),
-        (["digest", "--week", "2025-W53", "--dry-run"], "2025-W53 is not an ISO week"),
+        (["digest", "--week", "2026-48", "--dry-run"], "ongeldige week '2026-48'"),
+        (["digest", "--week", "2025-W53", "--dry-run"], "2025-W53 is geen ISO-week"),
         # the calendar's ends: the week after (its end) is no date; was an OverflowError
-        (["digest", "--week", "9999-W52", "--dry-run"], "invalid week '9999-W52': the year must be 1900-8999"),
-        (["digest", "--week", "0001-W01", "--dry-run"], "invalid week '0001-W01': the year must be 1900-8999"),
+        (["digest", "--week", "9999-W52", "--dry-run"], "ongeldige week '9999-W52': het jaar moet tussen 1900 en 8999"),
+        (["digest", "--week", "0001-W01", "--dry-run"], "ongeldige week '0001-W01': het jaar moet tussen 1900 en 8999"),
         (["digest", "--themes", "wonnen", "--dry-run"], "unknown theme 'wonnen' (did you mean 'wonen'?)"),
         (["digest", "--channel", "#wonen", "--dry-run"], "ongeldige Slack-kanaal-id '#wonen'"),
         # a name is not an id: upper-casing it made "cultuur" the id CULTUUR, a subscription that never posts
