@@ -62,19 +62,19 @@ OPERATOR_KEYS: Mapping[str, str] = {
     "setting_no_bot_token": N_("setting.no_bot_token"),
     "setting_no_app_token": N_("setting.no_app_token"),
     "setting_no_signing_secret": N_("setting.no_signing_secret"),
-    "setting_secret_characters": N_("setting.secret_characters"),
+    "setting_secret_characters": "setting.secret_characters",  # a plural: said by ``_one``
     "setting_secret_short": N_("setting.secret_short"),
     "setting_token_kind": N_("setting.token_kind"),
     "setting_token_bearer": N_("setting.token_bearer"),
-    "setting_token_before": N_("setting.token_before"),
+    "setting_token_before": "setting.token_before",  # a plural: said by ``_one``
     "setting_token_prefix_only": N_("setting.token_prefix_only"),
     "setting_token_quoted": N_("setting.token_quoted"),
     "setting_token_pasted": N_("setting.token_pasted"),
     "setting_token_copied": N_("setting.token_copied"),
-    "setting_chars_line_breaks": N_("setting.chars_line_breaks"),
-    "setting_chars_spaces": N_("setting.chars_spaces"),
-    "setting_chars_quotes": N_("setting.chars_quotes"),
-    "setting_chars_other": N_("setting.chars_other"),
+    "setting_chars_line_breaks": "setting.chars_line_breaks",  # ... these four: plurals, said by ``_one``
+    "setting_chars_spaces": "setting.chars_spaces",
+    "setting_chars_quotes": "setting.chars_quotes",
+    "setting_chars_other": "setting.chars_other",
     "setting_token_refused": N_("setting.token_refused"),
     "setting_slack_unreachable": N_("setting.slack_unreachable"),
     # ... a command that needs the bot token (digest --send-due, register check-slack)
@@ -181,7 +181,21 @@ def _one(line: Problem, lang: str) -> str:
             if more
             else ""
         )
-    return t(OPERATOR_KEYS[line.code], lang, **values)
+    n = int(line.values.get("count", 0))  # type: ignore[call-overload]
+    counted: dict[str, Callable[[], str]] = {  # the texts whose words follow their count: "1 teken", "3 tekens"
+        "setting_secret_characters": lambda: tn(
+            "setting.secret_characters", "setting.secret_characters_plural", n, lang, **values
+        ),
+        "setting_token_before": lambda: tn("setting.token_before", "setting.token_before_plural", n, lang, **values),
+        "setting_chars_line_breaks": lambda: tn(
+            "setting.chars_line_breaks", "setting.chars_line_breaks_plural", n, lang, **values
+        ),
+        "setting_chars_spaces": lambda: tn("setting.chars_spaces", "setting.chars_spaces_plural", n, lang, **values),
+        "setting_chars_quotes": lambda: tn("setting.chars_quotes", "setting.chars_quotes_plural", n, lang, **values),
+        "setting_chars_other": lambda: tn("setting.chars_other", "setting.chars_other_plural", n, lang, **values),
+    }
+    said = counted.get(line.code)
+    return said() if said is not None else t(OPERATOR_KEYS[line.code], lang, **values)
 
 
 def operator_text(line: str, lang: str) -> str:
