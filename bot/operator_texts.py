@@ -98,6 +98,12 @@ OPERATOR_KEYS: Mapping[str, str] = {
     "input_weekday": N_("cli.input_weekday"),
     "input_clock": N_("cli.input_clock"),
     "input_language": N_("cli.input_language"),
+    "input_themes": "cli.input_themes",  # a plural: said by ``_one`` (digests.subscriptions.resolve_themes)
+    "input_theme": N_("cli.input_theme"),
+    "input_theme_close": N_("cli.input_theme_close"),
+    "input_no_themes": N_("cli.input_no_themes"),
+    "theme_filter": N_("cli.theme_filter"),  # bot.register.listing (register list --theme)
+    "theme_filter_close": N_("cli.theme_filter_close"),
     "input_week": N_("cli.input_week"),  # digests.period
     "input_week_year": N_("cli.input_week_year"),
     "input_week_number": N_("cli.input_week_number"),
@@ -193,6 +199,7 @@ def _one(line: Problem, lang: str) -> str:
         "setting_chars_spaces": lambda: tn("setting.chars_spaces", "setting.chars_spaces_plural", n, lang, **values),
         "setting_chars_quotes": lambda: tn("setting.chars_quotes", "setting.chars_quotes_plural", n, lang, **values),
         "setting_chars_other": lambda: tn("setting.chars_other", "setting.chars_other_plural", n, lang, **values),
+        "input_themes": lambda: tn("cli.input_themes", "cli.input_themes_plural", n, lang, **values),
     }
     said = counted.get(line.code)
     return said() if said is not None else t(OPERATOR_KEYS[line.code], lang, **values)

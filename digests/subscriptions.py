@@ -123,7 +123,7 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
     themes = register_repo.list_themes(session)
     lookup, synonyms = _theme_names(themes)
     keys: list[str] = []
-    problems: list[str] = []
+    problems: list[Problem] = []  # each value refused, said in the operator's language (``bot.operator_texts``)
     for raw in values:
         value = raw.strip()
         if not value:
@@ -134,12 +134,17 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
             key = next(iter(synonyms[folded]))
         if key is None:
             close = difflib.get_close_matches(folded, list(lookup), n=1, cutoff=0.75)
-            problems.append(f"{value!r}" + (f" (did you mean {lookup[close[0]]!r}?)" if close else ""))
+            english = f"{value!r}" + (f" (did you mean {lookup[close[0]]!r}?)" if close else "")
+            said = {"value": shown_value(value), **({"close": repr(lookup[close[0]])} if close else {})}
+            problems.append(Problem(english, "input_theme_close" if close else "input_theme", said))
         elif key not in keys:
             keys.append(key)
     if problems:
-        known = ", ".join(t.key for t in themes) or "none — run `wieweet themes list`"
-        raise UnknownTheme(message=f"unknown theme {'; '.join(problems)}. Themes: {known}")
+        known = ", ".join(t.key for t in themes) or Problem("none — run `wieweet themes list`", "input_no_themes")
+        said = {"themes": tuple(problems), "count": len(problems), "known": known}
+        raise UnknownTheme(
+            message=Problem(f"unknown theme {'; '.join(problems)}. Themes: {known}", "input_themes", said)
+        )
     return keys
 
 

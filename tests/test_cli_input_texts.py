@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from bot.cli import main
 from storage.db import Database
+from tests.digests.conftest import seed_themes
 
 
 def wieweet_in(db: Database, language: str, *args: str) -> Result:
@@ -147,3 +148,16 @@ def test_a_value_in_the_wrong_form_is_said_in_the_operators_language(
         result = wieweet_in(database, language, *args)
         assert result.exit_code == 2, result.output
         assert said in result.output, (language, result.output)
+
+
+def test_unknown_themes_are_said_in_the_operators_language(database: Database) -> None:
+    """Every theme that matches nothing, the closest one suggested, in the operator's words and plural."""
+    with database.session() as session:
+        seed_themes(session)
+    one = wieweet_in(database, "nl", "digest", "--themes", "wonnen", "--dry-run", *NOW)
+    assert one.exit_code == 2 and "error: onbekend thema 'wonnen' (bedoel je 'wonen'?); de thema's zijn: " in one.output
+    two = wieweet_in(database, "nl", "digest", "--themes", "wonnen,sport", "--dry-run", *NOW)
+    assert "error: onbekende thema's 'wonnen' (bedoel je 'wonen'?), 'sport'; de thema's zijn: " in two.output
+    two = wieweet_in(database, "en", "digest", "--themes", "wonnen,sport", "--dry-run", *NOW)
+    assert "error: unknown themes 'wonnen' (did you mean 'wonen'?), 'sport'. Themes: " in two.output, two.output
+    assert "wonen" in two.output.split("Themes: ")[1]

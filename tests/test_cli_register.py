@@ -324,7 +324,9 @@ def test_list_with_theme_and_city(database_url: str, files: dict[str, Path]) -> 
     assert english[0].split() == ["city", "year", "outcome", "title", "themes"] and english[-1] == "1 practice"
     assert english[1].split()[:3] == ["Kortrijk", "2019", "failed"]  # the outcome as the import reads it
     unknown = wieweet(database_url, "register", "list", "practices", "--theme", "klimat")
-    assert unknown.exit_code == 2 and "unknown theme 'klimat' (did you mean 'klimaat'?)" in unknown.stderr
+    assert unknown.exit_code == 2 and "onbekend thema 'klimat' (bedoel je 'klimaat'?)" in unknown.stderr
+    unknown = wieweet_in(database_url, "en", "register", "list", "practices", "--theme", "qqqqqq")
+    assert unknown.exit_code == 2 and "unknown theme 'qqqqqq'; see `wieweet themes list`" in unknown.stderr
 
 
 def test_available_again_says_so_in_the_operators_language(

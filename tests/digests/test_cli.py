@@ -172,7 +172,7 @@ def test_dry_run_uses_the_channel_subscription(seeded: Database) -> None:
         # the calendar's ends: the week after (its end) is no date; was an OverflowError
         (["digest", "--week", "9999-W52", "--dry-run"], "ongeldige week '9999-W52': het jaar moet tussen 1900 en 8999"),
         (["digest", "--week", "0001-W01", "--dry-run"], "ongeldige week '0001-W01': het jaar moet tussen 1900 en 8999"),
-        (["digest", "--themes", "wonnen", "--dry-run"], "unknown theme 'wonnen' (did you mean 'wonen'?)"),
+        (["digest", "--themes", "wonnen", "--dry-run"], "onbekend thema 'wonnen' (bedoel je 'wonen'?)"),
         (["digest", "--channel", "#wonen", "--dry-run"], "ongeldige Slack-kanaal-id '#wonen'"),
         # a name is not an id: upper-casing it made "cultuur" the id CULTUUR, a subscription that never posts
         (["digest", "subscribe", "--channel", "cultuur"], "de id van het kanaal, niet de naam"),
@@ -186,7 +186,7 @@ def test_dry_run_uses_the_channel_subscription(seeded: Database) -> None:
         (["digest", "--channel", "GEMEENTEN", "--dry-run"], "de id van het kanaal, niet de naam"),
         (["digest", "subscribe", "--channel", "C0X000001", "--time", "25:00"], "ongeldig tijdstip '25:00'"),
         (["digest", "subscribe", "--channel", "C0X000001", "--day", "lundi"], "onbekende dag 'lundi'"),
-        (["digest", "subscribe", "--channel", "C0X000001", "--themes", "sport"], "unknown theme 'sport'"),
+        (["digest", "subscribe", "--channel", "C0X000001", "--themes", "sport"], "onbekend thema 'sport'"),
         # WIEWEET_LANGUAGE: nl (default); both languages in tests/test_operator_texts.py
         (["digest", "unsubscribe", "--channel", "C0NOPE001"], "'C0NOPE001' heeft geen actief abonnement"),
         (["digest", "--send-due"], "stel SLACK_BOT_TOKEN in"),
