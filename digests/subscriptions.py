@@ -141,9 +141,9 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
             keys.append(key)
     if problems:
         known = ", ".join(t.key for t in themes) or Problem("none — run `wieweet themes list`", "input_no_themes")
-        said = {"themes": tuple(problems), "count": len(problems), "known": known}
+        refused: dict[str, object] = {"themes": tuple(problems), "count": len(problems), "known": known}
         raise UnknownTheme(
-            message=Problem(f"unknown theme {'; '.join(problems)}. Themes: {known}", "input_themes", said)
+            message=Problem(f"unknown theme {'; '.join(problems)}. Themes: {known}", "input_themes", refused)
         )
     return keys
 
