@@ -102,8 +102,9 @@ def test_dry_run_and_unknown_theme_filter(database_url: str, experts_csv: Path) 
     assert wieweet(database_url, "register", "list", "experts").output == (
         "geen experts in het register (`wieweet import experts BESTAND` voegt ze toe)\n"
     )
+    # WIEWEET_LANGUAGE: nl (default)
     result = CliRunner().invoke(main, ["--database", database_url, "register", "list", "experts", "--theme", "woonen"])
-    assert result.exit_code == 2 and "did you mean 'wonen'" in result.output
+    assert result.exit_code == 2 and "onbekend thema 'woonen' (bedoel je 'wonen'?)" in result.output
 
 
 def test_unknown_expert_is_a_clear_error(database_url: str) -> None:
