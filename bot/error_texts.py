@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from bot.errors import DETAIL_CHARS, Count, Detail, Problem, Size, WieweetError
-from bot.i18n import N_, format_number, format_size, format_stored_date, t
+from bot.i18n import N_, format_number, format_size, format_stored_date, t, tn
 from bot.register.validation import FieldError
 from bot.text import shown_text, shown_value
 
@@ -158,6 +158,8 @@ NOT_FOUND_KEYS: Mapping[tuple[str, str], str] = {
     ("no_topic", "topic"): N_("cli.no_topic_id"),  # bot.needs.recruiting (needs recruit)
     ("not_a_candidate", "experts"): N_("cli.not_a_candidate"),  # ... (needs recruit --ask)
     ("no_proposal", "proposal"): N_("cli.no_proposal_id"),  # bot.needs.proposals (needs dismiss|done)
+    ("not_found", "routing"): N_("cli.no_routing"),  # bot.routing (a routing's id: an answer, a claim, a decline)
+    ("search_expired", "search"): N_("cli.no_search_log"),  # bot.knowledge.search_access (a search's id)
 }
 
 
@@ -260,10 +262,10 @@ IMPORT_KEYS: Mapping[str, str] = {  # Problem.code (bot.errors) of an import's p
     "duplicate_slack_id": N_("import.duplicate_slack_id"),
     "slack_id_taken": N_("import.slack_id_taken"),  # bot.register.identity
     "theme_name_taken": N_("import.theme_name_taken"),  # bot.register.themes
-    "extra_cells": N_("import.extra_cells"),
-    "extra_cells_quote": N_("import.extra_cells_quote"),
+    "extra_cells": "import.extra_cells",  # a plural: said by ``problem_text``
+    "extra_cells_quote": "import.extra_cells_quote",  # ... as this one
     "title_above_header": N_("import.title_above_header"),
-    "missing_columns": N_("import.missing_columns"),
+    "missing_columns": "import.missing_columns",  # ... and this one
     "missing_column": N_("import.missing_column"),
     "missing_column_found": N_("import.missing_column_found"),
     "no_rows": N_("import.no_rows"),
@@ -380,7 +382,23 @@ def problem_text(line: str, lang: str) -> str:
                 key, values["value"] = N_("import.at_cell_value"), shown_value(value.value)
         else:
             values[name] = _said(value, lang)
+    # the texts whose words follow a count: "1 cel", "2 cellen"; "de verplichte kolom 'email'", "… kolommen …"
+    cells, columns = int(line.values.get("count", 0)), line.values.get("columns", 0)  # type: ignore[call-overload]
+    if line.code == "extra_cells_quote" and isinstance(columns, int):
+        count = format_number(columns, lang)
+        values["columns"] = tn("import.header_columns", "import.header_columns_plural", columns, lang, count=count)
+    missing = len(line.values.get("missing", ()))  # type: ignore[arg-type]
+    counted: dict[str, Callable[[], str]] = {
+        "extra_cells": lambda: tn("import.extra_cells", "import.extra_cells_plural", cells, lang, **values),
+        "extra_cells_quote": lambda: tn(
+            "import.extra_cells_quote", "import.extra_cells_quote_plural", cells, lang, **values
+        ),
+        "missing_columns": lambda: tn(
+            "import.missing_columns", "import.missing_columns_plural", missing, lang, **values
+        ),
+    }
     try:
-        return t(key, lang, **values)
+        said = counted.get(line.code)
+        return said() if said is not None else t(key, lang, **values)
     except (KeyError, IndexError):  # a text whose placeholders the problem does not fill
         return str(line)

@@ -1,6 +1,7 @@
-"""What the command line says to its operator about a setting refused and a file it cannot write, in
-``WIEWEET_LANGUAGE``: the catalogue key of each ``Problem`` code (``bot.errors.setting_refused``, ``bot.files``,
-``handlers.slack_settings``) and the words for the values they hold.
+"""What the command line says to its operator about a setting refused, a file it cannot write and a value given to a
+command in the wrong form, in ``WIEWEET_LANGUAGE``: the catalogue key of each ``Problem`` code
+(``bot.errors.setting_refused``, ``bot.files``, ``handlers.slack_settings``, ``bot.cli.options``,
+``digests.subscriptions``) and the words for the values they hold.
 
 The problem itself stays an English line (logs, ``load_settings`` in a test); the values it quotes went through
 ``bot.text.shown_value`` where they were refused, so no text here shows a secret. A library's or the system's own
@@ -61,19 +62,19 @@ OPERATOR_KEYS: Mapping[str, str] = {
     "setting_no_bot_token": N_("setting.no_bot_token"),
     "setting_no_app_token": N_("setting.no_app_token"),
     "setting_no_signing_secret": N_("setting.no_signing_secret"),
-    "setting_secret_characters": N_("setting.secret_characters"),
+    "setting_secret_characters": "setting.secret_characters",  # a plural: said by ``_one``
     "setting_secret_short": N_("setting.secret_short"),
     "setting_token_kind": N_("setting.token_kind"),
     "setting_token_bearer": N_("setting.token_bearer"),
-    "setting_token_before": N_("setting.token_before"),
+    "setting_token_before": "setting.token_before",  # a plural: said by ``_one``
     "setting_token_prefix_only": N_("setting.token_prefix_only"),
     "setting_token_quoted": N_("setting.token_quoted"),
     "setting_token_pasted": N_("setting.token_pasted"),
     "setting_token_copied": N_("setting.token_copied"),
-    "setting_chars_line_breaks": N_("setting.chars_line_breaks"),
-    "setting_chars_spaces": N_("setting.chars_spaces"),
-    "setting_chars_quotes": N_("setting.chars_quotes"),
-    "setting_chars_other": N_("setting.chars_other"),
+    "setting_chars_line_breaks": "setting.chars_line_breaks",  # ... these four: plurals, said by ``_one``
+    "setting_chars_spaces": "setting.chars_spaces",
+    "setting_chars_quotes": "setting.chars_quotes",
+    "setting_chars_other": "setting.chars_other",
     "setting_token_refused": N_("setting.token_refused"),
     "setting_slack_unreachable": N_("setting.slack_unreachable"),
     # ... a command that needs the bot token (digest --send-due, register check-slack)
@@ -86,8 +87,33 @@ OPERATOR_KEYS: Mapping[str, str] = {
     "file_not_writable": N_("file.not_writable"),
     "file_folder_write_failed": N_("file.folder_write_failed"),
     "file_write_failed": N_("file.write_failed"),
+    # a value given to a command in the wrong form (bot.cli.options, digests.subscriptions): the value as given,
+    # quoted by ``shown_value``
+    "input_time_format": N_("cli.input_time_format"),
+    "input_time_offset": N_("cli.input_time_offset"),
+    "input_time_year": N_("cli.input_time_year"),
+    "input_channel_id": N_("cli.input_channel_id"),
+    "input_day": N_("cli.input_day"),
+    "input_time": N_("cli.input_time"),
+    "input_weekday": N_("cli.input_weekday"),
+    "input_clock": N_("cli.input_clock"),
+    "input_language": N_("cli.input_language"),
+    "input_themes": "cli.input_themes",  # a plural: said by ``_one`` (digests.subscriptions.resolve_themes)
+    "input_theme": N_("cli.input_theme"),
+    "input_theme_close": N_("cli.input_theme_close"),
+    "input_no_themes": N_("cli.input_no_themes"),
+    "theme_filter": N_("cli.theme_filter"),  # bot.register.listing (register list --theme)
+    "theme_filter_close": N_("cli.theme_filter_close"),
+    "input_week": N_("cli.input_week"),  # digests.period
+    "input_week_year": N_("cli.input_week_year"),
+    "input_week_number": N_("cli.input_week_number"),
+    "input_period": N_("cli.input_period"),  # bot.needs.periods
+    "input_period_year": N_("cli.input_period_year"),
+    "input_period_order": N_("cli.input_period_order"),
+    "input_period_span": N_("cli.input_period_span"),
     # the command line's own (bot.cli.digest_cmds, bot.cli.database)
     "digest_not_subscribed": N_("cli.digest_not_subscribed"),
+    "digest_future_week": N_("cli.digest_future_week"),  # digests.restored (digest mark-posted)
     "no_database": N_("cli.no_database"),
     "no_database_folder": N_("cli.no_database_folder"),
 }
@@ -150,7 +176,7 @@ def _value(name: str, value: object, lang: str) -> object:
 
 def _one(line: Problem, lang: str) -> str:
     values = {name: _value(name, value, lang) for name, value in line.values.items()}
-    if line.code == "setting_language":
+    if line.code in {"setting_language", "input_language"}:
         values["choices"] = format_list([repr(code) for code in LANGUAGES], style="or", locale=locale(lang))
     if line.code == "setting_secret_short":  # "1 teken", "10 tekens" (handlers.slack_settings holds the count alone)
         values["count"] = _amount(Amount(int(line.values.get("count", 0)), "characters"), lang)  # type: ignore[call-overload]
@@ -161,13 +187,29 @@ def _one(line: Problem, lang: str) -> str:
             if more
             else ""
         )
-    return t(OPERATOR_KEYS[line.code], lang, **values)
+    n = int(line.values.get("count", 0))  # type: ignore[call-overload]
+    counted: dict[str, Callable[[], str]] = {  # the texts whose words follow their count: "1 teken", "3 tekens"
+        "setting_secret_characters": lambda: tn(
+            "setting.secret_characters", "setting.secret_characters_plural", n, lang, **values
+        ),
+        "setting_token_before": lambda: tn("setting.token_before", "setting.token_before_plural", n, lang, **values),
+        "setting_chars_line_breaks": lambda: tn(
+            "setting.chars_line_breaks", "setting.chars_line_breaks_plural", n, lang, **values
+        ),
+        "setting_chars_spaces": lambda: tn("setting.chars_spaces", "setting.chars_spaces_plural", n, lang, **values),
+        "setting_chars_quotes": lambda: tn("setting.chars_quotes", "setting.chars_quotes_plural", n, lang, **values),
+        "setting_chars_other": lambda: tn("setting.chars_other", "setting.chars_other_plural", n, lang, **values),
+        "input_themes": lambda: tn("cli.input_themes", "cli.input_themes_plural", n, lang, **values),
+    }
+    said = counted.get(line.code)
+    return said() if said is not None else t(OPERATOR_KEYS[line.code], lang, **values)
 
 
 def operator_text(line: str, lang: str) -> str:
-    """A refused setting, a warning about one, or a file that cannot be written, in ``lang``; the English line itself
-    for one without a text. A ``WIEWEET_LANGUAGE`` that is no language is said in every language, the default first:
-    the operator who set it reads the default language, which may not be theirs."""
+    """A refused setting, a warning about one, a file that cannot be written or a value in the wrong form, in
+    ``lang``; the English line itself for one without a text. A ``WIEWEET_LANGUAGE`` that is no language is said in
+    every language, the default first: the operator who set it reads the default language, which may not be
+    theirs."""
     if not isinstance(line, Problem) or line.code not in OPERATOR_KEYS:
         return str(line)
     try:

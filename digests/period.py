@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.errors import Problem
+from bot.text import shown_value
 from digests.errors import InvalidPeriod
 
 DEFAULT_TIMEZONE = "Europe/Brussels"  # the default of Settings.timezone
@@ -48,7 +50,9 @@ class IsoWeek:
         try:
             date.fromisocalendar(self.year, self.week, 1)
         except ValueError as exc:
-            raise InvalidPeriod(message=f"{self.year}-W{self.week:02d} is not an ISO week") from exc
+            week = f"{self.year}-W{self.week:02d}"
+            english = f"{week} is not an ISO week"
+            raise InvalidPeriod(message=Problem(english, "input_week_number", {"week": week})) from exc
 
     def __str__(self) -> str:
         return f"{self.year}-W{self.week:02d}"
@@ -57,10 +61,13 @@ class IsoWeek:
     def parse(cls, value: str) -> IsoWeek:
         """``2026-W48`` (also ``2026w48``, ``2026-W8``); anything else raises ``InvalidPeriod``."""
         match = _PERIOD.match((value or "").strip())
-        if not match:
-            raise InvalidPeriod(message=f"invalid week {value[:40]!r}: use an ISO week like 2026-W48")
+        if not match:  # said in the operator's language (``bot.operator_texts``), the value quoted by ``shown_value``
+            english = f"invalid week {value[:40]!r}: use an ISO week like 2026-W48"
+            raise InvalidPeriod(message=Problem(english, "input_week", {"value": shown_value(value[:40])}))
         if int(match.group(1)) not in YEARS:
-            raise InvalidPeriod(message=f"invalid week {value!r}: the year must be {YEARS.start}-{YEARS.stop - 1}")
+            english = f"invalid week {value!r}: the year must be {YEARS.start}-{YEARS.stop - 1}"
+            years = {"low": str(YEARS.start), "high": str(YEARS.stop - 1)}
+            raise InvalidPeriod(message=Problem(english, "input_week_year", {"value": shown_value(value), **years}))
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod

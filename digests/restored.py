@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
+from bot.errors import Problem
+from bot.text import shown_value
 from digests.errors import DigestError, InvalidChannel
 from digests.period import TIMEZONE, IsoWeek, parse_period, period_of
 from digests.schedule import STALE_AFTER, scheduled_at
@@ -93,12 +95,14 @@ def mark_posted(
     week = parse_period(period)
     current = period_of(now, tz)
     if IsoWeek.parse(week) > IsoWeek.parse(current):
-        raise FutureWeek(message=f"{week} has not begun (this week is {current}): no digest of it went out yet")
+        english = f"{week} has not begun (this week is {current}): no digest of it went out yet"
+        raise FutureWeek(message=Problem(english, "digest_future_week", {"week": week, "current": current}))
     if channel_id is not None:
         channel = validate_channel(channel_id)
         subscription = digest_repo.get_subscription(session, channel_id=channel)
         if subscription is None:
-            raise InvalidChannel(message=f"no digest subscription for channel {channel}")
+            english = f"no digest subscription for channel {channel}"  # said as `digest unsubscribe` says it
+            raise InvalidChannel(message=Problem(english, "digest_not_subscribed", {"channel": shown_value(channel)}))
         subscriptions = [subscription]
     else:
         subscriptions = digest_repo.list_subscriptions(session, active_only=True)

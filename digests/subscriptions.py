@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.actors import Actor, NotAuthorized
+from bot.errors import Problem
 from bot.i18n import LANGUAGES
 from bot.staff_notices import DigestStopped
-from bot.text import is_slack_channel_id
+from bot.text import is_slack_channel_id, shown_value
 from digests.errors import InvalidChannel, InvalidSchedule, UnknownTheme
 from digests.schedule import DAY_NAMES
 from storage import digest_repo, outbox_repo, register_repo
@@ -52,15 +53,20 @@ def require_may_manage(actor: Actor, *, channel_id: str, action: str, member_of:
     raise NotAuthorized(action, target=f"channel:{channel_id}", code="not_channel_member")
 
 
+# The input refused below is an English line (logs, Slack's form) that the command line says in its operator's
+# language (``bot.operator_texts``: a ``Problem`` code, the value quoted by ``shown_value``).
+
+
 def validate_channel(channel_id: str) -> str:
     """A Slack conversation id as Slack writes it (``C0123ABCD``). Not upper-cased: that made the name ``cultuur``
     the id ``CULTUUR``, a subscription that can never post."""
     value = (channel_id or "").strip()
     if not is_slack_channel_id(value):
-        raise InvalidChannel(
-            message=f"invalid Slack channel id {channel_id!r}: give the channel id, not its name (an id is C, G or D "
+        english = (
+            f"invalid Slack channel id {channel_id!r}: give the channel id, not its name (an id is C, G or D "
             "and at least 8 capitals and digits, such as C0123ABCD; the channel's details show it at the bottom)"
         )
+        raise InvalidChannel(message=Problem(english, "input_channel_id", {"value": shown_value(channel_id or "")}))
     return value
 
 
@@ -68,7 +74,8 @@ def parse_weekday(value: str) -> int:
     """``mon`` … ``sun`` (also Dutch ``ma`` … ``zo`` and full names) → 0 = Monday … 6 = Sunday."""
     day = _DAYS.get((value or "").strip().lower().rstrip("."))
     if day is None:
-        raise InvalidSchedule(message=f"invalid day {value!r}: use one of {', '.join(DAY_NAMES)}")
+        english = f"invalid day {value!r}: use one of {', '.join(DAY_NAMES)}"
+        raise InvalidSchedule(message=Problem(english, "input_day", {"value": shown_value(value or "")}))
     return day
 
 
@@ -79,16 +86,20 @@ def parse_time(value: str) -> tuple[int, int]:
         hour, minute = int(match.group(1)), int(match.group(2) or 0)
         if hour < 24 and minute < 60:
             return hour, minute
-    raise InvalidSchedule(message=f"invalid time {value!r}: use HH:MM (24-hour, local time), e.g. 09:00")
+    english = f"invalid time {value!r}: use HH:MM (24-hour, local time), e.g. 09:00"
+    raise InvalidSchedule(message=Problem(english, "input_time", {"value": shown_value(value or "")}))
 
 
 def validate_schedule(*, weekday: int, hour: int, minute: int, language: str) -> None:
     if not 0 <= weekday <= 6:
-        raise InvalidSchedule(message=f"invalid weekday {weekday}: 0 (Monday) … 6 (Sunday)")
+        english = f"invalid weekday {weekday}: 0 (Monday) … 6 (Sunday)"
+        raise InvalidSchedule(message=Problem(english, "input_weekday", {"value": str(weekday)}))
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise InvalidSchedule(message=f"invalid time {hour:02d}:{minute:02d}")
+        clock = f"{hour:02d}:{minute:02d}"
+        raise InvalidSchedule(message=Problem(f"invalid time {clock}", "input_clock", {"value": clock}))
     if language not in LANGUAGES:
-        raise InvalidSchedule(message=f"invalid language {language!r}: use {' or '.join(LANGUAGES)}")
+        english = f"invalid language {language!r}: use {' or '.join(LANGUAGES)}"
+        raise InvalidSchedule(message=Problem(english, "input_language", {"value": shown_value(language)}))
 
 
 def _theme_names(themes: Sequence[Any]) -> tuple[dict[str, str], dict[str, set[str]]]:
@@ -112,7 +123,7 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
     themes = register_repo.list_themes(session)
     lookup, synonyms = _theme_names(themes)
     keys: list[str] = []
-    problems: list[str] = []
+    problems: list[Problem] = []  # each value refused, said in the operator's language (``bot.operator_texts``)
     for raw in values:
         value = raw.strip()
         if not value:
@@ -123,12 +134,17 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
             key = next(iter(synonyms[folded]))
         if key is None:
             close = difflib.get_close_matches(folded, list(lookup), n=1, cutoff=0.75)
-            problems.append(f"{value!r}" + (f" (did you mean {lookup[close[0]]!r}?)" if close else ""))
+            english = f"{value!r}" + (f" (did you mean {lookup[close[0]]!r}?)" if close else "")
+            said = {"value": shown_value(value), **({"close": repr(lookup[close[0]])} if close else {})}
+            problems.append(Problem(english, "input_theme_close" if close else "input_theme", said))
         elif key not in keys:
             keys.append(key)
     if problems:
-        known = ", ".join(t.key for t in themes) or "none — run `wieweet themes list`"
-        raise UnknownTheme(message=f"unknown theme {'; '.join(problems)}. Themes: {known}")
+        known = ", ".join(t.key for t in themes) or Problem("none — run `wieweet themes list`", "input_no_themes")
+        refused: dict[str, object] = {"themes": tuple(problems), "count": len(problems), "known": known}
+        raise UnknownTheme(
+            message=Problem(f"unknown theme {'; '.join(problems)}. Themes: {known}", "input_themes", refused)
+        )
     return keys
 
 

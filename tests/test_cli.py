@@ -102,8 +102,9 @@ def test_dry_run_and_unknown_theme_filter(database_url: str, experts_csv: Path) 
     assert wieweet(database_url, "register", "list", "experts").output == (
         "geen experts in het register (`wieweet import experts BESTAND` voegt ze toe)\n"
     )
+    # WIEWEET_LANGUAGE: nl (default)
     result = CliRunner().invoke(main, ["--database", database_url, "register", "list", "experts", "--theme", "woonen"])
-    assert result.exit_code == 2 and "did you mean 'wonen'" in result.output
+    assert result.exit_code == 2 and "onbekend thema 'woonen' (bedoel je 'wonen'?)" in result.output
 
 
 def test_unknown_expert_is_a_clear_error(database_url: str) -> None:
@@ -260,10 +261,12 @@ def test_run_without_tokens_says_what_to_set(tmp_path: Path, monkeypatch: pytest
 def test_now_without_offset_or_not_a_time_is_refused_alike(database_url: str, group: list[str]) -> None:
     no_offset = wieweet(database_url, *group, "--now", "2026-11-25T12:00:00")
     assert no_offset.exit_code == 2
-    assert "invalid --now '2026-11-25T12:00:00': give a UTC offset, e.g. 2026-11-23T09:05:00+01:00" in no_offset.output
+    # WIEWEET_LANGUAGE: nl (default); both languages in tests/test_cli_input_texts.py
+    said = "ongeldige --now '2026-11-25T12:00:00': geef een UTC-verschil, zoals 2026-11-23T09:05:00+01:00"
+    assert said in no_offset.output
     garbled = wieweet(database_url, *group, "--now", "next tuesday")
     assert garbled.exit_code == 2
-    assert "invalid --now 'next tuesday': use ISO 8601 with an offset" in garbled.output
+    assert "ongeldige --now 'next tuesday': gebruik ISO 8601 met een UTC-verschil" in garbled.output
 
 
 def test_control_characters_typed_or_piped_are_dropped_as_from_slack(database: Database, experts_csv: Path) -> None:

@@ -89,7 +89,7 @@ def test_a_header_that_lacks_a_column_still_names_the_missing_one(database_url: 
     path = tmp_path / "experts.csv"
     path.write_text("name,organisation\nAn,Stad Gent\n", encoding="utf-8")
     result = wieweet("--database", database_url, "import", "experts", str(path))
-    assert result.exit_code == 1 and "mist de verplichte kolom(men) 'email'" in result.output, result.output
+    assert result.exit_code == 1 and "mist de verplichte kolom 'email'" in result.output, result.output
     assert "rijen boven de kop" not in result.output
 
 

@@ -268,7 +268,7 @@ def test_discarding_an_answered_questions_timers_needs_no_force(database: Databa
 
 def test_discard_needs_a_choice(database: Database) -> None:
     done = wieweet(database, "queued", "discard")
-    assert done.exit_code == 2 and "give --message" in done.output
+    assert done.exit_code == 2 and "geef --message" in done.output  # WIEWEET_LANGUAGE: nl (default)
 
 
 def test_mark_posted_stops_the_digest_going_out_again(database: Database) -> None:
@@ -319,7 +319,7 @@ def test_mark_posted_refuses_a_week_after_this_one(database: Database) -> None:
     for args in ([], ["--channel", "C0WONEN01"]):
         done = wieweet(database, "digest", "mark-posted", "--week", "2026-W50", *args, *AT_NOW)
         assert done.exit_code == 2, done.output
-        assert "2026-W50 has not begun (this week is 2026-W49)" in done.output
+        assert "2026-W50 is nog niet begonnen (deze week is 2026-W49)" in done.output
         assert len(done.output.strip().splitlines()) == 1
     with database.session() as session:
         assert session.scalars(select(AuditLog).where(AuditLog.action == "mark_posted")).all() == []
@@ -327,4 +327,4 @@ def test_mark_posted_refuses_a_week_after_this_one(database: Database) -> None:
 
 def test_mark_posted_refuses_a_channel_without_subscription(database: Database) -> None:
     done = wieweet(database, "digest", "mark-posted", "--week", "2026-W49", "--channel", "C0NOSUCH1", *AT_NOW)
-    assert done.exit_code == 2 and "no digest subscription" in done.output
+    assert done.exit_code == 2 and "'C0NOSUCH1' heeft geen actief abonnement" in done.output

@@ -155,24 +155,24 @@ def test_each_kind_of_import_problem_speaks_the_operators_language(database_url:
     header.write_text("name,emial\nAn,an@x.be\n", encoding="utf-8")
     expected = {
         ("nl", rows): [
-            "error: bad.csv: rij 3: 1 cel(len) meer dan de 10 kolommen van de kop ('extra'); een waarde met ',' moet "
+            "error: bad.csv: rij 3: 1 cel meer dan de 10 kolommen van de kop ('extra'); een waarde met ',' moet "
             "tussen dubbele aanhalingstekens staan",
             "error: bad.csv: rij 3, kolom email: dubbele sleutel 'c@x.be' (ook in rij 2)",
             "error: 2 problemen gevonden: er is niets geïmporteerd.",
         ],
         ("en", rows): [
-            "error: bad.csv: row 3: 1 cell(s) more than the 10 columns of the header ('extra'); a value containing "
+            "error: bad.csv: row 3: 1 cell more than the header's 10 columns ('extra'); a value containing "
             "',' must be in double quotes",
             "error: bad.csv: row 3, column email: duplicate key 'c@x.be' (also in row 2)",
             "error: 2 problems found: nothing was imported.",
         ],
         ("nl", header): [
-            "error: m.csv: de kop (rij 1) mist de verplichte kolom(men) 'email' (gevonden: 'emial'), 'organisation'; "
+            "error: m.csv: de kop (rij 1) mist de verplichte kolommen 'email' (gevonden: 'emial'), 'organisation'; "
             f"de kolommen zijn: {EXPERT_HEADER}",
             "error: Er is niets geïmporteerd.",
         ],
         ("en", header): [
-            "error: m.csv: the header (row 1) lacks the required column(s) 'email' (found 'emial'), 'organisation'; "
+            "error: m.csv: the header (row 1) lacks the required columns 'email' (found 'emial'), 'organisation'; "
             f"the columns are: {EXPERT_HEADER}",
             "error: Nothing was imported.",
         ],
@@ -187,7 +187,7 @@ def test_each_kind_of_import_problem_speaks_the_operators_language(database_url:
     [
         (b"", "error: x.csv: het bestand is leeg (rij 1 moet de kopregel met de kolomnamen zijn)"),
         (EXPERT_HEADER.encode() + b"\n", "error: x.csv: geen rijen met gegevens onder de kop; er is niets te"),
-        (b"name,email\nAn,an@x.be\n", "error: x.csv: de kop (rij 1) mist de verplichte kolom(men) 'organisation'"),
+        (b"name,email\nAn,an@x.be\n", "error: x.csv: de kop (rij 1) mist de verplichte kolom 'organisation'"),
         ("name,email,organisation\nJosé,j@x.be,X\n".encode("cp1252"), "error: x.csv: dit bestand is geen UTF-8-tekst"),
     ],
 )
@@ -324,7 +324,9 @@ def test_list_with_theme_and_city(database_url: str, files: dict[str, Path]) -> 
     assert english[0].split() == ["city", "year", "outcome", "title", "themes"] and english[-1] == "1 practice"
     assert english[1].split()[:3] == ["Kortrijk", "2019", "failed"]  # the outcome as the import reads it
     unknown = wieweet(database_url, "register", "list", "practices", "--theme", "klimat")
-    assert unknown.exit_code == 2 and "unknown theme 'klimat' (did you mean 'klimaat'?)" in unknown.stderr
+    assert unknown.exit_code == 2 and "onbekend thema 'klimat' (bedoel je 'klimaat'?)" in unknown.stderr
+    unknown = wieweet_in(database_url, "en", "register", "list", "practices", "--theme", "qqqqqq")
+    assert unknown.exit_code == 2 and "unknown theme 'qqqqqq'; see `wieweet themes list`" in unknown.stderr
 
 
 def test_available_again_says_so_in_the_operators_language(

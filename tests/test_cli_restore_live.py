@@ -234,7 +234,8 @@ def test_far_times_are_one_clear_line_on_every_time_option(
         done = wieweet(database, *args, value)
         assert done.exit_code == 2, (value, done.output, repr(done.exception))
         assert not isinstance(done.exception, OverflowError), repr(done.exception)
-        assert f"invalid {option} {value!r}: the year must be 1900-8999" in done.output, done.output
+        said = f"ongeldige {option} {value!r}: het jaar moet tussen 1900 en 8999 liggen"  # WIEWEET_LANGUAGE: nl
+        assert said in done.output, done.output
         assert len(done.output.strip().splitlines()) == 1, done.output
     with database.session() as session:
         assert [m.id for m in outbox_repo.list_queued_outbox_messages(session)] == [mid]

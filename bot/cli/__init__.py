@@ -35,7 +35,7 @@ from bot.config import (
 from bot.directory import known_name
 from bot.error_texts import OPERATOR_CODES, error_text, not_found_text, problem_text
 from bot.errors import ConfigError, ImportFailed, Problem, WieweetError
-from bot.i18n import normalise_language, t
+from bot.i18n import format_number, normalise_language, t, tn
 from bot.operator_texts import OPERATOR_KEYS, operator_text, settings_text
 from bot.text import drop_controls
 from storage.db import Database, UnknownSchemaError
@@ -120,7 +120,9 @@ def _operator(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     raw = value or ""
     name = " ".join(raw.split())  # "Anna  Smet" is "Anna Smet"
     if len(name) > OPERATOR_MAX or not raw.isprintable():  # no line breaks, tabs or escape sequences in the log
-        raise click.BadParameter(f"give a plain name of at most {OPERATOR_MAX} characters")
+        lang = environment_language()  # read before the settings: WIEWEET_LANGUAGE alone
+        count = format_number(OPERATOR_MAX, lang)
+        raise click.BadParameter(tn("cli.by_plain_name", "cli.by_plain_name_plural", OPERATOR_MAX, lang, count=count))
     return name
 
 

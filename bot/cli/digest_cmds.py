@@ -39,7 +39,7 @@ from storage import digest_repo
 def _cli(ctx: click.Context) -> CliContext:
     cli = ctx.find_object(CliContext)
     if cli is None:  # pragma: no cover - the ``wieweet`` group always sets it
-        raise click.UsageError("run as `wieweet digest …`")
+        raise click.UsageError(t("cli.run_as", operator_language(None), group="digest"))
     return cli
 
 
@@ -121,7 +121,7 @@ def digest_group(
     cli = _cli(ctx)
     now = parse_now(now_text)
     if send_due and dry_run:
-        raise click.UsageError("use either --dry-run or --send-due")
+        raise click.UsageError(t("cli.dry_run_or_send_due", operator_language(cli)))
     if send_due:
         if _send_due(cli, now=now, as_json=as_json):
             ctx.exit(EXIT_REFUSED)  # a digest failed: cron's monitor sees it without reading the lines

@@ -45,7 +45,7 @@ from storage.models import ProposalStatus
 def _cli(ctx: click.Context) -> CliContext:
     cli = ctx.find_object(CliContext)
     if cli is None:  # pragma: no cover - the ``wieweet`` group always sets it
-        raise click.UsageError("run as `wieweet needs …`")
+        raise click.UsageError(t("cli.run_as", operator_language(None), group="needs"))
     return cli
 
 
@@ -386,7 +386,7 @@ def needs_recruit(ctx: click.Context, topic_id: int, ask_ids: str, as_json: bool
             try:
                 ids = [int(x) for x in ask_ids.replace(";", ",").split(",") if x.strip()]
             except ValueError as exc:
-                raise click.BadParameter("expert ids are numbers, e.g. --ask 41,57", param_hint="--ask") from exc
+                raise click.BadParameter(t("cli.ask_ids_numbers", lang), param_hint="--ask") from exc
             requests = service.ask_to_add_expertise(
                 session, actor=cli_actor(), topic_id=topic_id, expert_ids=ids, now=now
             )
@@ -461,7 +461,7 @@ def report_command(
     cli = _cli(ctx)
     suffix = output.suffix.lower()
     if suffix not in {".xlsx", ".html", ".htm", ".png"}:
-        raise click.BadParameter("write a .xlsx, .html or .png file", param_hint="OUTPUT")
+        raise click.BadParameter(t("cli.report_suffix", operator_language(cli)), param_hint="OUTPUT")
     check_folder(output)  # before the slow part: a mistyped folder fails at once
     now = parse_now(now_text)
     period = _period(cli, period_text, now)

@@ -152,25 +152,34 @@ def privacy_export(cli: CliContext, email: str | None, slack_id: str | None) -> 
 @click.option("--email", metavar="ADDRESS", help="The person's e-mail address (as in the expert register).")
 @click.option("--slack-id", metavar="UXXXX", help="The person's Slack user id.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='One JSON object, the same in every language (for scripts): {"erased": true, "counts": {KIND: N, ...}}.',
+)
 @pass_cli
-def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes: bool) -> None:
+def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes: bool, as_json: bool) -> None:
     """Forget one person: profile removed, public answered knowledge kept anonymously, the rest deleted.
 
     Messages already sent in Slack are not deleted by this; see the README. Nobody found: "no such person",
     exit code 2, nothing changed or audited. The audit log records that an erasure happened, not whom. The
-    running bot then publishes their Home tab ("you were forgotten") and the staff's.
+    running bot then publishes their Home tab ("you were forgotten") and the staff's. A script reads --json: the
+    counts per kind of record as codes, and nobody's address or id (the confirmation, without --yes, on stderr).
 
     \b
     Examples:
       wieweet privacy erase --email nathalie.rombaut@ocmwgent.be
       wieweet privacy erase --slack-id U0DEMO020 --yes
+      wieweet privacy erase --slack-id U0DEMO020 --yes --json >> /var/log/wieweet-erasures.jsonl
     """
     who = _who(cli, email, slack_id)
     lang = operator_language(cli)
     if not yes:
         with cli.db.session() as session:  # say "no such person" before asking to confirm
             require_known(session, find_person(session, **who))
-        click.confirm(t("cli.privacy_erase_confirm", lang, who=email or slack_id), abort=True)
+        # with --json standard output is the JSON alone: the question goes to standard error
+        click.confirm(t("cli.privacy_erase_confirm", lang, who=email or slack_id), abort=True, err=as_json)
     with cli.db.session() as session:
         slack_user_id = find_person(session, **who).slack_user_id
         report = erase_person(session=session, actor=cli_actor(), now=_now(), db=cli.db, **who)
@@ -187,6 +196,9 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
     inbox_removed = finish_erasure(cli.db, slack_user_id=slack_user_id)
     if inbox_removed:
         report.add("inbox_requests_deleted", inbox_removed)
+    if as_json:  # whom stays out, as in the audit entry: this line may go to a log
+        echo(json.dumps({"erased": True, "counts": dict(sorted(report.counts.items()))}, ensure_ascii=False))
+        return
     echo(t("cli.privacy_erased", lang, who=email or slack_id))
     _counts(dict(sorted(report.counts.items())), N_("cli.privacy_erased_count"), lang)
 

@@ -227,7 +227,7 @@ def question_close(cli: CliContext, question_id: int, reason: str, dry_run: bool
       wieweet --by anna question close 42 --reason "Answered by phone"
     """
     if not reason.strip():
-        raise click.BadParameter("give the asker a reason", param_hint="--reason")
+        raise click.BadParameter(t("cli.close_reason", operator_language(cli)), param_hint="--reason")
     now, actor, lang = parse_now(now_text), cli_actor(), operator_language(cli)
     with _service(cli) as service, _settling(cli, question_id, dry_run=dry_run) as (session, before):
         question = service.staff_close(session, question_id=question_id, actor=actor, note=reason, now=now)

@@ -169,9 +169,7 @@ def queued_discard(
       wieweet queued discard --timers-due-before 2026-11-23T17:00:00+01:00
     """
     if not (message_ids or timer_ids or messages_before or timers_before or messages_due_before or timers_due_before):
-        raise click.UsageError(
-            "give --message, --timer, --messages-before, --timers-before, --messages-due-before or --timers-due-before"
-        )
+        raise click.UsageError(t("cli.discard_what", operator_language(cli)))
     lang = operator_language(cli)
     try:
         with cli.db.session() as session:

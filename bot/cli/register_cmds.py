@@ -237,9 +237,9 @@ def import_cmd(
     cli: CliContext, kind: str, path: Path, dry_run: bool, consent_on_paper: bool, relist_erased: bool
 ) -> None:
     if consent_on_paper and kind != "experts":
-        raise click.UsageError("--consent-on-paper is for experts only")
+        raise click.UsageError(t("cli.experts_only", operator_language(cli), option="--consent-on-paper"))
     if relist_erased and kind != "experts":
-        raise click.UsageError("--relist-erased is for experts only")
+        raise click.UsageError(t("cli.experts_only", operator_language(cli), option="--relist-erased"))
     check_register_path(path)  # a usage error (exit code 2), before the database is opened or created
     lang = operator_language(cli)
     progress = TerminalProgress(t(IMPORTING_KEYS[kind], lang), lang)

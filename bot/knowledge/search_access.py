@@ -42,7 +42,7 @@ def get_search_for(
     """
     search_log = slack_repo.get_search_log(session, search_log_id=search_log_id)
     if search_log is None:
-        raise NotFoundError("search_expired", f"search log {search_log_id} not found")
+        raise NotFoundError("search_expired", f"search log {search_log_id} not found", values={"search": search_log_id})
     if actor.is_self(search_log.user_slack_id):
         return search_log
     posted = search_log.posted_channel_id

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.errors import WieweetError
+from bot.errors import Problem, WieweetError
+from bot.text import shown_value
 from digests.period import YEARS
 
 _QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$", re.ASCII)
@@ -107,10 +108,17 @@ def month_period(year: int, month: int, timezone: str = "Europe/Brussels") -> Pe
     return Period("month", first, following - timedelta(days=1), timezone)
 
 
+def _refused(value: str, english: str, code: str, **values: object) -> InvalidPeriod:
+    """A period refused: ``english`` for logs, said in the operator's language from ``code`` (``bot.operator_texts``)
+    with the value as typed, quoted by ``shown_value``."""
+    return InvalidPeriod(message=Problem(english, code, {"value": shown_value(value), **values}))
+
+
 def _year(value: str, digits: str) -> int:
     year = int(digits)
     if year not in YEARS:
-        raise InvalidPeriod(message=f"invalid period {value!r}: the year must be {YEARS.start}-{YEARS.stop - 1}")
+        english = f"invalid period {value!r}: the year must be {YEARS.start}-{YEARS.stop - 1}"
+        raise _refused(value, english, "input_period_year", low=str(YEARS.start), high=str(YEARS.stop - 1))
     return year
 
 
@@ -132,16 +140,19 @@ def parse_period(value: str, *, timezone: str = "Europe/Brussels") -> Period:
             _year(value, m.group(2)[:4])
             first, last = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
             if last < first:
-                raise InvalidPeriod(message=f"invalid period {value!r}: the range ends before it starts")
+                english = f"invalid period {value!r}: the range ends before it starts"
+                raise _refused(value, english, "input_period_order")
             if (last - first).days > MAX_RANGE_DAYS:
-                raise InvalidPeriod(message=f"invalid period {value!r}: a range may span at most three years")
+                english = f"invalid period {value!r}: a range may span at most three years"
+                raise _refused(value, english, "input_period_span")
             return Period("range", first, last, timezone)
-    except ValueError as exc:
-        raise InvalidPeriod(message=f"invalid period {value!r}: {exc}") from exc
-    raise InvalidPeriod(
-        message=f"invalid period {text[:40]!r}: use a quarter (2026-Q4), a month (2026-11), an ISO week (2026-W48) "
+    except ValueError as exc:  # no such day (2026-13, 2026-02-30): said as a period of no known form
+        raise _refused(value, f"invalid period {value!r}: {exc}", "input_period") from exc
+    english = (
+        f"invalid period {text[:40]!r}: use a quarter (2026-Q4), a month (2026-11), an ISO week (2026-W48) "
         "or a date range (2026-10-01..2026-12-31)"
     )
+    raise _refused(text[:40], english, "input_period")
 
 
 def current_quarter(now: datetime, *, timezone: str = "Europe/Brussels") -> Period:

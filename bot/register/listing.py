@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.errors import NotFoundError
+from bot.errors import NotFoundError, Problem
 from bot.register.themes import ThemeResolver
 from bot.text import shown_value
 from storage import register_repo as repo
@@ -17,13 +17,18 @@ from storage.models import Expert, Practice
 
 
 def resolve_theme(session: Session, value: str) -> str:
-    """The theme key for a key or label; ``NotFoundError`` (with the closest theme suggested) otherwise."""
+    """The theme key for a key or label; ``NotFoundError`` (with the closest theme suggested) otherwise, said in the
+    operator's language (``bot.operator_texts``)."""
     resolver = ThemeResolver.for_session(session)
     key = resolver.resolve(value)
     if key is None:
         suggestion = resolver.suggest(value)
         hint = f" (did you mean {shown_value(suggestion)}?)" if suggestion else "; see `wieweet themes list`"
-        raise NotFoundError("unknown_theme", f"unknown theme {shown_value(value)}{hint}")
+        english = f"unknown theme {shown_value(value)}{hint}"
+        said = {"value": shown_value(value), **({"close": shown_value(suggestion)} if suggestion else {})}
+        raise NotFoundError(
+            "unknown_theme", Problem(english, "theme_filter_close" if suggestion else "theme_filter", said)
+        )
     return key
 
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from rapidfuzz import fuzz, process
 
-from bot.errors import ImportFailed, Problem
+from bot.errors import Count, ImportFailed, Problem
 from bot.register.files import RawRow, RegisterFile
 from bot.register.validation import FieldError
 from bot.text import shown_value
@@ -161,7 +161,8 @@ def extra_cells_error(file: RegisterFile, row: RawRow) -> Problem:
     """Cells to the right of the header: most often a value with an unquoted delimiter that shifted the row."""
     shown = ", ".join(shown_value(cell) for cell in row.extra[:3])
     where = f"{file.name}: row {row.line}"
-    values = {"file": file.name, "row": row.line, "count": len(row.extra), "columns": len(file.columns), "shown": shown}
+    count, columns = Count(len(row.extra)), len(file.columns)  # the count said as the reader groups thousands
+    values = {"file": file.name, "row": row.line, "count": count, "columns": columns, "shown": shown}
     if file.delimiter:
         return Problem(
             f"{where}: {len(row.extra)} cell(s) more than the {len(file.columns)} columns of the header ({shown}); "

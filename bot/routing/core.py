@@ -126,7 +126,7 @@ class RoutingCore:
         """Lock the routing's question, then check that ``actor`` is the one asked and the question still open."""
         routing = repo.get_routing(session, routing_id=routing_id)
         if routing is None:
-            raise NotFoundError("not_found", f"routing {routing_id} not found")
+            raise NotFoundError("not_found", f"routing {routing_id} not found", values={"routing": routing_id})
         question = self.lock_question(session, routing.question_id)
         routing = repo.get_routing(session, routing_id=routing_id) or routing  # re-read under the lock
         if not is_recipient(routing, actor_slack_id):

@@ -100,7 +100,7 @@ class RoutingQueries:
         still open on an open question (e.g. before opening the answer or decline form)."""
         routing = repo.get_routing(session, routing_id=routing_id)
         if routing is None:
-            raise NotFoundError("not_found", f"routing {routing_id} not found")
+            raise NotFoundError("not_found", f"routing {routing_id} not found", values={"routing": routing_id})
         if not is_recipient(routing, actor_slack_id):
             raise NotYours("answer a question sent to someone else", target=f"routing:{routing.id}", code="not_yours")
         if actionable:

@@ -19,10 +19,10 @@ HEADER_INJECTION = "xoxb-1-2\nX: S3cretT0ken"
 QUOTED = '"xoxb-1234-5678-S3cretT0kenOne"'  # docker --env-file keeps the quotes
 
 REFUSED = {
-    TWO_TOKENS: ("SLACK_BOT_TOKEN bevat 1 regeleinde(s)", "SLACK_BOT_TOKEN holds 1 line break(s)"),
+    TWO_TOKENS: ("SLACK_BOT_TOKEN bevat 1 regeleinde ", "SLACK_BOT_TOKEN holds 1 line break "),
     HEADER_INJECTION: (
-        "SLACK_BOT_TOKEN bevat 1 regeleinde(s), 1 ander(e) teken(s)",
-        "SLACK_BOT_TOKEN holds 1 line break(s)",
+        "SLACK_BOT_TOKEN bevat 1 regeleinde, 1 ander teken, 1 spatie of tab naast",
+        "SLACK_BOT_TOKEN holds 1 line break, 1 other character, 1 space or tab besides",
     ),
     QUOTED: ("SLACK_BOT_TOKEN staat tussen aanhalingstekens", "SLACK_BOT_TOKEN is in quotes"),
 }

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot import knowledge
 from bot.actors import Actor, NotAuthorized
+from bot.error_texts import not_found_text
 from bot.errors import NotFoundError, QueryError
 from storage.db import Database
 from storage.models import Feedback, SearchLog
@@ -97,6 +98,9 @@ def test_gone_searches_and_bad_votes(database: Database) -> None:
     with pytest.raises(NotFoundError) as gone, database.session() as s:
         knowledge.get_search_for(s, actor=ASKER, search_log_id=log_id + 1000, action=knowledge.SEARCH_MORE)
     assert gone.value.code == "search_expired"
+    # said to an operator as a record not found, with its id, in their language (not "search log N not found")
+    assert not_found_text(gone.value, "nl") == f"zoekopdracht {log_id + 1000} bestaat niet"
+    assert not_found_text(gone.value, "en") == f"search log {log_id + 1000} not found"
     for vote in (0, 2, -5):
         with pytest.raises(QueryError), database.session() as s:
             knowledge.record_feedback(s, actor=ASKER, search_log_id=log_id, vote=vote, now=NOW)

@@ -197,7 +197,7 @@ def test_cli_needs_json_and_report(network: Network, database_url: str, tmp_path
 @pytest.mark.parametrize("args", [["needs", "--period", "2026-Q5"], ["report", "--period", "nonsense", "x.xlsx"]])
 def test_cli_bad_period_is_a_clear_error(database_url: str, args: list[str]) -> None:
     result = CliRunner().invoke(main, ["--database", database_url, *args])
-    assert result.exit_code == 2 and "invalid period" in result.output
+    assert result.exit_code == 2 and "error: onbekende periode '" in result.output  # WIEWEET_LANGUAGE: nl (default)
 
 
 @pytest.mark.parametrize("period", ["9999-W52", "9999-12", "9999-Q4", "9999-12-01..9999-12-31", "0001-Q1", "0001-W01"])
@@ -207,12 +207,12 @@ def test_cli_a_period_at_the_calendars_ends_is_a_clear_error(database_url: str, 
     args = [command, "--period", period, *(["x.xlsx"] if command == "report" else [])]
     result = CliRunner().invoke(main, ["--database", database_url, *args])
     assert result.exit_code == 2, result.output
-    assert f"invalid period '{period}': the year must be 1900-8999" in result.output
+    assert f"ongeldige periode '{period}': het jaar moet tussen 1900 en 8999 liggen" in result.output
 
 
 def test_cli_report_refuses_other_file_types(database_url: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--database", database_url, "report", str(tmp_path / "r.pdf")])
-    assert result.exit_code == 2 and ".xlsx, .html or .png" in result.output
+    assert result.exit_code == 2 and ".xlsx-, .html- of .png-bestand" in result.output  # WIEWEET_LANGUAGE: nl
 
 
 def test_help_texts_have_examples() -> None:

@@ -67,6 +67,23 @@ def test_erase_in_english(world: World, lieve: Ids) -> None:
     assert erased.output.startswith(f"erased {LIEVE}:\n") and "  expert_profiles_deleted: 1\n" in erased.output
 
 
+def test_erase_json_is_codes_and_counts_in_every_language(world: World, lieve: Ids) -> None:
+    """What a script reads of an erasure: one JSON object on standard output, its keys the kinds of records as codes,
+    no translated word, and nobody's address or id in it (it may go to a log, as the audit entry does);
+    the confirmation, without --yes, goes to standard error."""
+    args = ["--database", world.db.url, "privacy", "erase", "--email", LIEVE_EMAIL, "--json"]
+    asked = CliRunner().invoke(main, args, input="y\n", env={"WIEWEET_LANGUAGE": "nl"})
+    assert asked.exit_code == 0, asked.output
+    assert "wissen?" in asked.stderr and len(asked.stdout.splitlines()) == 1, asked.stdout
+    erased = json.loads(asked.stdout)
+    assert erased["erased"] is True and erased["counts"]["expert_profiles_deleted"] == 1
+    assert all(isinstance(n, int) for n in erased["counts"].values())
+    assert LIEVE_EMAIL not in asked.stdout and LIEVE not in asked.stdout and "gewist" not in asked.stdout
+    unknown = wieweet_in(world.db, "en", "privacy", "erase", "--slack-id", LIEVE, "--yes", "--json")
+    assert unknown.exit_code == 2 and unknown.stdout == "", unknown.output  # gone: "no such person", said on stderr
+    assert "no such person" in unknown.stderr
+
+
 def test_purge_in_dutch_and_english(world: World) -> None:
     dry = wieweet(world.db, "privacy", "purge", "--dry-run")
     assert dry.exit_code == 0 and "op te ruimen request_events: 0\n" in dry.output, dry.output

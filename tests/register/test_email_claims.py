@@ -306,7 +306,7 @@ def test_the_import_command_refuses_a_malformed_token_before_asking_slack(
     env = {"SLACK_BOT_TOKEN": "xoxb-1-S3cret\nxoxb-2-S3cret", "SLACK_API_URL": slack.api_url}
     env["WIEWEET_LANGUAGE"] = language
     result = CliRunner().invoke(main, ["--database", db.url, "import", "experts", str(path)], env=env)
-    said = {"nl": "error: SLACK_BOT_TOKEN bevat 1 regeleinde(s)", "en": "error: SLACK_BOT_TOKEN holds 1 line break(s)"}
+    said = {"nl": "error: SLACK_BOT_TOKEN bevat 1 regeleinde ", "en": "error: SLACK_BOT_TOKEN holds 1 line break "}
     assert result.exit_code == 2 and result.output.startswith(said[language]), result.output
     assert "S3cret" not in result.output and slack.calls_to("users.info") == []
     assert the_expert(db).slack_user_id == SQUATTER.slack_id  # nothing changed

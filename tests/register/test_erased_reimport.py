@@ -158,7 +158,7 @@ def test_the_command_line_names_the_row_and_refuses_the_flag_for_practices(
     practices = CliRunner().invoke(
         main, ["--database", database_url, "import", "practices", str(path), "--relist-erased"]
     )
-    assert practices.exit_code == 2 and "--relist-erased is for experts only" in practices.output
+    assert practices.exit_code == 2 and "--relist-erased is alleen voor experts" in practices.output
 
 
 def bram(database: Database) -> Expert:

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.actors import NotAuthorized
+from bot.error_texts import not_found_text
+from bot.errors import NotFoundError
 from bot.outbox import mark_outbox_sent
 from bot.routing import NotYours
 from bot.routing.errors import RoutingInputError, StaleActionError
@@ -194,3 +196,16 @@ def test_question_titles_and_names_lose_invisible_characters(world: World) -> No
     question = _question(world, qid)
     assert question.text == "Wie weet iets over leegstandsheffing?"
     assert question.asker_name == "Griet Verhoeven"
+
+
+def test_a_routing_that_does_not_exist_is_said_in_the_operators_words(world: World) -> None:
+    """A routing id that names nothing is a record not found, said in the reader's language with its id (as "vraag
+    99999 bestaat niet"), not the English "routing 99999 not found"."""
+    for call in (
+        lambda s: world.service.get_routing_for(s, routing_id=99999, actor_slack_id="U0STRANGER"),
+        lambda s: world.service.claim(s, routing_id=99999, actor_slack_id="U0STRANGER", now=NOW),
+    ):
+        with pytest.raises(NotFoundError) as missing, world.db.session() as s:
+            call(s)
+        assert not_found_text(missing.value, "nl") == "doorverwijzing 99999 bestaat niet"
+        assert not_found_text(missing.value, "en") == "routing 99999 not found"
