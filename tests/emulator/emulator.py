@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -259,11 +260,36 @@ class SlackEmulator(DriverMixin):
         """A trigger id as if ``user_id`` just interacted (valid for ``config.trigger_ttl`` seconds, once)."""
         return self._state.issue_trigger(user_id)
 
-    def advance_trigger_clock(self, seconds: float) -> None:
-        """Let ``seconds`` pass for trigger ids: one issued longer than ``config.trigger_ttl`` ago is then
-        ``expired_trigger_id``. Only this moves that clock, never wall time: a slow machine expires no trigger."""
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass on the test clock: a trigger id issued longer than ``config.trigger_ttl`` ago is then
+        ``expired_trigger_id``, a response_url handed out longer than ``config.response_url_ttl`` ago answers
+        ``expired_url``. Only this moves that clock, never wall time: a slow machine expires nothing."""
         with self._state.lock:
-            self._state.trigger_clock += seconds
+            self._state.test_clock += seconds
+
+    advance_trigger_clock = advance_clock  # its older name
+
+    @contextmanager
+    def hold_slack(self) -> Iterator[None]:
+        """Slack answers no Web API call and no response_url post until the block ends (a Socket Mode connect
+        excepted): they wait, then are served. An ack that arrives meanwhile did not wait for Slack; each attempt
+        says so in ``slack_held_at_ack``. By order, not time: a slow machine changes nothing."""
+        with self._state.lock:
+            self._state.slack_held = True
+        try:
+            yield
+        finally:
+            with self._state.lock:
+                self._state.slack_held = False
+
+    @property
+    def slack_held(self) -> bool:
+        return self._state.slack_held
+
+    @property
+    def held_requests(self) -> int:
+        """How many Web API calls and response_url posts have waited because Slack was held (all holds together)."""
+        return self._state.held_requests
 
     # -- fault injection ----------------------------------------------------------------------------
 
@@ -416,6 +442,12 @@ class SlackEmulator(DriverMixin):
         """Every POST to a response_url: ``{url_id, kind, user, channel, body, time}``."""
         with self._state.lock:
             return copy.deepcopy(self._state.response_posts)
+
+    @property
+    def response_refusals(self) -> list[JSON]:
+        """Every POST a response_url refused (404: ``expired_url``, ``used_url``): ``{url_id, user, error, body}``."""
+        with self._state.lock:
+            return copy.deepcopy(self._state.response_refusals)
 
     # -- Socket Mode --------------------------------------------------------------------------------
 
