@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage import register_repo, slack_repo
+from storage.db import waiting_briefly
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +47,12 @@ def cache_user(session: Session, *, user_id: str, locale: str, name: str, now: d
 
 def cache_user_apart(session: Session, *, user_id: str, locale: str, name: str, now: datetime) -> bool:
     """``cache_user`` in a short transaction of its own on ``session``'s database, committed at once: a cache, not
-    part of the caller's change (whose transaction must not have written while it still calls Slack). False when
-    the database stayed locked: the language is known in memory for now, a later fetch stores it."""
+    part of the caller's change (whose transaction must not have written while it still calls Slack). It waits for a
+    lock only briefly (``storage.db.waiting_briefly``): it runs before a command's modal opens, which must not wait
+    for another process's long write. False when the database stayed locked: the language is known in memory for
+    now, a later fetch stores it."""
     try:
-        with Session(session.get_bind()) as own, own.begin():
+        with Session(session.get_bind()) as own, own.begin(), waiting_briefly(own):
             cache_user(own, user_id=user_id, locale=locale, name=name, now=now)
     except OperationalError:
         return False

@@ -311,6 +311,31 @@ def inbox_file(database_file: Path) -> Path:
     return database_file.with_name(f"{database_file.stem}-inbox{database_file.suffix or '.db'}")
 
 
+# A write that is only a cache, on a request's way to Slack (a user's language before a modal opens, whose trigger
+# lives 3 s): it waits at most this long for a lock another transaction holds, then is skipped (``waiting_briefly``).
+CACHE_LOCK_WAIT_MS = 200
+
+
+@contextmanager
+def waiting_briefly(session: Session, wait_ms: int = CACHE_LOCK_WAIT_MS) -> Iterator[None]:
+    """The block's statements on ``session`` wait at most ``wait_ms`` for a lock held elsewhere, then raise
+    ``OperationalError``: PostgreSQL's ``lock_timeout`` for this transaction (``SET LOCAL``), SQLite's busy timeout
+    until the block ends (restored after it: the pooled connection keeps its own)."""
+    connection = session.connection()
+    name = connection.dialect.name
+    if name == "postgresql":
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+    if name != "sqlite":
+        yield
+        return
+    previous = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {previous}")
+
+
 _waits = threading.local()
 
 

@@ -15,9 +15,10 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from psycopg.errors import DeadlockDetected
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 from bot.demo import load_demo
 from bot.setting_values import normalise_database_url
 from handlers import ids
-from storage.db import Database
+from storage.db import Database, inbox_file
 from storage.models import Base, Question
 from tests.e2e.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotProcess
 from tests.emulator import Delivery, SlackEmulator
@@ -123,11 +124,12 @@ class HeldLock:
 
 
 @contextmanager
-def database_locked(url: str, seconds: float | None = None) -> Iterator[HeldLock]:
+def database_locked(url: str, seconds: float | None = None, *, inbox: bool = False) -> Iterator[HeldLock]:
     """Another process's long write: SQLite's write lock held (``BEGIN IMMEDIATE``), or on PostgreSQL every table
     of the schema but the inbox locked against writes (``LOCK TABLE ... IN EXCLUSIVE MODE``: reads go on, as in
     SQLite's WAL mode), in a thread; the block runs while it is held. Held until the block ends (``seconds`` None:
-    what the block sees never depends on how fast the machine is), or for ``seconds`` (the chaos benchmark)."""
+    what the block sees never depends on how fast the machine is), or for ``seconds`` (the chaos benchmark).
+    ``inbox``: the inbox too (on SQLite its own file, ``storage.db.inbox_file``): nothing at all can be written."""
     lock = HeldLock()
     release = threading.Event()
 
@@ -140,31 +142,36 @@ def database_locked(url: str, seconds: float | None = None) -> Iterator[HeldLock
 
     def hold() -> None:
         if url.startswith("sqlite"):
-            conn = sqlite3.connect(url.split("///", 1)[1], timeout=30, isolation_level=None)
-            conn.execute("BEGIN IMMEDIATE")
+            path = Path(url.split("///", 1)[1])
+            files = [path, inbox_file(path)] if inbox else [path]
+            conns = [sqlite3.connect(file, timeout=30, isolation_level=None) for file in files]
+            for conn in conns:
+                conn.execute("BEGIN IMMEDIATE")
             lock.held.set()
             wait()
-            conn.execute("ROLLBACK")
-            conn.close()
+            for conn in conns:
+                conn.execute("ROLLBACK")
+                conn.close()
             return
         engine = create_engine(normalise_database_url(url))
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name != "inbox_requests")
+        names = [t.name for t in Base.metadata.sorted_tables if inbox or t.name != "inbox_requests"]
+        tables = ", ".join(f'"{name}"' for name in names)
         deadline = time.monotonic() + 25
-        with engine.connect() as conn:
+        with engine.connect() as pg:
             # The tables are locked one after another: a bot transaction that holds a later one and waits for an
             # earlier one makes PostgreSQL abort one side as a deadlock. When it aborts this one, the bot goes on
             # and the lock is taken again, as another process's write would be retried.
             while True:
                 try:
-                    conn.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
+                    pg.execute(text(f"LOCK TABLE {tables} IN EXCLUSIVE MODE"))
                     break
                 except OperationalError as exc:
-                    conn.rollback()
+                    pg.rollback()
                     if not isinstance(exc.orig, DeadlockDetected) or time.monotonic() > deadline:
                         raise
             lock.held.set()
             wait()
-            conn.rollback()
+            pg.rollback()
         engine.dispose()
 
     lock.thread = threading.Thread(target=hold, daemon=True)
@@ -178,31 +185,45 @@ def database_locked(url: str, seconds: float | None = None) -> Iterator[HeldLock
         lock.thread.join()
 
 
-# How long the emulator waits for an ack while the database is locked: far past Slack's 3 s, so a slow machine never
-# fails a test. Whether the ack waited for the database is what ``acks_while_locked`` checks, by order, not by time.
+# How long the emulator waits for an ack (the e2e ``emulator`` fixture's window, and while the database is locked):
+# far past Slack's 3 s, so a slow machine never fails a test, nor passes one whose bot was really late. Whether an ack
+# waited for the bot's slow work is what ``acks_while_locked`` checks, by order, not by time.
 ACK_WAIT = 60.0
 
 
 @contextmanager
-def acks_while_locked(emu: SlackEmulator, url: str) -> Iterator[Callable[[Delivery], None]]:
-    """The database write-locked by another process until the block ends (``database_locked``); the emulator notes,
-    the moment each ack arrives, whether the lock still stood (``ack_probe``). Yields the check of a delivery: acked,
-    and acked while the lock held — its ack did not wait for the database (an ack that waits for it never comes
-    while the lock holds, and the delivery ends unacked). Slack's 3 s is a speed target for bench/, not asserted."""
-    timeout, emu.config.ack_timeout = emu.config.ack_timeout, ACK_WAIT
+def acks_while_locked(
+    emu: SlackEmulator, url: str, *, slack: bool = True, inbox: bool = False
+) -> Iterator[Callable[[Delivery], None]]:
+    """The bot's slow work held until the block ends: the database write-locked by another process
+    (``database_locked``; ``inbox``: its inbox too) and, with ``slack``, every Web API call and response_url post
+    left unanswered (``SlackEmulator.hold_slack``). The emulator notes, the moment each ack arrives, whether both
+    still stood (``ack_probe``, ``Attempt.slack_held_at_ack``). Yields the check of a delivery: acked, and acked
+    while both held — its ack waited for neither the database nor Slack (an ack that waits for them never comes while
+    they are held, and the delivery ends unacked). Slack's 3 s is a speed target for bench/, not asserted here."""
+    timeout, emu.config.ack_timeout = emu.config.ack_timeout, max(ACK_WAIT, emu.config.ack_timeout)
     try:
-        with database_locked(url) as lock:
+        with database_locked(url, inbox=inbox) as lock, emu.hold_slack() if slack else nullcontext():
             emu.ack_probe = lambda _delivery: lock.held.is_set()
 
             def acked_under_the_lock(delivery: Delivery) -> None:
-                final = delivery.final
-                assert delivery.acked and final is not None, delivery
-                assert final.at_ack is True, "acked only after the database lock was let go"
+                assert_acked_before_slow_work(delivery, slack=slack)
 
             yield acked_under_the_lock
     finally:
         emu.ack_probe = None
         emu.config.ack_timeout = timeout
+
+
+def assert_acked_before_slow_work(delivery: Delivery, *, database: bool = True, slack: bool = True) -> None:
+    """``delivery`` was acked while the database lock stood (``database``: the ``ack_probe`` said so) and while
+    Slack was held (``slack``): it waited for neither."""
+    final = delivery.final
+    assert delivery.acked and final is not None, f"not acked while the bot's slow work was held: {delivery.summary()}"
+    if database:
+        assert final.at_ack is True, "acked only after the database lock was let go"
+    if slack:
+        assert final.slack_held_at_ack is True, "acked only after Slack was let go: the ack waited for a Slack call"
 
 
 # --- the workspace and the bot ---------------------------------------------------------------------------------
@@ -247,7 +268,7 @@ def open_modals(emu: SlackEmulator, count: int) -> dict[int, str]:
     for n in range(count):
         user = modal_user(n)
         emu.send_command(user, CHANNEL, text="vraag")
-        emu.wait_for(lambda user=user: emu.views(user), timeout=30)
+        emu.wait_for(partial(emu.views, user), timeout=30)
         views[n] = str(emu.views(user)[-1]["id"])
     return views
 

@@ -159,6 +159,24 @@ class BotProcess:
             self._log = None
 
 
+def warm_up(emulator: SlackEmulator, *users: str) -> None:
+    """Let the bot ask Slack now what it asks once before it acks, so a test that then holds Slack
+    (``SlackEmulator.hold_slack``) sees an ack wait for nothing: Bolt's ``auth.test`` on the first request after a
+    start, and the network check's ``users.info`` of each of ``users`` (kept a while; ``handlers.network``). Each
+    opens their Home tab and waits for it."""
+    for user in users:
+        _home_opened(emulator, user)
+
+
+def _home_opened(emulator: SlackEmulator, user: str) -> None:
+    def published() -> int:
+        return len([c for c in emulator.calls_to("views.publish") if c.params.get("user_id") == user])
+
+    before = published()
+    emulator.open_home(user)
+    emulator.wait_for(lambda: published() > before, timeout=30)
+
+
 def replay(emulator: SlackEmulator, bot: BotProcess, delivery: Delivery, *, copies: int = 2) -> None:
     """Deliver ``delivery`` (already handled) again, ``copies`` times at once — a replayed payload, a second submit,
     Slack retrying — and wait until the bot has logged every copy as a duplicate. Each copy is acked."""

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from handlers import ids
 from storage.models import Consent, Expert, Feedback, KnowledgeGap, ProcessedEvent, SearchLog
+from tests.e2e.chaos import acks_while_locked
 from tests.e2e.conftest import CHANNEL, EN_USER, NL_USER, OUTSIDER, PRIVATE_C
-from tests.e2e.harness import BotProcess, flat, replay
+from tests.e2e.harness import BotProcess, flat, replay, warm_up
 from tests.emulator import SlackEmulator
 
 QUESTION = "wie weet iets over leegstandsheffing?"
@@ -21,13 +22,19 @@ def answers_in(emu: SlackEmulator, channel: str, thread_ts: str) -> list[dict[st
     return [m for m in emu.thread(channel, thread_ts) if m.get("bot_id") and m.get("ts") != thread_ts]
 
 
-def all_acked_quickly(emu: SlackEmulator) -> bool:
-    return all(d.acked and d.final is not None and (d.final.latency or 9) < 3.0 for d in emu.deliveries)
+def all_acked_at_first_try(emu: SlackEmulator) -> bool:
+    """Every delivery acked by its first attempt: Slack neither retried one nor showed its own timeout. (That an ack
+    waited for no slow work is checked by order, ``acks_while_locked``: the emulator's window is long.)"""
+    return all(d.acked and d.attempts[0].acked for d in emu.deliveries)
 
 
 @pytest.mark.postgres_too
-def test_slash_command_answers_privately_with_share_button(bot: BotProcess, emulator: SlackEmulator) -> None:
-    emulator.send_command(NL_USER, CHANNEL, text=QUESTION)
+def test_slash_command_answers_privately_with_share_button(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
+    warm_up(emulator, NL_USER)
+    with acks_while_locked(emulator, demo_db_url) as acked_under_the_lock:  # no answer before the ack
+        acked_under_the_lock(emulator.send_command(NL_USER, CHANNEL, text=QUESTION))
     post = emulator.wait_for(lambda: [p for p in emulator.response_posts if "blocks" in p["body"]])[0]
     body = post["body"]
     assert body.get("response_type") == "ephemeral"
@@ -37,7 +44,7 @@ def test_slash_command_answers_privately_with_share_button(bot: BotProcess, emul
     action_ids = [e["action_id"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert ids.ACTION_SHARE in action_ids and ids.ACTION_MORE in action_ids
     assert emulator.messages(CHANNEL) == []  # nothing public
-    assert all_acked_quickly(emulator)
+    assert all_acked_at_first_try(emulator)
 
 
 def test_english_user_gets_english_and_locale_is_cached(bot: BotProcess, emulator: SlackEmulator) -> None:
@@ -97,9 +104,13 @@ def test_a_sub_command_in_a_mention_or_dm_gets_did_you_mean_and_is_not_searched(
 
 @pytest.mark.postgres_too
 def test_mention_answers_once_in_thread_despite_duplicate_events_and_retries(
-    bot: BotProcess, emulator: SlackEmulator
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
 ) -> None:
-    mention, message = emulator.send_mention_message(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION}")
+    warm_up(emulator, NL_USER)
+    with acks_while_locked(emulator, demo_db_url) as acked_under_the_lock:  # recorded, acked, then answered
+        mention, message = emulator.send_mention_message(NL_USER, CHANNEL, f"<@{emulator.bot_user_id}> {QUESTION}")
+        acked_under_the_lock(mention)
+        acked_under_the_lock(message)
     ts = mention.payload["event"]["ts"]
     emulator.wait_for(lambda: answers_in(emulator, CHANNEL, ts))
     # Slack's retry of the same delivery, with the same event id
@@ -111,7 +122,7 @@ def test_mention_answers_once_in_thread_despite_duplicate_events_and_retries(
     assert len(replies) == 1
     assert replies[0]["thread_ts"] == ts
     assert "Experts" in flat(replies[0]["blocks"])
-    assert all_acked_quickly(emulator)
+    assert all_acked_at_first_try(emulator)
 
 
 def test_direct_message_is_answered_in_its_thread(bot: BotProcess, emulator: SlackEmulator) -> None:
@@ -130,27 +141,32 @@ def test_message_shortcut_answers_in_that_messages_thread(bot: BotProcess, emula
     assert "Wie weet:" in flat(reply["blocks"])  # in the language of the person who asked the bot
 
 
-def test_own_and_other_bots_messages_and_edits_are_ignored(bot: BotProcess, emulator: SlackEmulator) -> None:
+def test_own_and_other_bots_messages_and_edits_are_ignored(
+    bot: BotProcess, emulator: SlackEmulator, demo_db_url: str
+) -> None:
     dm = emulator.dm_channel_with(NL_USER)
-    emulator.send_message(None, dm, QUESTION, channel_type="im", bot_id=emulator.bot_id, subtype="bot_message")
-    emulator.send_message(None, dm, QUESTION, channel_type="im", bot_id="B0OTHER", subtype="bot_message")
-    for subtype in ("message_changed", "message_deleted", "channel_join"):
-        delivery = emulator.send_event(
-            {
-                "type": "message",
-                "subtype": subtype,
-                "channel": dm,
-                "channel_type": "im",
-                "ts": "1.000001",
-                "message": {"text": QUESTION, "user": NL_USER, "ts": "1.000000"},
-                "hidden": True,
-            }
-        )
-        assert delivery.acked
+    warm_up(emulator, NL_USER)
+    with acks_while_locked(emulator, demo_db_url) as acked_under_the_lock:  # ignoring needs no database, no Slack
+        for bot_id in (emulator.bot_id, "B0OTHER"):
+            ignored = emulator.send_message(None, dm, QUESTION, channel_type="im", bot_id=bot_id, subtype="bot_message")
+            acked_under_the_lock(ignored)
+        for subtype in ("message_changed", "message_deleted", "channel_join"):
+            delivery = emulator.send_event(
+                {
+                    "type": "message",
+                    "subtype": subtype,
+                    "channel": dm,
+                    "channel_type": "im",
+                    "ts": "1.000001",
+                    "message": {"text": QUESTION, "user": NL_USER, "ts": "1.000000"},
+                    "hidden": True,
+                }
+            )
+            acked_under_the_lock(delivery)
     emulator.send_command(NL_USER, CHANNEL, text="help")
     emulator.wait_for(lambda: emulator.response_posts)
     assert emulator.calls_to("chat.postMessage") == []
-    assert all_acked_quickly(emulator)
+    assert all_acked_at_first_try(emulator)
 
 
 def test_hostile_question_cannot_ping_anyone(bot: BotProcess, emulator: SlackEmulator) -> None:

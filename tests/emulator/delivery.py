@@ -102,6 +102,7 @@ class Deliverer:
                         wait=config.socket_wait,
                     )
                 if attempt.acked:
+                    attempt.slack_held_at_ack = self.state.slack_held
                     if self.ack_probe is not None:
                         attempt.at_ack = self.ack_probe(delivery)
                     if on_ack is not None:

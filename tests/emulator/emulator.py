@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -17,6 +18,10 @@ from .state import State
 from .webapi import WebApi
 
 T = TypeVar("T")
+
+# How long ``wait_for`` waits by default: long, so a loaded machine (a CI runner with a database and pytest on two
+# cores) never fails a test whose bot was only slow; the wait ends as soon as the condition holds.
+WAIT = 30.0
 
 
 class EmulatorTimeoutError(AssertionError):
@@ -259,11 +264,36 @@ class SlackEmulator(DriverMixin):
         """A trigger id as if ``user_id`` just interacted (valid for ``config.trigger_ttl`` seconds, once)."""
         return self._state.issue_trigger(user_id)
 
-    def advance_trigger_clock(self, seconds: float) -> None:
-        """Let ``seconds`` pass for trigger ids: one issued longer than ``config.trigger_ttl`` ago is then
-        ``expired_trigger_id``. Only this moves that clock, never wall time: a slow machine expires no trigger."""
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass on the test clock: a trigger id issued longer than ``config.trigger_ttl`` ago is then
+        ``expired_trigger_id``, a response_url handed out longer than ``config.response_url_ttl`` ago answers
+        ``expired_url``. Only this moves that clock, never wall time: a slow machine expires nothing."""
         with self._state.lock:
-            self._state.trigger_clock += seconds
+            self._state.test_clock += seconds
+
+    advance_trigger_clock = advance_clock  # its older name
+
+    @contextmanager
+    def hold_slack(self) -> Iterator[None]:
+        """Slack answers no Web API call and no response_url post until the block ends (a Socket Mode connect
+        excepted): they wait, then are served. An ack that arrives meanwhile did not wait for Slack; each attempt
+        says so in ``slack_held_at_ack``. By order, not time: a slow machine changes nothing."""
+        with self._state.lock:
+            self._state.slack_held = True
+        try:
+            yield
+        finally:
+            with self._state.lock:
+                self._state.slack_held = False
+
+    @property
+    def slack_held(self) -> bool:
+        return self._state.slack_held
+
+    @property
+    def held_requests(self) -> int:
+        """How many Web API calls and response_url posts have waited because Slack was held (all holds together)."""
+        return self._state.held_requests
 
     # -- fault injection ----------------------------------------------------------------------------
 
@@ -417,6 +447,12 @@ class SlackEmulator(DriverMixin):
         with self._state.lock:
             return copy.deepcopy(self._state.response_posts)
 
+    @property
+    def response_refusals(self) -> list[JSON]:
+        """Every POST a response_url refused (404: ``expired_url``, ``used_url``): ``{url_id, user, error, body}``."""
+        with self._state.lock:
+            return copy.deepcopy(self._state.response_refusals)
+
     # -- Socket Mode --------------------------------------------------------------------------------
 
     @property
@@ -454,11 +490,12 @@ class SlackEmulator(DriverMixin):
     def wait_for(
         self,
         condition: Callable[[], T | None],
-        timeout: float = 10.0,
+        timeout: float = WAIT,
         interval: float = 0.02,
         message: str | None = None,
     ) -> T:
-        """Poll ``condition`` until it returns something truthy, and return that."""
+        """Poll ``condition`` until it returns something truthy, and return that. ``timeout`` only bounds how long a
+        failure takes to show: the wait ends as soon as the condition holds."""
         deadline = time.monotonic() + timeout
         while True:
             value = condition()
@@ -472,7 +509,7 @@ class SlackEmulator(DriverMixin):
         self,
         method: str,
         predicate: Callable[[Call], Any] | None = None,
-        timeout: float = 10.0,
+        timeout: float = WAIT,
         count: int = 1,
         since: int = 0,
     ) -> Call:

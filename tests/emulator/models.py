@@ -24,10 +24,11 @@ class EmulatorConfig:
     retry_interactive: bool = False
     """Slack never retries slash commands and interactions; set True to retry them anyway."""
     trigger_ttl: float = 3.0
-    """A trigger_id is usable by views.open/views.push for this many seconds of the trigger clock, which only a test
-    moves (``SlackEmulator.advance_trigger_clock``): Slack's 3 s is a speed target (bench/), not a test's."""
+    """A trigger_id is usable by views.open/views.push for this many seconds of the test clock, which only a test
+    moves (``SlackEmulator.advance_clock``): Slack's 3 s is a speed target (bench/), not a test's."""
     response_url_ttl: float = 1800.0
-    """A response_url takes posts for this many seconds (Slack: 30 minutes), then answers 404 ``expired_url``."""
+    """A response_url takes posts for this many seconds of the test clock (Slack: 30 minutes), then answers 404
+    ``expired_url``. Only ``SlackEmulator.advance_clock`` moves that clock: a slow machine expires no URL."""
     socket_wait: float = 3.0
     """How long a Socket Mode delivery waits for a connected client before the attempt fails."""
     disconnect_grace: float = 2.0
@@ -105,6 +106,9 @@ class Attempt:
     error: str | None = None
     at_ack: Any = None
     """What the emulator's ``ack_probe`` saw the moment this attempt's ack arrived (e.g. the bot's inbox rows)."""
+    slack_held_at_ack: bool | None = None
+    """Whether Slack was held (``SlackEmulator.hold_slack``) when the ack arrived: True says the ack waited for no
+    Web API call or response_url post (every one was still unanswered), None that it was never acked."""
 
     @property
     def acked(self) -> bool:

@@ -119,7 +119,7 @@ class ViewRecord:
 class Trigger:
     id: str
     user: str
-    issued: float  # on the trigger clock (``EmulatorState.trigger_clock``)
+    issued: float  # on the test clock (``State.test_clock``)
     used: bool = False
 
 
@@ -169,4 +169,4 @@ class ResponseUrl:
     message_ts: str | None = None
     is_ephemeral: bool = False
     uses: int = 0
-    created: float = field(default_factory=time.monotonic)
+    created: float = 0.0  # on the test clock (``State.test_clock``), never wall time

@@ -40,10 +40,14 @@ def handle_response_url(state: State, url_id: str, body: Any) -> tuple[int, JSON
             return 404, {"ok": False, "error": "no_such_url"}
         if not isinstance(body, dict):
             return 400, {"ok": False, "error": "invalid_payload"}
-        if time.monotonic() - record.created > state.config.response_url_ttl:
-            return 404, {"ok": False, "error": "expired_url"}
-        if record.uses >= MAX_RESPONSE_URL_USES:
-            return 404, {"ok": False, "error": "used_url"}
+        refusal = None
+        if state.test_clock - record.created > state.config.response_url_ttl:
+            refusal = "expired_url"
+        elif record.uses >= MAX_RESPONSE_URL_USES:
+            refusal = "used_url"
+        if refusal is not None:
+            state.response_refusals.append({"url_id": url_id, "user": record.user, "error": refusal, "body": body})
+            return 404, {"ok": False, "error": refusal}
         blocks = body.get("blocks")
         if blocks is not None and validate_message_blocks(blocks):
             return 400, {"ok": False, "error": "invalid_blocks"}

@@ -58,12 +58,17 @@ class State:
         self.modal_stacks: dict[str, list[str]] = {}
         self.home_views: dict[str, str] = {}
         self.triggers: dict[str, Trigger] = {}
-        # Seconds the test moved the clock that trigger ids expire by (``SlackEmulator.advance_trigger_clock``): not
-        # wall time, so a trigger never expires because the machine is slow, only when a test says time passed
-        self.trigger_clock = 0.0
+        # Seconds the test moved the clock that trigger ids and response_urls expire by
+        # (``SlackEmulator.advance_clock``): not wall time, so nothing expires because the machine is slow
+        self.test_clock = 0.0
+        # While set (``SlackEmulator.hold_slack``), every Web API call and response_url post waits unanswered: an ack
+        # that arrives meanwhile did not wait for Slack (``Attempt.slack_held_at_ack``)
+        self.slack_held = False
+        self.held_requests = 0  # how many requests had to wait for that (``SlackEmulator.held_requests``)
         self.files: dict[str, FileRecord] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
         self.response_posts: list[JSON] = []
+        self.response_refusals: list[JSON] = []  # posts to an expired or used-up response_url (404)
         self.calls: list[Call] = []
         self.deliveries: list[Delivery] = []
         self.faults: list[Fault] = []
@@ -318,7 +323,7 @@ class State:
     # -- triggers and views --------------------------------------------------------------------
 
     def issue_trigger(self, user_id: str) -> str:
-        trigger = Trigger(id=trigger_id(), user=user_id, issued=self.trigger_clock)
+        trigger = Trigger(id=trigger_id(), user=user_id, issued=self.test_clock)
         with self.lock:
             self.triggers[trigger.id] = trigger
         return trigger.id
@@ -331,7 +336,7 @@ class State:
                 return None, "invalid_trigger_id"
             if record.used:
                 return None, "exchanged_trigger_id"
-            if self.trigger_clock - record.issued > self.config.trigger_ttl:
+            if self.test_clock - record.issued > self.config.trigger_ttl:
                 return None, "expired_trigger_id"
             record.used = True
             return record, None
@@ -408,6 +413,7 @@ class State:
             kind=kind,
             message_ts=message_ts,
             is_ephemeral=is_ephemeral,
+            created=self.test_clock,
         )
         with self.lock:
             self.response_urls[record.id] = record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from slack_sdk import WebClient, WebhookClient
@@ -191,8 +192,8 @@ def test_views_triggers_expire_and_are_single_use(emu: SlackEmulator, client: We
         client.views_open(trigger_id="123.456.nope", view=MODAL)
     assert error_of(invalid) == "invalid_trigger_id"
 
-    late = emu.issue_trigger("U001")  # expires by the trigger clock only, which the test moves: never by load
-    emu.advance_trigger_clock(3.1)
+    late = emu.issue_trigger("U001")  # expires by the test clock only, which the test moves: never by load
+    emu.advance_clock(3.1)
     with pytest.raises(SlackApiError) as expired:
         client.views_open(trigger_id=late, view=MODAL)
     assert error_of(expired) == "expired_trigger_id"
@@ -230,6 +231,40 @@ def test_response_url_messages(emu: SlackEmulator, client: WebClient) -> None:
     assert [e["text"] for e in emu.ephemerals("U001")] == ["Even zoeken…"]
     assert emu.messages("C001")[-1]["text"] == "Gevonden!"
     assert [p["body"]["text"] for p in emu.response_posts] == ["Even zoeken…", "Gevonden!"]
+    command.wait(5)
+
+
+def test_a_response_url_expires_by_the_test_clock_only(emu: SlackEmulator) -> None:
+    """Slack's 30 minutes pass only when the test says so (``advance_clock``): a slow machine expires no URL."""
+    emu.config.socket_wait = 0.05
+    command = emu.send_command("U001", "C001", text="huurpremie", wait=False)
+    assert command.response_url is not None
+    hook = WebhookClient(command.response_url)
+    emu.advance_clock(emu.config.response_url_ttl)  # 30 minutes to the second: still taken
+    assert hook.send(text="Nog net").status_code == 200
+    emu.advance_clock(1)
+    expired = hook.send(text="Te laat")
+    assert (expired.status_code, json.loads(expired.body)) == (404, {"ok": False, "error": "expired_url"})
+    assert [p["body"]["text"] for p in emu.response_posts] == ["Nog net"]  # the refused post is shown nowhere
+    assert [(r["error"], r["body"]["text"]) for r in emu.response_refusals] == [("expired_url", "Te laat")]
+    assert [e["text"] for e in emu.ephemerals("U001")] == ["Nog net"]
+    command.wait(5)
+
+
+def test_slack_held_answers_nothing_until_let_go(emu: SlackEmulator, client: WebClient) -> None:
+    """``hold_slack``: calls and response_url posts wait unanswered inside the block and are served after it."""
+    emu.config.socket_wait = 0.05
+    command = emu.send_command("U001", "C001", text="huurpremie", wait=False)
+    assert command.response_url is not None
+    hook = WebhookClient(command.response_url)
+    with ThreadPoolExecutor(2) as pool:
+        with emu.hold_slack():
+            posted = pool.submit(client.chat_postMessage, channel="C001", text="hallo")
+            responded = pool.submit(hook.send, text="Gevonden")
+            emu.wait_for(lambda: emu.held_requests == 2, timeout=10)  # both arrived, neither answered
+            assert emu.calls_to("chat.postMessage") == [] and emu.response_posts == [] and not posted.done()
+        assert posted.result(timeout=10)["ok"] and responded.result(timeout=10).status_code == 200
+    assert not emu.slack_held and [m["text"] for m in emu.messages("C001")] == ["hallo"]
     command.wait(5)
 
 
