@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import update
 
@@ -94,10 +95,17 @@ def test_a_review_replaced_by_a_new_submission_of_the_same_profile_decides_nothi
     emulator.wait_for(lambda: len(emulator.views(NL_USER)) > views_before)
     emulator.submit_view(NL_USER, emulator.views(NL_USER)[-1]["id"], {})
     emulator.wait_for(lambda: expert_of(db, slack_user_id=NL_USER).status is RecordStatus.PENDING)
-    emulator.wait_for(
-        lambda: any(ids.ACTION_PROFILE_APPROVE in flat(m.get("blocks")) for m in emulator.messages(TRIAGE))
-    )
-    second = [m for m in emulator.messages(TRIAGE) if ids.ACTION_PROFILE_APPROVE in flat(m.get("blocks"))][-1]
+
+    # the new review is a message of its own (the first may still show its buttons until its rejection's update)
+    def new_reviews() -> list[dict[str, Any]]:
+        return [
+            m
+            for m in emulator.messages(TRIAGE)
+            if m["ts"] != first["ts"] and ids.ACTION_PROFILE_APPROVE in flat(m.get("blocks"))
+        ]
+
+    emulator.wait_for(new_reviews)
+    second = new_reviews()[-1]
 
     # Approve and Reject of the first review, as staff saw it then: nothing decided, and staff are told why
     emulator.click_button(STAFF, ids.ACTION_PROFILE_APPROVE, message=first, channel=TRIAGE)
