@@ -82,6 +82,18 @@ class LookUpRefusedError(PermanentPostError):
         self.method = method
 
 
+class ChatServiceError(Exception):
+    """Raised by a ``post`` function when the chat service answered a call with an error this app does not sort (an
+    error on its side, such as Slack's ``internal_error`` or ``fatal_error``, or a code it does not know): no
+    answer about the channel, so the run stays claimed and is tried again once stale, as for any other exception.
+    ``refused`` says what the service answered and to which call (the post, or the look-up before it), so the run's
+    result names them (``digest --send-due --json``); the message is the service's own error text."""
+
+    def __init__(self, message: str, *, refused: Refused) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
 class OperatorRefusalError(Exception):
     """Raised by a ``post`` function when the chat service refuses for a reason only the operator can fix (a missing
     scope, a revoked or wrong token): retrying this week helps once it is fixed.

@@ -49,7 +49,14 @@ from sqlalchemy.orm import Session
 
 from bot.text import mask_secrets, printable
 from digests.collect import collect_digest_data, without_gone
-from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused, RetryLaterError
+from digests.errors import (
+    ChatServiceError,
+    LookUpRefusedError,
+    OperatorRefusalError,
+    PermanentPostError,
+    Refused,
+    RetryLaterError,
+)
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
 from digests.period import TIMEZONE, IsoWeek, parse_period
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
@@ -562,7 +569,8 @@ def _post_parts(
             log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
             with db.session() as session:
                 digest_repo.update_digest_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
-            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
+            refused = exc.refused if isinstance(exc, ChatServiceError) else None  # what the service answered
+            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc), refused)
         parts_sent.append(ts)
         posted += 1
         with db.session() as session:

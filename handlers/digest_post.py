@@ -18,7 +18,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from digests import sender
-from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused, RetryLaterError
+from digests.errors import (
+    ChatServiceError,
+    LookUpRefusedError,
+    OperatorRefusalError,
+    PermanentPostError,
+    Refused,
+    RetryLaterError,
+)
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
@@ -103,7 +110,8 @@ def slack_post(
                 text = _rate_limited_text(error, limited.seconds, limited.said)
                 limit = Refused(error or "ratelimited", POST)
                 raise RetryLaterError(limited.seconds, text, said=limited.said, refused=limit) from exc
-            raise
+            # an error on Slack's side, a code not sorted here: tried again once stale, naming what Slack answered
+            raise ChatServiceError(str(exc), refused=refused) from exc
         if held is not None:
             held.sent()
         return str(response["ts"])
@@ -215,7 +223,8 @@ def look_up_failed(
     ``LookUpRefusedError``, that channel's look-up's refusal (the week fails once, since nothing vouches the channel
     is not shared; logged at ERROR once; the subscription stays, staff are not told; remembered in later weeks as
     that channel's refusal, ``digests.sender.channel_refused``); anything else (an error on Slack's side, a timeout, a
-    refusal): Slack's error, so the run stays claimed and is tried again once stale. Another refusal that is not
+    refusal): ``ChatServiceError`` naming Slack's error and the call, so the run stays claimed and is tried again
+    once stale. Another refusal that is not
     passing is logged at ERROR: it needs the operator."""
     failure = sort_failed_look_up(exc)
     refused = Refused(failure.error, INFO)
@@ -237,7 +246,7 @@ def look_up_failed(
         return LookUpRefusedError(failure.error, INFO)  # the look-up's, for the week: failed once, logged once
     if failure.kind is LookUpFailure.REFUSED:
         log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, failure.error)
-    return exc
+    return ChatServiceError(str(exc), refused=refused)  # tried again once stale, naming what Slack answered
 
 
 def slack_permalink(client: WebClient, refusals: OperatorRefusals | None = None) -> Callable[[str, str], str | None]:
