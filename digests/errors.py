@@ -74,7 +74,7 @@ class LookUpRefusedError(PermanentPostError):
     posts went out: ``handlers.digest_held``), so the post itself was never asked: the week fails as for any
     ``PermanentPostError``, and the run records the look-up's refusal (this type and ``method`` in its error),
     not its post's; later weeks remember it as that channel's refusal all the same, as one of its post
-    (``digests.sender.channel_refused``, ``refused_before``)."""
+    (``digests.refusals.channel_refused``, ``refused_before``)."""
 
     def __init__(self, error: str, method: str) -> None:
         super().__init__(f"{method}: {error}", refused=Refused(error, method))

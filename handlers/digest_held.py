@@ -38,7 +38,7 @@ class Held:
 
     def own(self) -> PermanentPostError:
         """What the channel's run fails with when the refusal was its own: the post's, or the look-up's (recorded
-        as the look-up's; either is remembered as the channel's refusal, ``digests.sender.channel_refused``)."""
+        as the look-up's; either is remembered as the channel's refusal, ``digests.refusals.channel_refused``)."""
         if self.method == INFO:
             return LookUpRefusedError(self.error, self.method)
         return PermanentPostError(self.error, refused=Refused(self.error, self.method))
@@ -58,7 +58,7 @@ class HeldRefusals:
     back the week's other digests.
 
     A channel whose digest failed for its week with such a refusal of its post (or of its look-up) in a week the pass
-    remembers (``refused_before``: ``digests.sender.refused_before``, the memory that orders the pass, across a quiet
+    remembers (``refused_before``: ``digests.refusals.refused_before``, the memory that orders the pass, across a quiet
     week too; its own refusal, the app may not post or read there) is likely refused so again: it does not count
     towards ``ENOUGH`` while the pass held a channel that was not, so it neither stops the pass nor makes a single
     other refusal the pass's."""
@@ -99,7 +99,7 @@ class HeldRefusals:
         get (``settle``)."""
         error = self.stopped()
         if error is not None:
-            log.debug("digest for %s held unasked: %s", channel_id, error)
+            log.debug("digest for %s held unasked: %s", channel_id, sender.logged(error))
             raise OperatorRefusalError(error, asked=False)
 
     def settle(self, refusals: OperatorRefusals) -> dict[str, PermanentPostError]:

@@ -36,6 +36,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.privacy import get_stored_channel_privacy
 from digests.period import TIMEZONE, IsoWeek
+from digests.sender import logged
 from digests.subscriptions import CHANNEL_GONE, tell_digests_refused
 from handlers.channels import ChannelDirectory
 from handlers.services import slack_rate_limit_wait, slack_transient
@@ -167,8 +168,8 @@ class OperatorRefusals:
             "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; %s%s",
             method,
             channel_id,
-            error,
-            f", scope needed: {needed}" if needed else "",
+            logged(error),
+            f", scope needed: {logged(needed)}" if needed else "",
             self.consequence,
             untold(error, needed) if self.consequence == self.PASS else "",
         )
@@ -310,17 +311,20 @@ class SourceChannels:
             self.refusals.refused(error=failure.error, needed=failure.needed, method=INFO, channel_id=channel_id)
             return self._stored(channel_id)
         if failure.kind in (LookUpFailure.RATE_LIMITED, LookUpFailure.PASSING):
-            log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, failure.error)
+            said = logged(failure.error)
+            log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, said)
             return self._stored(channel_id)
         # an answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
         # it) or refuses to say: left out, as a channel nobody can vouch for
         if failure.error in CHANNEL_REFUSALS:
             self.refused_channels.remember(channel_id, week=self.week, error=failure.error)
             log.info(
-                "conversations.info %s refused (%s): left out, not asked again this week", channel_id, failure.error
+                "conversations.info %s refused (%s): left out, not asked again this week",
+                channel_id,
+                logged(failure.error),
             )
         else:
-            log.info("conversations.info %s refused (%s): left out", channel_id, failure.error)
+            log.info("conversations.info %s refused (%s): left out", channel_id, logged(failure.error))
         self._unknown.add(channel_id)
         return True
 

@@ -5,9 +5,9 @@ codes."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
-from dataclasses import replace
 
 from bot.cli.digest_cmds import describe_send
 from digests.errors import LookUpRefusedError

@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from bot.config import load_settings
-from digests.sender import REFUSALS_REMEMBERED_WEEKS, SendStatus
+from digests.refusals import REFUSALS_REMEMBERED_WEEKS
+from digests.sender import SendStatus
 from handlers.app import create_web_client
 from storage import digest_repo
 from storage.db import Database
