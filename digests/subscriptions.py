@@ -271,6 +271,8 @@ def tell_digests_refused(
     key = refused_key(period=period, method=method, error=error, needed=needed)
     if outbox_repo.get_outbox_message_keyed(session, dedupe_key=key) is not None:
         return  # told this week, naming the channel its first pass met
+    if _told_under_legacy_key(session, period=period, method=method, error=error, needed=needed):
+        return  # told this week by the release before, under its key
     notice = DigestStopped(
         channel_id=channel_id, reason=error[:200], held=True, needed=needed[:200], method=method[:60]
     )
@@ -281,6 +283,21 @@ def refused_key(*, period: str, method: str, error: str, needed: str) -> str:
     """The outbox key of the week's "digests held" notice for one cause (Slack's ``error`` and the scope ``needed``)
     met on one call (``method``), within the outbox's 200 characters."""
     return f"digest_refused:{period}:{method[:40]}:{error[:60]}:{needed[:70]}"
+
+
+def _told_under_legacy_key(session: Session, *, period: str, method: str, error: str, needed: str) -> bool:
+    """Whether the week's notice of this cause was queued by a release before the refused call was part of its key
+    (``digest_refused:<week>:<error>:<needed>``, one notice per cause and week whatever call was refused): told then,
+    unless its notice names another call (a notice of the look-up does not tell of the post refused). Without this,
+    a notice queued under the old key in the week of the upgrade was told once more under the new one. A week's key
+    is read that week only, so the old keys stop mattering a week after the upgrade."""
+    old = outbox_repo.get_outbox_message_keyed(
+        session, dedupe_key=f"digest_refused:{period}:{error[:80]}:{needed[:80]}"
+    )
+    if old is None:
+        return False
+    told = outbox.read_payload(old.kind, old.payload)
+    return not isinstance(told, DigestStopped) or told.method in ("", method[:60])
 
 
 def get_subscription(session: Session, *, channel_id: str) -> DigestSubscription | None:

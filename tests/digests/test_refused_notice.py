@@ -13,6 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from bot.outbox import enqueue
+from bot.staff_notices import DigestStopped
 from digests.subscriptions import tell_digests_refused
 from storage.db import Database
 from tests.digests.conftest import NOW, PERIOD
@@ -110,3 +112,48 @@ def _wait_until_blocked_or_done(database: Database, worker: threading.Thread) ->
             return True
         worker.join(0.05)
     return False
+
+
+def legacy_key(*, period: str, error: str, needed: str) -> str:
+    """The key a release before the refused call was part of it (``refused_key`` since) queued the notice under."""
+    return f"digest_refused:{period}:{error[:80]}:{needed[:80]}"
+
+
+@pytest.mark.parametrize(("told_method", "method"), [("", POST), ("", INFO), (POST, POST), (INFO, INFO)])
+def test_a_notice_queued_under_the_old_key_this_week_is_not_told_again_after_the_upgrade(
+    database: Database, told_method: str, method: str
+) -> None:
+    """Told this week by the release before (its key without the call refused; its notice naming the call, or
+    none before the notice named it): the week's next pass after the upgrade finds it and queues nothing."""
+    with database.session() as s:
+        notice = DigestStopped(channel_id=DUE[0], reason="no_permission", held=True, method=told_method)
+        enqueue(s, notice, dedupe_key=legacy_key(period=PERIOD, error="no_permission", needed=""), now=NOW)
+    with database.session() as s:
+        tell_digests_refused(
+            s, error="no_permission", needed="", channel_id=DUE[1], period=PERIOD, now=NOW, method=method
+        )
+    assert len(notices(database)) == 1
+
+
+def test_the_old_keys_notice_of_another_call_leaves_this_calls_to_be_told(database: Database) -> None:
+    """The old notice named the look-up refused: a post refused later that week is another fix, told once."""
+    with database.session() as s:
+        notice = DigestStopped(channel_id=DUE[0], reason="no_permission", held=True, method=INFO)
+        enqueue(s, notice, dedupe_key=legacy_key(period=PERIOD, error="no_permission", needed=""), now=NOW)
+    for _ in range(2):
+        with database.session() as s:
+            tell_digests_refused(
+                s, error="no_permission", needed="", channel_id=DUE[1], period=PERIOD, now=NOW, method=POST
+            )
+    assert sorted(n.method for n in notices(database)) == [POST, INFO]
+
+
+def test_an_old_key_of_last_week_does_not_keep_this_weeks_notice(database: Database) -> None:
+    with database.session() as s:
+        notice = DigestStopped(channel_id=DUE[0], reason="no_permission", held=True)
+        enqueue(s, notice, dedupe_key=legacy_key(period="2026-W47", error="no_permission", needed=""), now=NOW)
+    with database.session() as s:
+        tell_digests_refused(
+            s, error="no_permission", needed="", channel_id=DUE[1], period=PERIOD, now=NOW, method=POST
+        )
+    assert len(notices(database)) == 2
