@@ -279,6 +279,22 @@ def tell_digests_refused(
     outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
 
 
+def tell_source_refused(
+    session: Session, *, channel_id: str, error: str, method: str, questions: int, period: str, now: datetime
+) -> None:
+    """Tell staff that Slack refused to tell about ``channel_id``, a channel questions were asked in (``error``, on
+    ``method``), so ``questions`` of them were left out of ``period``'s digests: once per week per channel and error,
+    however many passes, processes and replicas meet it (the outbox key; two at once queue it once). The notice
+    names the channel by its id (a mention, which Slack shows only to its members when it is private)."""
+    key = f"digest_source_refused:{period}:{channel_id[:40]}:{method[:40]}:{error[:60]}"
+    if outbox_repo.get_outbox_message_keyed(session, dedupe_key=key) is not None:
+        return
+    notice = DigestStopped(
+        channel_id=channel_id, reason=error[:200], method=method[:60], source=True, questions=questions
+    )
+    outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
+
+
 def refused_key(*, period: str, method: str, error: str, needed: str) -> str:
     """The outbox key of the week's "digests held" notice for one cause (Slack's ``error`` and the scope ``needed``)
     met on one call (``method``), within the outbox's 200 characters."""

@@ -13,11 +13,14 @@ import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from digests import sender
 from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused
+from digests.period import TIMEZONE, IsoWeek
 from digests.sender import SendResult, SendStatus
-from handlers.digest_sources import INFO, OperatorRefusals
+from digests.subscriptions import tell_source_refused
+from handlers.digest_sources import INFO, OperatorRefusals, SourceChannels
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,11 @@ class HeldRefusals:
     def sent(self) -> None:
         self._sent = True
 
+    @property
+    def went_out(self) -> bool:
+        """Whether a post of the pass went out."""
+        return self._sent
+
     def hold(self, channel_id: str, error: str, *, method: str = POST, needed: str = "") -> bool:
         """Whether the refusal of ``channel_id``'s post (or of its look-up: ``method``) is held (nothing of the pass
         went out yet)."""
@@ -123,3 +131,40 @@ def fail_held(
         else r
         for r in results
     ]
+
+
+def settle_sources(
+    db: Database,
+    sources: SourceChannels,
+    refusals: OperatorRefusals,
+    *,
+    went_out: bool,
+    now: datetime,
+    tz: ZoneInfo = TIMEZONE,
+) -> list[str]:
+    """At the end of a pass: the source channels Slack refused to tell about (``sources.refused``) are held as the
+    digest channels' refusals are (``HeldRefusals``): when Slack answered no look-up and no post ``went_out``, two or
+    more are the pass's refusal (told to ``refusals``: one notice for the week, as every look-up refused); else each
+    is its channel's, and staff are told of each whose questions a digest of the pass would have quoted, once per
+    week per channel and error (``subscriptions.tell_source_refused``). The channels told, in the order met."""
+    held = HeldRefusals()
+    for channel_id, error in sources.refused.items():
+        held.hold(channel_id, error, method=INFO)
+    if sources.answered or went_out:
+        held.sent()
+    own = [channel_id for channel_id in held.settle(refusals) if sources.left_out_of(channel_id)]
+    if not own:
+        return []
+    period = str(IsoWeek.containing(now, tz))
+    with db.session() as session:
+        for channel_id in own:
+            tell_source_refused(
+                session,
+                channel_id=channel_id,
+                error=sources.refused[channel_id],
+                method=INFO,
+                questions=sources.left_out_of(channel_id),
+                period=period,
+                now=now,
+            )
+    return own

@@ -34,7 +34,7 @@ from digests.schedule import STALE_AFTER
 from digests.sender import Clock, SendResult, elapsed_clock, logged
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
-from handlers.digest_held import HELD_REFUSALS, POST, HeldRefusals, fail_held
+from handlers.digest_held import HELD_REFUSALS, POST, HeldRefusals, fail_held, settle_sources
 from handlers.digest_sources import (
     CHANNEL_REFUSALS,
     CONFIGURATION_REFUSALS,
@@ -424,6 +424,7 @@ def due_digests_poster(
         )
         sources.report()
         results = fail_held(db, results, held.settle(refusals), worker_id=worker_id, now=now)
+        settle_sources(db, sources, refusals, went_out=held.went_out, now=now, tz=tz)  # before: told as the pass's
         refusals.tell_staff(db, now=now, tz=tz)
         return results
 

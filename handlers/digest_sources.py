@@ -274,6 +274,8 @@ class SourceChannels:
         self._answers: dict[str, bool] = {}
         self._unknown: set[str] = set()
         self._left_out: dict[int, str] = {}  # question id -> channel: quoted by a digest, left out by an answer
+        self.refused: dict[str, str] = {}  # channel -> Slack's refusal to tell about it, met this pass
+        self.answered = False  # Slack answered a look-up this pass
 
     def __call__(self, channel_id: str) -> bool:
         known = self._answers.get(channel_id)
@@ -296,9 +298,12 @@ class SourceChannels:
         if self.limit.seconds_left() or self._refused(channel_id, known):
             return known[0] if known is not None else self._stored(channel_id)
         try:
-            return self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
+            private = self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
         except (OSError, SlackApiError) as exc:  # OSError: no answer in time, or the connection failed
             failure = sort_failed_look_up(exc)
+        else:
+            self.answered = True
+            return private
         if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
             self.limit.limited(failure.wait)
             if not failure.said:
@@ -314,8 +319,14 @@ class SourceChannels:
             said = logged(failure.error)
             log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, said)
             return self._stored(channel_id)
-        # an answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
-        # it) or refuses to say: left out, as a channel nobody can vouch for
+        return self._left_out_by(channel_id, failure)
+
+    def _left_out_by(self, channel_id: str, failure: FailedLookUp) -> bool:
+        """An answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
+        it) or refuses to say: left out, as a channel nobody can vouch for (True: as a private one). A refusal is
+        kept for staff (``refused``), unless the pass finds it was its own (``digest_held.settle_sources``)."""
+        if failure.kind is LookUpFailure.REFUSED:
+            self.refused[channel_id] = failure.error
         if failure.error in CHANNEL_REFUSALS:
             self.refused_channels.remember(channel_id, week=self.week, error=failure.error)
             log.info(
@@ -350,6 +361,10 @@ class SourceChannels:
         """The questions (id -> channel) a digest of this pass would have quoted that the answers left out
         (``digests.model.LeftOut``)."""
         self._left_out.update(questions)
+
+    def left_out_of(self, channel_id: str) -> int:
+        """How many questions this pass's digests would have quoted from ``channel_id`` that the answers left out."""
+        return sum(1 for channel in self._left_out.values() if channel == channel_id)
 
     def report(self) -> int:
         """Log at WARNING how many public questions this pass's digests would have quoted from a channel nobody
