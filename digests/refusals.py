@@ -94,3 +94,16 @@ def channel_refused(recorded: str) -> str | None:
 def refused_last(refused_at: datetime | None) -> tuple[int, datetime]:
     """Sorts the runs never refused first (in their own order), then by when last refused."""
     return (0, datetime.min) if refused_at is None else (1, refused_at)
+
+
+def refused_this_week(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> dict[str, datetime]:
+    """The channels whose digest of ``now``'s week was refused in an earlier pass and is still held (its run claimed,
+    ``refused_at`` set: the pass did not know whose refusal it was), by channel, with when: the evidence a later
+    pass confirms a refusal of the whole pass with (``handlers.digest_held.HeldRefusals``)."""
+    with db.session() as session:
+        runs = digest_repo.list_digest_runs(session, period=str(IsoWeek.containing(now, tz)))
+    return {
+        channel_id: run.refused_at
+        for channel_id, run in runs.items()
+        if run.refused_at is not None and run.status is DigestRunStatus.CLAIMED
+    }

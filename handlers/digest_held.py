@@ -52,10 +52,11 @@ class HeldRefusals:
     out: held (the run stays claimed) until the pass knows whose refusal it is. A post that goes out settles it: each
     is that channel's (failed for the week, as the refusals after it at once). At the end of a pass with none sent,
     two or more such channels are the pass's refusal: one only the operator can fix (``OperatorRefusals``: said at
-    ERROR once, staff told once per week, naming the method refused and the permission Slack named, the week's
-    digests stay due); a single one is its channel's. Two such refusals with nothing sent are evidence enough: the
-    rest of the pass posts no more (``stopped``), its channels held as well without being asked (so not refusals:
-    never counted, never failed for one), so a pass over 300 channels refused so makes two calls, not 300. Each
+    ERROR once, staff told once per week once it is certain — ``confirmed`` — naming the method refused and the
+    permission Slack named, the week's digests stay due); a single one is its channel's. Two such refusals with
+    nothing sent are evidence enough to stop: the rest of the pass posts no more (``stopped``), its channels held
+    as well without being asked (so not refusals: never counted, never failed for one), so a pass over 300 channels
+    refused so makes two calls, not 300. Each
     refusal asked is kept on the week's run (``refused_at``), so the next pass, in this process or any other, asks
     first the channels not refused yet (``digests.sender``): two channels refused for their own reasons do not hold
     back the week's other digests.
@@ -68,10 +69,14 @@ class HeldRefusals:
 
     ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
 
-    def __init__(self, refused_before: Collection[str] = ()) -> None:
+    def __init__(
+        self, refused_before: Collection[str] = (), *, refused_earlier: Mapping[str, datetime] | None = None
+    ) -> None:
         self._sent = False
         self._held: dict[str, Held] = {}  # channel -> Slack's refusal, in the order met
         self._refused_before = frozenset(refused_before)
+        self._earlier = dict(refused_earlier or {})  # held by an earlier pass of the week: channel -> when
+        self._unasked: set[str] = set()  # held without asking (``hold_if_stopped``)
 
     def _counted(self) -> int:
         """The held refusals that count towards ``ENOUGH``."""
@@ -108,6 +113,7 @@ class HeldRefusals:
         error = self.stopped()
         if error is not None:
             log.debug("digest for %s held unasked: %s", channel_id, sender.logged(error))
+            self._unasked.add(channel_id)
             raise OperatorRefusalError(error, asked=False)
 
     def settle(self, refusals: OperatorRefusals) -> dict[str, PermanentPostError]:
@@ -115,9 +121,29 @@ class HeldRefusals:
         its week with; none when it is the pass's (then told to ``refusals``, naming the first channel refused)."""
         if not self._sent and self._counted() >= self.ENOUGH:
             channel_id, held = next(iter(self._held.items()))
-            refusals.refused(error=held.error, needed=held.needed, method=held.method, channel_id=channel_id)
+            # the notice names the week's first channel refused (the log line, this pass's)
+            first = min(self._earlier, key=lambda c: (self._earlier[c], c)) if self._earlier else channel_id
+            refusals.refused(
+                error=held.error,
+                needed=held.needed,
+                method=held.method,
+                channel_id=channel_id,
+                tell=self.confirmed(),
+                first=first,
+            )
             return {}
         return {channel_id: held.own() for channel_id, held in self._held.items()}
+
+    def confirmed(self) -> bool:
+        """Whether the pass's refusal is certain enough to tell staff: two channels refused for their own reasons
+        look the same in one pass, and the next pass, which asks first the channels not refused yet, would show it a
+        false alarm (one of them goes out). So it is told once no channel is left that could: every channel this
+        pass held without asking was refused in an earlier pass of the week (``refused_earlier``), or an earlier
+        pass of the week was held so too and this one met only refusals again, on channels not refused before
+        (its first ones). A first pass that asked every channel due confirms itself: nothing is left to ask."""
+        if self._unasked <= self._earlier.keys():
+            return True
+        return bool(self._earlier) and any(channel_id not in self._earlier for channel_id in self._held)
 
 
 def fail_held(

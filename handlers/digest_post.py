@@ -29,7 +29,7 @@ from digests.errors import (
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
-from digests.refusals import refused_before
+from digests.refusals import refused_before, refused_this_week
 from digests.schedule import STALE_AFTER
 from digests.sender import Clock, SendResult, elapsed_clock, logged
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
@@ -389,7 +389,10 @@ def due_digests_poster(
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
         # and of the posts refused with no_permission before any went out
-        held = HeldRefusals(refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz))
+        held = HeldRefusals(
+            refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz),
+            refused_earlier=refused_this_week(db, now=now, tz=tz),
+        )
         sources = SourceChannels(
             db,
             client,

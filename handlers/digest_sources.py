@@ -152,9 +152,20 @@ class OperatorRefusals:
         self._by_method: dict[str, tuple[str, str]] = {}  # method -> the first cause refusing it
         self._by_kind: dict[bool, tuple[str, str]] = {}  # ``conversations.info``: private -> the scope missing
         self._token: tuple[str, str] | None = None  # a refusal of the token itself: every method
+        self._unconfirmed: set[tuple[str, str]] = set()  # causes not told to staff (yet): not certain this pass
 
-    def refused(self, *, error: str, needed: str, method: str, channel_id: str) -> None:
+    def refused(
+        self, *, error: str, needed: str, method: str, channel_id: str, tell: bool = True, first: str | None = None
+    ) -> None:
+        """Slack refused ``method`` for ``channel_id`` for a reason only the operator can fix (``error``, the scope
+        ``needed``): said at ERROR once per pass, told to staff at its end (``tell_staff``, naming ``first``, by
+        default ``channel_id``); ``tell=False``: not yet certain (``digest_held.HeldRefusals.confirmed``), not told
+        unless the pass meets it again for certain."""
         cause = (error, needed)
+        if not tell and cause not in self._causes:
+            self._unconfirmed.add(cause)
+        elif tell:
+            self._unconfirmed.discard(cause)
         if method == INFO and error == "missing_scope" and needed in READ_SCOPES:
             self._by_kind.setdefault(READ_SCOPES[needed], cause)
         elif error in METHOD_REFUSALS:
@@ -163,7 +174,7 @@ class OperatorRefusals:
             self._token = cause
         if cause in self._causes:
             return
-        self._causes[cause] = (channel_id, method)
+        self._causes[cause] = (first or channel_id, method)
         log.error(
             "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; %s%s",
             method,
@@ -206,7 +217,11 @@ class OperatorRefusals:
         a refused token (``TOKEN_REFUSALS``): the notice would be posted with the very token Slack just refused, so
         the ERROR line says it instead (``UNTOLD``). Nor of a missing ``chat:write``: the notice is a
         ``chat.postMessage`` too (``UNTOLD_SCOPE``)."""
-        told = {cause: first for cause, first in self._causes.items() if not untold(*cause)}
+        told = {
+            cause: first
+            for cause, first in self._causes.items()
+            if not untold(*cause) and cause not in self._unconfirmed
+        }
         if not told:
             return
         period = str(IsoWeek.containing(now, tz))

@@ -53,15 +53,16 @@ def test_a_post_refused_after_a_look_up_refused_in_the_same_week_is_told_too(
     database: Database,
     emulator: SlackEmulator,  # noqa: F811
 ) -> None:
-    """The look-ups refused first (told), then, once they are answered, every post refused: another call refused,
-    another fix for the operator (another notice); neither told twice."""
+    """The look-ups refused first (told once the next pass confirms it), then, once they are answered, every post
+    refused: another call refused, another fix for the operator (another notice); neither told twice."""
     emulator.fail_next(INFO, error="no_permission", times=100)
     passes = passes_for(database, emulator)
     passes.run(NOW)
+    passes.run(NOW + timedelta(minutes=11))
     emulator.clear_faults()
     emulator.fail_next(POST, error="no_permission", times=100)
-    passes.run(NOW + timedelta(minutes=11))
-    passes.run(NOW + timedelta(minutes=22))
+    for minutes in (22, 33, 44):
+        passes.run(NOW + timedelta(minutes=minutes))
     told = sorted((n.method, n.reason, n.held) for n in notices(database))
     assert told == [(POST, "no_permission", True), (INFO, "no_permission", True)]
 
@@ -157,3 +158,42 @@ def test_an_old_key_of_last_week_does_not_keep_this_weeks_notice(database: Datab
             s, error="no_permission", needed="", channel_id=DUE[1], period=PERIOD, now=NOW, method=POST
         )
     assert len(notices(database)) == 2
+
+
+@pytest.mark.parametrize("method", [POST, INFO])
+@pytest.mark.usefixtures("due")
+def test_two_channels_refused_for_their_own_reasons_in_the_weeks_first_pass_tell_staff_nothing(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+    method: str,
+) -> None:
+    """The week's first pass meets two channels the app may not post in (or read), nothing sent: it holds them (the
+    runs stay due) but does not tell staff "Slack refuses every digest post" yet; the next pass asks the third first,
+    which goes out, so the two were their channels' own refusals — and staff were never told a false alarm."""
+    for channel in DUE[:2]:
+        emulator.fail_next(method, error="no_permission", channel=channel, times=100)
+    passes = passes_for(database, emulator)
+    passes.run(NOW)
+    assert notices(database) == []
+    later = passes.run(NOW + timedelta(minutes=11))
+    assert later["C0DIGEST3"].status.value == "sent"
+    assert {later[c].status.value for c in DUE[:2]} == {"failed"}
+    assert notices(database) == []
+
+
+@pytest.mark.parametrize("method", [POST, INFO])
+@pytest.mark.usefixtures("due")
+def test_every_channel_refused_is_told_once_the_next_pass_confirms_it_naming_the_weeks_first(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+    method: str,
+) -> None:
+    emulator.fail_next(method, error="no_permission", times=100)
+    passes = passes_for(database, emulator)
+    passes.run(NOW)
+    assert notices(database) == []  # not certain yet: the third channel was not asked
+    passes.run(NOW + timedelta(minutes=11))  # the third refused too
+    [notice] = notices(database)
+    assert (notice.channel_id, notice.method, notice.reason, notice.held) == (DUE[0], method, "no_permission", True)
+    passes.run(NOW + timedelta(minutes=22))
+    assert len(notices(database)) == 1
