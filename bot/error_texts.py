@@ -342,6 +342,9 @@ DETAIL_KEYS: Mapping[str, str] = {  # Detail.kind (bot.errors): what a library's
     "write_denied": N_("detail.write_denied"),
     "write_other": N_("detail.write_other"),
     "unreachable": N_("detail.unreachable"),
+    "timeout": N_("detail.timeout"),
+    "server_error": N_("detail.server_error"),
+    "not_slack": N_("detail.not_slack"),
     "other": N_("detail.other"),
 }
 

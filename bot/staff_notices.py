@@ -25,6 +25,11 @@ class DigestStopped:
     held: bool = False
     needed: str = ""
     method: str = ""  # ``held``: the Slack method refused first (the post, or the look-up before it); "": not known
+    # ``source``: no digest stopped or waiting: Slack refused to tell about ``channel_id``, a channel questions were
+    # asked in (``reason``: its error, ``method``: the look-up), so ``questions`` of them were left out of the week's
+    # digests (a channel nobody can vouch for is not public); named by its id only (a mention in Slack)
+    source: bool = False
+    questions: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -74,12 +74,24 @@ class LookUpRefusedError(PermanentPostError):
     posts went out: ``handlers.digest_held``), so the post itself was never asked: the week fails as for any
     ``PermanentPostError``, and the run records the look-up's refusal (this type and ``method`` in its error),
     not its post's; later weeks remember it as that channel's refusal all the same, as one of its post
-    (``digests.sender.channel_refused``, ``refused_before``)."""
+    (``digests.refusals.channel_refused``, ``refused_before``)."""
 
     def __init__(self, error: str, method: str) -> None:
         super().__init__(f"{method}: {error}", refused=Refused(error, method))
         self.error = error
         self.method = method
+
+
+class ChatServiceError(Exception):
+    """Raised by a ``post`` function when the chat service answered a call with an error this app does not sort (an
+    error on its side, such as Slack's ``internal_error`` or ``fatal_error``, or a code it does not know): no
+    answer about the channel, so the run stays claimed and is tried again once stale, as for any other exception.
+    ``refused`` says what the service answered and to which call (the post, or the look-up before it), so the run's
+    result names them (``digest --send-due --json``); the message is the service's own error text."""
+
+    def __init__(self, message: str, *, refused: Refused) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class OperatorRefusalError(Exception):

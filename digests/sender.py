@@ -47,11 +47,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.text import mask_secrets, printable
+from bot.text import mask_secrets, printable, shown_text
 from digests.collect import collect_digest_data, without_gone
-from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused, RetryLaterError
+from digests.errors import (
+    ChatServiceError,
+    OperatorRefusalError,
+    PermanentPostError,
+    Refused,
+    RetryLaterError,
+)
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
-from digests.period import TIMEZONE, IsoWeek, parse_period
+from digests.period import TIMEZONE, parse_period
+from digests.refusals import last_refused, refused_last
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
 from digests.subscriptions import CHANNEL_GONE, stop_gone_channel
 from storage import digest_repo
@@ -59,12 +66,6 @@ from storage.db import Database
 from storage.models import DigestRunStatus
 
 log = logging.getLogger(__name__)
-
-# How many weeks back a channel's refused (or failed) digest still puts it after the others, while no digest of it
-# went out since (a digest sent on a later try of the week it was refused ends them too): a quiet week, a week it was
-# unsubscribed, does not make a channel that keeps refusing come first again. It is never skipped: only asked after
-# the others.
-REFUSALS_REMEMBERED_WEEKS = 4
 
 Message = TypeVar("Message")
 
@@ -118,6 +119,15 @@ def _error_text(exc: BaseException) -> str:
     """An error as recorded, printed (``--send-due``'s line) and said in ``--json``: printable, on one line (a Slack
     error is two), its secrets masked (a token a library's error quotes, ``bot.text.mask_secrets``)."""
     return mask_secrets(" ".join(printable(f"{type(exc).__name__}: {exc}").split()))[:2000]
+
+
+def logged(exc: BaseException | str) -> str:
+    """An error (or the chat service's error text) as a log line quotes it: as recorded, printable, on one line, its
+    secrets masked (``bot.text.shown_text``)."""
+    return shown_text(str(exc), LOGGED_CHARS)
+
+
+LOGGED_CHARS = 500
 
 
 def collect_for(
@@ -251,9 +261,9 @@ def send_due_digests(
     never refused this week, then the refused ones, the longest refused first (``refused_at``, kept on the week's
     run: the same order in every process, a cron run's, a restarted one's or another replica's). A channel refused or
     failed in one of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before, with no digest of it out since, counts as
-    refused then (``_last_refused``): one the app may not post in does not come first again each week, nor after a
-    quiet week. A poster that stops a pass after a few refusals (``handlers.digest_post.HeldRefusals``) so asks
-    other channels in the next pass.
+    refused then (``digests.refusals.last_refused``): one the app may not post in does not come first again each
+    week, nor after a quiet week. A poster that stops a pass after a few refusals
+    (``handlers.digest_post.HeldRefusals``) so asks other channels in the next pass.
 
     The data is collected once per distinct window (channels with the same schedule share it). One channel's
     failure does not stop the others. ``clock``: as for ``send_digest`` (by default measured from this call's start).
@@ -268,9 +278,9 @@ def send_due_digests(
         refused = {
             (channel_id, period): at
             for period in {period for _, period in due}
-            for channel_id, at in _last_refused(session, period=period).items()
+            for channel_id, at in last_refused(session, period=period).items()
         }
-    due.sort(key=lambda item: _refused_last(refused.get((item[0].channel_id, item[1]))))
+    due.sort(key=lambda item: refused_last(refused.get((item[0].channel_id, item[1]))))
     cache: dict[tuple[datetime, datetime], DigestData] = {}
     quoted = _quoted_themes(due, tz)
     results: list[SendResult] = []
@@ -307,77 +317,6 @@ def send_due_digests(
             log.exception("digest for %s %s failed", view.channel_id, period)
             results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
     return results
-
-
-def _last_refused(session: Session, *, period: str) -> dict[str, datetime]:
-    """When each channel's post was last refused, by channel (``_remembered_refusals``)."""
-    return {channel_id: refusals.at for channel_id, refusals in _remembered_refusals(session, period=period).items()}
-
-
-@dataclass(slots=True)
-class _Refusals:
-    """A channel's refusals remembered in a week's pass: when the latest was, and the errors its digest failed for
-    its week with in the weeks before (``_remembered_refusals``)."""
-
-    at: datetime
-    failed_with: set[str]
-
-
-def _remembered_refusals(session: Session, *, period: str) -> dict[str, _Refusals]:
-    """The refusals of each channel that ``period``'s passes remember, by channel: this week's run refused when asked
-    (``refused_at``), or a run of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before refused so or failed for its week (a
-    channel the app may not post in, refused again every week while its subscription stays). Those before a digest of
-    it that went out are forgotten, the refusals of its own week included (refused on Monday, sent on a later try):
-    the channel's refusals ended there. A week with no post (quiet, or no run) changes nothing. The one memory that
-    both orders a pass (``send_due_digests``) and says which refusals a channel met before (``refused_before``)."""
-    remembered: dict[str, _Refusals] = {}
-    week = IsoWeek.parse(period)
-    for back in range(REFUSALS_REMEMBERED_WEEKS, -1, -1):  # the oldest week first, this one last
-        for channel_id, run in digest_repo.list_digest_runs(session, period=str(week.shift(-back))).items():
-            if run.status is DigestRunStatus.SENT:  # went out: what was refused before it is over, this week too
-                remembered.pop(channel_id, None)
-                continue
-            times = [run.refused_at] if run.refused_at is not None else []
-            failed = bool(back) and run.status is DigestRunStatus.FAILED
-            if failed:
-                times.append(run.claimed_at)  # renewed just before the refused post
-            if not times:
-                continue
-            refusals = remembered.setdefault(channel_id, _Refusals(max(times), set()))
-            refusals.at = max(refusals.at, *times)
-            if failed:
-                refusals.failed_with.add(run.error)
-    return remembered
-
-
-def refused_before(db: Database, *, now: datetime, errors: Collection[str], tz: ZoneInfo = TIMEZONE) -> set[str]:
-    """The channels whose digest failed for its week with one of the chat service's ``errors`` refusing that
-    channel (``channel_refused``: its post, or the look-up before it) in a week the pass of ``now``'s week remembers
-    (``_remembered_refusals``: one of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before, no digest of it out since; a
-    quiet week in between changes nothing): refused for its own reasons then, likely refused so again."""
-    with db.session() as session:
-        remembered = _remembered_refusals(session, period=str(IsoWeek.containing(now, tz)))
-    return {
-        channel_id
-        for channel_id, refusals in remembered.items()
-        if any(channel_refused(recorded) in errors for recorded in refusals.failed_with)
-    }
-
-
-def channel_refused(recorded: str) -> str | None:
-    """The chat service's error a run's recorded error (``_error_text``) says refused that channel for its week,
-    whichever call it refused: its post (``PermanentPostError: <error>``) or the look-up before it
-    (``LookUpRefusedError: <method>: <error>``); None for any other error. The one reading of a recorded error as
-    "this channel refused"."""
-    kind, _, said = recorded.partition(": ")
-    if kind == LookUpRefusedError.__name__:
-        return said.rpartition(": ")[2]
-    return said if kind == PermanentPostError.__name__ else None
-
-
-def _refused_last(refused_at: datetime | None) -> tuple[int, datetime]:
-    """Sorts the runs never refused first (in their own order), then by when last refused."""
-    return (0, datetime.min) if refused_at is None else (1, refused_at)
 
 
 def fail_held_run(
@@ -418,7 +357,11 @@ def _fail(
     gone = str(exc) in CHANNEL_GONE
     # a gone channel is turned off and staff are told; any other refusal needs the operator
     log.log(
-        logging.WARNING if gone else logging.ERROR, "digest %s %s failed for this week: %s", channel_id, period, exc
+        logging.WARNING if gone else logging.ERROR,
+        "digest %s %s failed for this week: %s",
+        channel_id,
+        period,
+        logged(exc),
     )
     finished = digest_repo.update_digest_run_finished(
         session, run_id=run_id, worker_id=worker_id, status=DigestRunStatus.FAILED, now=now, error=_error_text(exc)
@@ -546,7 +489,7 @@ def _post_parts(
                 channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc), exc.refused
             )
         except OperatorRefusalError as exc:  # the poster says it once per pass; due again once stale
-            log.info("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
+            log.info("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, logged(exc))
             with db.session() as session:  # refused, perhaps for its own reasons: later passes ask it after the others
                 digest_repo.update_digest_run_error(
                     session,
@@ -559,10 +502,11 @@ def _post_parts(
                 channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc), exc.refused
             )
         except Exception as exc:
-            log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, exc)
+            log.warning("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, logged(exc))
             with db.session() as session:
                 digest_repo.update_digest_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
-            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc))
+            refused = exc.refused if isinstance(exc, ChatServiceError) else None  # what the service answered
+            return SendResult(channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc), refused)
         parts_sent.append(ts)
         posted += 1
         with db.session() as session:

@@ -287,8 +287,26 @@ def tell_digests_refused(
     key = refused_key(period=period, method=method, error=error, needed=needed)
     if outbox_repo.get_outbox_message_keyed(session, dedupe_key=key) is not None:
         return  # told this week, naming the channel its first pass met
+    if _told_under_legacy_key(session, period=period, method=method, error=error, needed=needed):
+        return  # told this week by the release before, under its key
     notice = DigestStopped(
         channel_id=channel_id, reason=error[:200], held=True, needed=needed[:200], method=method[:60]
+    )
+    outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
+
+
+def tell_source_refused(
+    session: Session, *, channel_id: str, error: str, method: str, questions: int, period: str, now: datetime
+) -> None:
+    """Tell staff that Slack refused to tell about ``channel_id``, a channel questions were asked in (``error``, on
+    ``method``), so ``questions`` of them were left out of ``period``'s digests: once per week per channel and error,
+    however many passes, processes and replicas meet it (the outbox key; two at once queue it once). The notice
+    names the channel by its id (a mention, which Slack shows only to its members when it is private)."""
+    key = f"digest_source_refused:{period}:{channel_id[:40]}:{method[:40]}:{error[:60]}"
+    if outbox_repo.get_outbox_message_keyed(session, dedupe_key=key) is not None:
+        return
+    notice = DigestStopped(
+        channel_id=channel_id, reason=error[:200], method=method[:60], source=True, questions=questions
     )
     outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
 
@@ -297,6 +315,21 @@ def refused_key(*, period: str, method: str, error: str, needed: str) -> str:
     """The outbox key of the week's "digests held" notice for one cause (Slack's ``error`` and the scope ``needed``)
     met on one call (``method``), within the outbox's 200 characters."""
     return f"digest_refused:{period}:{method[:40]}:{error[:60]}:{needed[:70]}"
+
+
+def _told_under_legacy_key(session: Session, *, period: str, method: str, error: str, needed: str) -> bool:
+    """Whether the week's notice of this cause was queued by a release before the refused call was part of its key
+    (``digest_refused:<week>:<error>:<needed>``, one notice per cause and week whatever call was refused): told then,
+    unless its notice names another call (a notice of the look-up does not tell of the post refused). Without this,
+    a notice queued under the old key in the week of the upgrade was told once more under the new one. A week's key
+    is read that week only, so the old keys stop mattering a week after the upgrade."""
+    old = outbox_repo.get_outbox_message_keyed(
+        session, dedupe_key=f"digest_refused:{period}:{error[:80]}:{needed[:80]}"
+    )
+    if old is None:
+        return False
+    told = outbox.read_payload(old.kind, old.payload)
+    return not isinstance(told, DigestStopped) or told.method in ("", method[:60])
 
 
 def get_subscription(session: Session, *, channel_id: str) -> DigestSubscription | None:

@@ -29,13 +29,13 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 import handlers
 from bot.config import Settings
-from bot.errors import ConfigError, Detail, Problem
+from bot.errors import ConfigError, Problem
 from bot.health import HealthMonitor
 from bot.network import Network
 from bot.text import shown_text
 from handlers.http_edge import HttpEdge, WsgiApp
 from handlers.services import Services, retry_after_seconds
-from handlers.slack_settings import MISSING_SECRET
+from handlers.slack_settings import MISSING_SECRET, slack_unreachable
 from handlers.socketwatch import SocketWatch
 from handlers.stopping import StopSignals
 
@@ -222,13 +222,8 @@ def create_app(services: Services, *, http: bool) -> App:
             "auth_failed",
             Problem(f"Slack refused SLACK_BOT_TOKEN: {error}", "setting_token_refused", {"error": error}),
         ) from exc
-    except (URLError, OSError) as exc:
-        url = shown_text(settings.slack_api_url, limit=200)  # its secrets masked, printable (bot.text)
-        english = f"cannot reach Slack at {url}: {shown_text(str(exc), limit=500)}"
-        detail = Detail(str(exc), "unreachable")
-        raise ConfigError(
-            "unreachable", Problem(english, "setting_slack_unreachable", {"url": url, "detail": detail})
-        ) from exc
+    except (URLError, OSError) as exc:  # the URL's secrets masked, printable (bot.text)
+        raise slack_unreachable(settings.slack_api_url, exc) from exc
     # who is inside: this team, its Grid organisation and the allowed teams (``handlers.network``)
     team, org = identity.get("team_id"), identity.get("enterprise_id")
     home = Network.of(

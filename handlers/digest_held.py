@@ -13,11 +13,14 @@ import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from digests import sender
 from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused
+from digests.period import TIMEZONE, IsoWeek
 from digests.sender import SendResult, SendStatus
-from handlers.digest_sources import INFO, OperatorRefusals
+from digests.subscriptions import tell_source_refused
+from handlers.digest_sources import INFO, OperatorRefusals, SourceChannels
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,7 @@ class Held:
 
     def own(self) -> PermanentPostError:
         """What the channel's run fails with when the refusal was its own: the post's, or the look-up's (recorded
-        as the look-up's; either is remembered as the channel's refusal, ``digests.sender.channel_refused``)."""
+        as the look-up's; either is remembered as the channel's refusal, ``digests.refusals.channel_refused``)."""
         if self.method == INFO:
             return LookUpRefusedError(self.error, self.method)
         return PermanentPostError(self.error, refused=Refused(self.error, self.method))
@@ -49,26 +52,31 @@ class HeldRefusals:
     out: held (the run stays claimed) until the pass knows whose refusal it is. A post that goes out settles it: each
     is that channel's (failed for the week, as the refusals after it at once). At the end of a pass with none sent,
     two or more such channels are the pass's refusal: one only the operator can fix (``OperatorRefusals``: said at
-    ERROR once, staff told once per week, naming the method refused and the permission Slack named, the week's
-    digests stay due); a single one is its channel's. Two such refusals with nothing sent are evidence enough: the
-    rest of the pass posts no more (``stopped``), its channels held as well without being asked (so not refusals:
-    never counted, never failed for one), so a pass over 300 channels refused so makes two calls, not 300. Each
+    ERROR once, staff told once per week once it is certain — ``confirmed`` — naming the method refused and the
+    permission Slack named, the week's digests stay due); a single one is its channel's. Two such refusals with
+    nothing sent are evidence enough to stop: the rest of the pass posts no more (``stopped``), its channels held
+    as well without being asked (so not refusals: never counted, never failed for one), so a pass over 300 channels
+    refused so makes two calls, not 300. Each
     refusal asked is kept on the week's run (``refused_at``), so the next pass, in this process or any other, asks
     first the channels not refused yet (``digests.sender``): two channels refused for their own reasons do not hold
     back the week's other digests.
 
     A channel whose digest failed for its week with such a refusal of its post (or of its look-up) in a week the pass
-    remembers (``refused_before``: ``digests.sender.refused_before``, the memory that orders the pass, across a quiet
+    remembers (``refused_before``: ``digests.refusals.refused_before``, the memory that orders the pass, across a quiet
     week too; its own refusal, the app may not post or read there) is likely refused so again: it does not count
     towards ``ENOUGH`` while the pass held a channel that was not, so it neither stops the pass nor makes a single
     other refusal the pass's."""
 
     ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
 
-    def __init__(self, refused_before: Collection[str] = ()) -> None:
+    def __init__(
+        self, refused_before: Collection[str] = (), *, refused_earlier: Mapping[str, datetime] | None = None
+    ) -> None:
         self._sent = False
         self._held: dict[str, Held] = {}  # channel -> Slack's refusal, in the order met
         self._refused_before = frozenset(refused_before)
+        self._earlier = dict(refused_earlier or {})  # held by an earlier pass of the week: channel -> when
+        self._unasked: set[str] = set()  # held without asking (``hold_if_stopped``)
 
     def _counted(self) -> int:
         """The held refusals that count towards ``ENOUGH``."""
@@ -77,6 +85,11 @@ class HeldRefusals:
 
     def sent(self) -> None:
         self._sent = True
+
+    @property
+    def went_out(self) -> bool:
+        """Whether a post of the pass went out."""
+        return self._sent
 
     def hold(self, channel_id: str, error: str, *, method: str = POST, needed: str = "") -> bool:
         """Whether the refusal of ``channel_id``'s post (or of its look-up: ``method``) is held (nothing of the pass
@@ -99,7 +112,8 @@ class HeldRefusals:
         get (``settle``)."""
         error = self.stopped()
         if error is not None:
-            log.debug("digest for %s held unasked: %s", channel_id, error)
+            log.debug("digest for %s held unasked: %s", channel_id, sender.logged(error))
+            self._unasked.add(channel_id)
             raise OperatorRefusalError(error, asked=False)
 
     def settle(self, refusals: OperatorRefusals) -> dict[str, PermanentPostError]:
@@ -107,9 +121,29 @@ class HeldRefusals:
         its week with; none when it is the pass's (then told to ``refusals``, naming the first channel refused)."""
         if not self._sent and self._counted() >= self.ENOUGH:
             channel_id, held = next(iter(self._held.items()))
-            refusals.refused(error=held.error, needed=held.needed, method=held.method, channel_id=channel_id)
+            # the notice names the week's first channel refused (the log line, this pass's)
+            first = min(self._earlier, key=lambda c: (self._earlier[c], c)) if self._earlier else channel_id
+            refusals.refused(
+                error=held.error,
+                needed=held.needed,
+                method=held.method,
+                channel_id=channel_id,
+                tell=self.confirmed(),
+                first=first,
+            )
             return {}
         return {channel_id: held.own() for channel_id, held in self._held.items()}
+
+    def confirmed(self) -> bool:
+        """Whether the pass's refusal is certain enough to tell staff: two channels refused for their own reasons
+        look the same in one pass, and the next pass, which asks first the channels not refused yet, would show it a
+        false alarm (one of them goes out). So it is told once no channel is left that could: every channel this
+        pass held without asking was refused in an earlier pass of the week (``refused_earlier``), or an earlier
+        pass of the week was held so too and this one met only refusals again, on channels not refused before
+        (its first ones). A first pass that asked every channel due confirms itself: nothing is left to ask."""
+        if self._unasked <= self._earlier.keys():
+            return True
+        return bool(self._earlier) and any(channel_id not in self._earlier for channel_id in self._held)
 
 
 def fail_held(
@@ -123,3 +157,40 @@ def fail_held(
         else r
         for r in results
     ]
+
+
+def settle_sources(
+    db: Database,
+    sources: SourceChannels,
+    refusals: OperatorRefusals,
+    *,
+    went_out: bool,
+    now: datetime,
+    tz: ZoneInfo = TIMEZONE,
+) -> list[str]:
+    """At the end of a pass: the source channels Slack refused to tell about (``sources.refused``) are held as the
+    digest channels' refusals are (``HeldRefusals``): when Slack answered no look-up and no post ``went_out``, two or
+    more are the pass's refusal (told to ``refusals``: one notice for the week, as every look-up refused); else each
+    is its channel's, and staff are told of each whose questions a digest of the pass would have quoted, once per
+    week per channel and error (``subscriptions.tell_source_refused``). The channels told, in the order met."""
+    held = HeldRefusals()
+    for channel_id, error in sources.refused.items():
+        held.hold(channel_id, error, method=INFO)
+    if sources.answered or went_out:
+        held.sent()
+    own = [channel_id for channel_id in held.settle(refusals) if sources.left_out_of(channel_id)]
+    if not own:
+        return []
+    period = str(IsoWeek.containing(now, tz))
+    with db.session() as session:
+        for channel_id in own:
+            tell_source_refused(
+                session,
+                channel_id=channel_id,
+                error=sources.refused[channel_id],
+                method=INFO,
+                questions=sources.left_out_of(channel_id),
+                period=period,
+                now=now,
+            )
+    return own

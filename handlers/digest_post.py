@@ -18,15 +18,23 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from digests import sender
-from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused, RetryLaterError
+from digests.errors import (
+    ChatServiceError,
+    LookUpRefusedError,
+    OperatorRefusalError,
+    PermanentPostError,
+    Refused,
+    RetryLaterError,
+)
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
+from digests.refusals import refused_before, refused_this_week
 from digests.schedule import STALE_AFTER
-from digests.sender import Clock, SendResult, elapsed_clock
+from digests.sender import Clock, SendResult, elapsed_clock, logged
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
-from handlers.digest_held import HELD_REFUSALS, POST, HeldRefusals, fail_held
+from handlers.digest_held import HELD_REFUSALS, POST, HeldRefusals, fail_held, settle_sources
 from handlers.digest_sources import (
     CHANNEL_REFUSALS,
     CONFIGURATION_REFUSALS,
@@ -103,7 +111,8 @@ def slack_post(
                 text = _rate_limited_text(error, limited.seconds, limited.said)
                 limit = Refused(error or "ratelimited", POST)
                 raise RetryLaterError(limited.seconds, text, said=limited.said, refused=limit) from exc
-            raise
+            # an error on Slack's side, a code not sorted here: tried again once stale, naming what Slack answered
+            raise ChatServiceError(str(exc), refused=refused) from exc
         if held is not None:
             held.sent()
         return str(response["ts"])
@@ -214,8 +223,9 @@ def look_up_failed(
     out once it is granted) and a channel refused alone is its own; after a post went out (or without ``held``):
     ``LookUpRefusedError``, that channel's look-up's refusal (the week fails once, since nothing vouches the channel
     is not shared; logged at ERROR once; the subscription stays, staff are not told; remembered in later weeks as
-    that channel's refusal, ``digests.sender.channel_refused``); anything else (an error on Slack's side, a timeout, a
-    refusal): Slack's error, so the run stays claimed and is tried again once stale. Another refusal that is not
+    that channel's refusal, ``digests.refusals.channel_refused``); anything else (an error on Slack's side, a timeout, a
+    refusal): ``ChatServiceError`` naming Slack's error and the call, so the run stays claimed and is tried again
+    once stale. Another refusal that is not
     passing is logged at ERROR: it needs the operator."""
     failure = sort_failed_look_up(exc)
     refused = Refused(failure.error, INFO)
@@ -236,8 +246,9 @@ def look_up_failed(
             return OperatorRefusalError(failure.error, needed, held=True, method=INFO, refused=refused)
         return LookUpRefusedError(failure.error, INFO)  # the look-up's, for the week: failed once, logged once
     if failure.kind is LookUpFailure.REFUSED:
-        log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, failure.error)
-    return exc
+        said = logged(failure.error)
+        log.error("digest for %s: Slack refused the channel look-up (%s); tried again later", channel, said)
+    return ChatServiceError(str(exc), refused=refused)  # tried again once stale, naming what Slack answered
 
 
 def slack_permalink(client: WebClient, refusals: OperatorRefusals | None = None) -> Callable[[str, str], str | None]:
@@ -258,7 +269,7 @@ def slack_permalink(client: WebClient, refusals: OperatorRefusals | None = None)
             known[key] = str(response.get("permalink") or "") or None
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
-            log.info("no permalink for %s/%s: %s", channel, ts, error)
+            log.info("no permalink for %s/%s: %s", channel, ts, logged(error))
             if error in CONFIGURATION_REFUSALS and refusals is not None:
                 refusals.refused(error=error, needed=slack_needed_scope(exc), method=method, channel_id=channel)
             known[key] = None
@@ -378,7 +389,10 @@ def due_digests_poster(
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
         # and of the posts refused with no_permission before any went out
-        held = HeldRefusals(sender.refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz))
+        held = HeldRefusals(
+            refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz),
+            refused_earlier=refused_this_week(db, now=now, tz=tz),
+        )
         sources = SourceChannels(
             db,
             client,
@@ -413,6 +427,7 @@ def due_digests_poster(
         )
         sources.report()
         results = fail_held(db, results, held.settle(refusals), worker_id=worker_id, now=now)
+        settle_sources(db, sources, refusals, went_out=held.went_out, now=now, tz=tz)  # before: told as the pass's
         refusals.tell_staff(db, now=now, tz=tz)
         return results
 

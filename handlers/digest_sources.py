@@ -36,6 +36,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.privacy import get_stored_channel_privacy
 from digests.period import TIMEZONE, IsoWeek
+from digests.sender import logged
 from digests.subscriptions import CHANNEL_GONE, tell_digests_refused
 from handlers.channels import ChannelDirectory
 from handlers.services import slack_rate_limit_wait, slack_transient
@@ -151,9 +152,20 @@ class OperatorRefusals:
         self._by_method: dict[str, tuple[str, str]] = {}  # method -> the first cause refusing it
         self._by_kind: dict[bool, tuple[str, str]] = {}  # ``conversations.info``: private -> the scope missing
         self._token: tuple[str, str] | None = None  # a refusal of the token itself: every method
+        self._unconfirmed: set[tuple[str, str]] = set()  # causes not told to staff (yet): not certain this pass
 
-    def refused(self, *, error: str, needed: str, method: str, channel_id: str) -> None:
+    def refused(
+        self, *, error: str, needed: str, method: str, channel_id: str, tell: bool = True, first: str | None = None
+    ) -> None:
+        """Slack refused ``method`` for ``channel_id`` for a reason only the operator can fix (``error``, the scope
+        ``needed``): said at ERROR once per pass, told to staff at its end (``tell_staff``, naming ``first``, by
+        default ``channel_id``); ``tell=False``: not yet certain (``digest_held.HeldRefusals.confirmed``), not told
+        unless the pass meets it again for certain."""
         cause = (error, needed)
+        if not tell and cause not in self._causes:
+            self._unconfirmed.add(cause)
+        elif tell:
+            self._unconfirmed.discard(cause)
         if method == INFO and error == "missing_scope" and needed in READ_SCOPES:
             self._by_kind.setdefault(READ_SCOPES[needed], cause)
         elif error in METHOD_REFUSALS:
@@ -162,13 +174,13 @@ class OperatorRefusals:
             self._token = cause
         if cause in self._causes:
             return
-        self._causes[cause] = (channel_id, method)
+        self._causes[cause] = (first or channel_id, method)
         log.error(
             "digests: Slack refused %s for %s (%s%s): the app's configuration needs fixing; %s%s",
             method,
             channel_id,
-            error,
-            f", scope needed: {needed}" if needed else "",
+            logged(error),
+            f", scope needed: {logged(needed)}" if needed else "",
             self.consequence,
             untold(error, needed) if self.consequence == self.PASS else "",
         )
@@ -205,7 +217,11 @@ class OperatorRefusals:
         a refused token (``TOKEN_REFUSALS``): the notice would be posted with the very token Slack just refused, so
         the ERROR line says it instead (``UNTOLD``). Nor of a missing ``chat:write``: the notice is a
         ``chat.postMessage`` too (``UNTOLD_SCOPE``)."""
-        told = {cause: first for cause, first in self._causes.items() if not untold(*cause)}
+        told = {
+            cause: first
+            for cause, first in self._causes.items()
+            if not untold(*cause) and cause not in self._unconfirmed
+        }
         if not told:
             return
         period = str(IsoWeek.containing(now, tz))
@@ -273,6 +289,8 @@ class SourceChannels:
         self._answers: dict[str, bool] = {}
         self._unknown: set[str] = set()
         self._left_out: dict[int, str] = {}  # question id -> channel: quoted by a digest, left out by an answer
+        self.refused: dict[str, str] = {}  # channel -> Slack's refusal to tell about it, met this pass
+        self.answered = False  # Slack answered a look-up this pass
 
     def __call__(self, channel_id: str) -> bool:
         known = self._answers.get(channel_id)
@@ -295,9 +313,12 @@ class SourceChannels:
         if self.limit.seconds_left() or self._refused(channel_id, known):
             return known[0] if known is not None else self._stored(channel_id)
         try:
-            return self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
+            private = self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
         except (OSError, SlackApiError) as exc:  # OSError: no answer in time, or the connection failed
             failure = sort_failed_look_up(exc)
+        else:
+            self.answered = True
+            return private
         if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
             self.limit.limited(failure.wait)
             if not failure.said:
@@ -310,17 +331,26 @@ class SourceChannels:
             self.refusals.refused(error=failure.error, needed=failure.needed, method=INFO, channel_id=channel_id)
             return self._stored(channel_id)
         if failure.kind in (LookUpFailure.RATE_LIMITED, LookUpFailure.PASSING):
-            log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, failure.error)
+            said = logged(failure.error)
+            log.info("conversations.info %s failed (%s): what the database knows is used", channel_id, said)
             return self._stored(channel_id)
-        # an answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
-        # it) or refuses to say: left out, as a channel nobody can vouch for
+        return self._left_out_by(channel_id, failure)
+
+    def _left_out_by(self, channel_id: str, failure: FailedLookUp) -> bool:
+        """An answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
+        it) or refuses to say: left out, as a channel nobody can vouch for (True: as a private one). A refusal is
+        kept for staff (``refused``), unless the pass finds it was its own (``digest_held.settle_sources``)."""
+        if failure.kind is LookUpFailure.REFUSED:
+            self.refused[channel_id] = failure.error
         if failure.error in CHANNEL_REFUSALS:
             self.refused_channels.remember(channel_id, week=self.week, error=failure.error)
             log.info(
-                "conversations.info %s refused (%s): left out, not asked again this week", channel_id, failure.error
+                "conversations.info %s refused (%s): left out, not asked again this week",
+                channel_id,
+                logged(failure.error),
             )
         else:
-            log.info("conversations.info %s refused (%s): left out", channel_id, failure.error)
+            log.info("conversations.info %s refused (%s): left out", channel_id, logged(failure.error))
         self._unknown.add(channel_id)
         return True
 
@@ -346,6 +376,10 @@ class SourceChannels:
         """The questions (id -> channel) a digest of this pass would have quoted that the answers left out
         (``digests.model.LeftOut``)."""
         self._left_out.update(questions)
+
+    def left_out_of(self, channel_id: str) -> int:
+        """How many questions this pass's digests would have quoted from ``channel_id`` that the answers left out."""
+        return sum(1 for channel in self._left_out.values() if channel == channel_id)
 
     def report(self) -> int:
         """Log at WARNING how many public questions this pass's digests would have quoted from a channel nobody

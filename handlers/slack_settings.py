@@ -8,7 +8,8 @@ import re
 from collections.abc import Callable, Sequence
 
 from bot.config import Settings, settings_error
-from bot.errors import Count, Problem
+from bot.errors import ConfigError, Count, Detail, Problem
+from bot.text import shown_text
 
 # checked with ``fullmatch`` (``$`` would let a line break through): a token pasted with a space, a line break or
 # a second token after it is refused at start, not by Slack later in an obscure way (``token_problem``)
@@ -180,3 +181,18 @@ def check_tokens(settings: Settings, *, http: bool, problems: Sequence[str] = ()
     found = [*problems, *settings_problems(settings, http=http)]
     if found:
         raise settings_error(found)
+
+
+def slack_unreachable(
+    api_url: str, exc: Exception, kind: str = "unreachable", detail: str | None = None
+) -> ConfigError:
+    """The one line a command that needs Slack stops with when Slack cannot be reached at ``api_url``
+    (``SLACK_API_URL``, masked where it is quoted): ``kind`` says why in the operator's language (``bot.errors.Detail``:
+    ``unreachable``, no connection; ``timeout``; ``server_error``, a 5xx; ``not_slack``, an answer that is not
+    Slack's), ``detail`` (by default the error's own text) after it, masked."""
+    url = shown_text(api_url, limit=200)
+    said = str(exc) if detail is None else detail
+    english = f"cannot reach Slack at {url}: {shown_text(said, limit=500)}"
+    return ConfigError(
+        "unreachable", Problem(english, "setting_slack_unreachable", {"url": url, "detail": Detail(said, kind)})
+    )

@@ -102,8 +102,9 @@ def digest_group(
     line instead: channel, week, status (the same codes), parts_posted, parts_total, resumed, error (the error
     recorded on the run, as the line says it: "PermanentPostError: not_in_channel"), slack_error (Slack's bare code:
     "not_in_channel") and method (the Slack call refused: "chat.postMessage", or "conversations.info", the look-up
-    before the post); both null when Slack was not asked or refused nothing (a digest held without asking, because
-    Slack refused the pass's first posts: its error says "not asked").
+    before the post; also for an error not sorted, "internal_error" or a code unknown, tried again later); both null
+    when Slack was not asked or refused nothing (a digest held without asking, because Slack refused the pass's first
+    posts: its error says "not asked"; no answer in time).
 
     \b
     Examples:

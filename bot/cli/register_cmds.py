@@ -82,9 +82,11 @@ class TerminalProgress:
             self._bar = None
 
 
-def slack_email_lookup(settings: Settings) -> identity.SlackEmailLookup | None:
+def slack_email_lookup(settings: Settings, *, reachable: bool = False) -> identity.SlackEmailLookup | None:
     """Asks Slack for an account's e-mail address (``users.info``), when the bot token is set; None otherwise. A
-    malformed token is refused (``ConfigError``) as `wieweet run` refuses it, before Slack is asked."""
+    malformed token is refused (``ConfigError``) as `wieweet run` refuses it, before Slack is asked. ``reachable``:
+    Slack out of reach (no connection, no answer in time, a 5xx, an answer not Slack's) is a ``ConfigError`` too,
+    one line, rather than each account listed as not asked."""
     if not settings.slack_bot_token:
         return None
     from handlers.accounts import email_lookup  # noqa: PLC0415 (the Web API client only when there is a token)
@@ -93,7 +95,7 @@ def slack_email_lookup(settings: Settings) -> identity.SlackEmailLookup | None:
 
     check_bot_token(settings)
 
-    return email_lookup(create_web_client(settings))
+    return email_lookup(create_web_client(settings), reachable=reachable)
 
 
 def print_report(report: ImportReport, lang: str) -> None:
@@ -404,7 +406,7 @@ def register_check_slack(cli: CliContext) -> None:
     Examples:
       wieweet register check-slack
     """
-    lookup = slack_email_lookup(cli.settings)
+    lookup = slack_email_lookup(cli.settings, reachable=True)  # unreachable: one line, exit 2
     if lookup is None:
         english = "set SLACK_BOT_TOKEN to the app's bot token (xoxb-…) to ask Slack"
         raise ConfigError("missing_token", Problem(english, "setting_no_token_check"))

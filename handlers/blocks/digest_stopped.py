@@ -28,6 +28,8 @@ def build_digest_stopped(payload: DigestStopped, lang: str) -> Rendered:
     missing scope, named when Slack names it; a bad token) and go out once that is fixed."""
     if payload.held:
         return _build_digests_held(payload, lang)
+    if payload.source:
+        return _build_source_refused(payload, lang)
     key = DIGEST_STOPPED_WHY.get(payload.reason)
     why = t(key, lang) if key else t("digest.stopped_why_other", lang)
     channel = triage_channel_label(payload.channel_id)  # a link when it is a channel id, else escaped text
@@ -51,3 +53,12 @@ def _build_digests_held(payload: DigestStopped, lang: str) -> Rendered:
         code = f" (`{escape_truncate(payload.method, 40)}`: `{escape_truncate(payload.reason, 60)}`)"
     first = t("digest.held_first", lang, channel=triage_channel_label(payload.channel_id))
     return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(first)])
+
+
+def _build_source_refused(payload: DigestStopped, lang: str) -> Rendered:
+    """A channel questions were asked in that Slack refused to tell about: its questions left out of the week's
+    digests. Named as a mention only (Slack shows a private channel's name to its members alone), never by name."""
+    channel = triage_channel_label(payload.channel_id)
+    head = t("digest.source_refused", lang, channel=channel, questions=payload.questions)
+    code = f" (`{escape_truncate(payload.method, 40)}`: `{escape_truncate(payload.reason, 60)}`)"
+    return Rendered(text=fallback(head), blocks=[section("ℹ️ " + head + code), context(t("digest.source_fix", lang))])

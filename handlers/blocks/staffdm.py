@@ -70,4 +70,6 @@ def _subject(payload: StaffDM, lang: str) -> str:
         return t("staffdm.subject_triage", lang, id=number if isinstance(number, int) else "?")
     if payload.original_kind is OutboxKind.DIGEST_STOPPED and payload.original.get("held") is True:
         return t("staffdm.subject_digest_held", lang)
+    if payload.original_kind is OutboxKind.DIGEST_STOPPED and payload.original.get("source") is True:
+        return t("staffdm.subject_digest_source", lang)
     return t(STAFF_DM_SUBJECT.get(payload.original_kind, N_("staffdm.subject_other")), lang)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
+
 from bot.cli.digest_cmds import describe_send
 from digests.errors import LookUpRefusedError
 from digests.sender import SendResult, SendStatus
@@ -105,3 +107,45 @@ def test_the_json_status_is_the_text_lines_bracketed_code() -> None:
     for status in SendStatus:
         result = SendResult("C0DIGEST1", "2026-W48", status, 3, 1, error="boom")
         assert f"[{send_json(result)['status']}]" == describe_send(result, "en").split(" ")[2]
+
+
+UNSORTED = [
+    ("chat.postMessage", "internal_error", 500),
+    ("chat.postMessage", "fatal_error", 200),
+    ("chat.postMessage", "team_on_fire", 200),  # a code this app does not know
+    ("conversations.info", "internal_error", 500),
+    ("conversations.info", "team_on_fire", 200),
+]
+
+
+@pytest.mark.parametrize(("method", "error", "status"), UNSORTED)
+def test_send_due_json_names_slacks_code_and_the_call_for_an_error_the_app_does_not_sort(
+    seeded: Database,  # noqa: F811
+    emulator: SlackEmulator,  # noqa: F811
+    method: str,
+    error: str,
+    status: int,
+) -> None:
+    """An error on Slack's side or a code the app does not know is tried again later, as before; the line still
+    says what Slack answered and to which call, not null (review: fixleft42b item 4)."""
+    assert wieweet(seeded.url, "digest", "subscribe", "--channel", "C0DIGEST1").exit_code == 0
+    emulator.fail_next(method, error=error, status=status, times=100)
+    env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
+    sent = wieweet(seeded.url, "digest", "--send-due", "--json", NOW_ARG, env=env)
+    assert sent.exit_code == 0, sent.output  # tried again later: no failure
+    [line] = lines(sent.output)
+    assert line["status"] == "retry" and error in str(line["error"]), line
+    assert (line["slack_error"], line["method"]) == (error, method)
+
+
+def test_send_due_json_masks_an_unsorted_code_slack_sends(
+    seeded: Database,  # noqa: F811
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    assert wieweet(seeded.url, "digest", "subscribe", "--channel", "C0DIGEST1").exit_code == 0
+    emulator.fail_next("chat.postMessage", error="odd\x1b[31m xoxb-4242-S3cretT0ken\nnext", times=100)
+    env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url}
+    sent = wieweet(seeded.url, "digest", "--send-due", "--json", NOW_ARG, env=env)
+    [line] = lines(sent.output)
+    assert "S3cretT0ken" not in sent.output and "\x1b" not in sent.output, sent.output
+    assert line["slack_error"] == "odd[31m xoxb-*** next" and line["method"] == "chat.postMessage", line

@@ -70,8 +70,10 @@ def test_the_permission_slack_names_is_told_to_staff(
     emulator: SlackEmulator,  # noqa: F811
 ) -> None:
     emulator.fail_next("conversations.info", error="no_permission", times=100, extra={"needed": "channels:read"})
-    results = passes_for(database, emulator).run(NOW)
+    passes = passes_for(database, emulator)
+    results = passes.run(NOW)
     assert {r.status for r in results.values()} == {SendStatus.RETRY}
+    passes.run(NOW + timedelta(minutes=11))  # the next pass confirms it: the third channel refused too
     [notice] = notices(database)
     assert (notice.reason, notice.needed) == ("no_permission", "channels:read")
     assert "channels:read" in build_digest_stopped(notice, "en").text

@@ -146,7 +146,15 @@ def test_a_channel_gone_at_the_lookup_is_turned_off_and_staff_are_told_once(data
     assert slack.posted == ["C0DIGEST2"]
     assert is_active(database, "C0DIGEST1") is False and is_active(database, "C0DIGEST2") is True
     [notice] = stopped_notices(database)
-    assert notice.payload == {"channel_id": "C0DIGEST1", "reason": error, "held": False, "needed": "", "method": ""}
+    assert notice.payload == {
+        "channel_id": "C0DIGEST1",
+        "reason": error,
+        "held": False,
+        "needed": "",
+        "method": "",
+        "source": False,
+        "questions": 0,
+    }
     assert set(passes.run(NOW + timedelta(days=7))) == {"C0DIGEST2"}  # not tried again next week
     assert len(stopped_notices(database)) == 1
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from digests.sender import _last_refused, channel_refused, refused_before
+from digests.refusals import channel_refused, last_refused, refused_before
 from storage import digest_repo
 from storage.db import Database
 from storage.models import DigestRunStatus
@@ -33,7 +33,7 @@ def asked_posts(emulator: SlackEmulator, since: int) -> list[str]:  # noqa: F811
 def remembered(database: Database, period: str = NEXT) -> tuple[dict[str, object], set[str]]:
     """What a pass of ``period`` remembers: when each channel was last refused, and which refused so before."""
     with database.session() as s:
-        last = dict(_last_refused(s, period=period))
+        last = dict(last_refused(s, period=period))
     return last, refused_before(database, now=NOW + WEEK, errors={"no_permission"})
 
 

@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from bot.config import load_settings
-from digests.sender import REFUSALS_REMEMBERED_WEEKS, SendStatus
+from digests.refusals import REFUSALS_REMEMBERED_WEEKS
+from digests.sender import SendStatus
 from handlers.app import create_web_client
 from storage import digest_repo
 from storage.db import Database
@@ -140,7 +141,8 @@ def test_a_pass_stopped_on_channels_refused_before_never_fails_a_channel_it_did_
     ones are due, and the two are refused again first: the pass stops there (every channel refused was refused
     before), so the late channels' posts are held without asking Slack. A channel never asked is no refusal: it does
     not make the pass go on (the fifth channel's digest is not posted while the week's are held), nor is it failed
-    for the week with ``no_permission``; the week's digests stay due and staff are told for this week."""
+    for the week with ``no_permission``; the week's digests stay due. Staff are not told yet: the next pass asks
+    the late channels first and may well show the two refused for their own reasons again."""
     passes, told = week_one(database, emulator)
     late = ("C0DIGEST4", "C0DIGEST5")
     for minutes, channel in zip((22, 33), late, strict=True):
@@ -162,7 +164,7 @@ def test_a_pass_stopped_on_channels_refused_before_never_fails_a_channel_it_did_
         run = run_of(database, channel, period=period)
         assert run.status is DigestRunStatus.CLAIMED and "no_permission" in run.error and run.refused_at is None
         assert len(emulator.messages(channel)) == 0
-    assert len(notices(database)) == told + 1
+    assert len(notices(database)) == told
 
 
 def test_a_refused_channel_look_up_is_not_kept_as_a_refused_post(database: Database, emulator: SlackEmulator) -> None:  # noqa: F811

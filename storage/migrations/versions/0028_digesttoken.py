@@ -3,7 +3,7 @@
 A release before this one kept ``refused_at`` on a week's digest run for every refusal that keeps the digest due,
 the token's own among them (``invalid_auth``, ``token_revoked``, a missing scope…). Such a refusal is the
 operator's to fix, the same for every channel: yet the run's ``refused_at`` made its channel count as one that
-refuses the app, asked after the others for up to four weeks (``digests.sender.REFUSALS_REMEMBERED_WEEKS``). Since
+refuses the app, asked after the others for up to four weeks (``digests.refusals.REFUSALS_REMEMBERED_WEEKS``). Since
 then only Slack's ``no_permission`` on the post (perhaps the channel's own) is kept there. Here ``refused_at`` is
 cleared on every run whose recorded error is such a refusal of the app (``OperatorRefusalError: <Slack's error>``,
 with ``: needs scope …`` after a missing scope). A run whose error was overwritten since by another one keeps its

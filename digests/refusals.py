@@ -1,0 +1,109 @@
+"""What the weekly digest passes remember of the channels refused: the refusal memory that orders a pass (the
+channels never refused first, then the longest refused: ``last_refused``, ``refused_last``) and says which channels
+were refused for their own reasons in the weeks before (``refused_before``, ``channel_refused``). Kept on the week's
+digest runs in the database (``refused_at``, a failed run's error), so every process reads the same."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from digests.errors import LookUpRefusedError, PermanentPostError
+from digests.period import TIMEZONE, IsoWeek
+from storage import digest_repo
+from storage.db import Database
+from storage.models import DigestRunStatus
+
+# How many weeks back a channel's refused (or failed) digest still puts it after the others, while no digest of it
+# went out since (a digest sent on a later try of the week it was refused ends them too): a quiet week, a week it was
+# unsubscribed, does not make a channel that keeps refusing come first again. It is never skipped: only asked after
+# the others.
+REFUSALS_REMEMBERED_WEEKS = 4
+
+
+def last_refused(session: Session, *, period: str) -> dict[str, datetime]:
+    """When each channel's post was last refused, by channel (``remembered_refusals``)."""
+    return {channel_id: refusals.at for channel_id, refusals in remembered_refusals(session, period=period).items()}
+
+
+@dataclass(slots=True)
+class Refusals:
+    """A channel's refusals remembered in a week's pass: when the latest was, and the errors its digest failed for
+    its week with in the weeks before (``remembered_refusals``)."""
+
+    at: datetime
+    failed_with: set[str]
+
+
+def remembered_refusals(session: Session, *, period: str) -> dict[str, Refusals]:
+    """The refusals of each channel that ``period``'s passes remember, by channel: this week's run refused when asked
+    (``refused_at``), or a run of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before refused so or failed for its week (a
+    channel the app may not post in, refused again every week while its subscription stays). Those before a digest of
+    it that went out are forgotten, the refusals of its own week included (refused on Monday, sent on a later try):
+    the channel's refusals ended there. A week with no post (quiet, or no run) changes nothing. The one memory that
+    both orders a pass (``send_due_digests``) and says which refusals a channel met before (``refused_before``)."""
+    remembered: dict[str, Refusals] = {}
+    week = IsoWeek.parse(period)
+    for back in range(REFUSALS_REMEMBERED_WEEKS, -1, -1):  # the oldest week first, this one last
+        for channel_id, run in digest_repo.list_digest_runs(session, period=str(week.shift(-back))).items():
+            if run.status is DigestRunStatus.SENT:  # went out: what was refused before it is over, this week too
+                remembered.pop(channel_id, None)
+                continue
+            times = [run.refused_at] if run.refused_at is not None else []
+            failed = bool(back) and run.status is DigestRunStatus.FAILED
+            if failed:
+                times.append(run.claimed_at)  # renewed just before the refused post
+            if not times:
+                continue
+            refusals = remembered.setdefault(channel_id, Refusals(max(times), set()))
+            refusals.at = max(refusals.at, *times)
+            if failed:
+                refusals.failed_with.add(run.error)
+    return remembered
+
+
+def refused_before(db: Database, *, now: datetime, errors: Collection[str], tz: ZoneInfo = TIMEZONE) -> set[str]:
+    """The channels whose digest failed for its week with one of the chat service's ``errors`` refusing that
+    channel (``channel_refused``: its post, or the look-up before it) in a week the pass of ``now``'s week remembers
+    (``remembered_refusals``: one of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before, no digest of it out since; a
+    quiet week in between changes nothing): refused for its own reasons then, likely refused so again."""
+    with db.session() as session:
+        remembered = remembered_refusals(session, period=str(IsoWeek.containing(now, tz)))
+    return {
+        channel_id
+        for channel_id, refusals in remembered.items()
+        if any(channel_refused(recorded) in errors for recorded in refusals.failed_with)
+    }
+
+
+def channel_refused(recorded: str) -> str | None:
+    """The chat service's error a run's recorded error (``_error_text``) says refused that channel for its week,
+    whichever call it refused: its post (``PermanentPostError: <error>``) or the look-up before it
+    (``LookUpRefusedError: <method>: <error>``); None for any other error. The one reading of a recorded error as
+    "this channel refused"."""
+    kind, _, said = recorded.partition(": ")
+    if kind == LookUpRefusedError.__name__:
+        return said.rpartition(": ")[2]
+    return said if kind == PermanentPostError.__name__ else None
+
+
+def refused_last(refused_at: datetime | None) -> tuple[int, datetime]:
+    """Sorts the runs never refused first (in their own order), then by when last refused."""
+    return (0, datetime.min) if refused_at is None else (1, refused_at)
+
+
+def refused_this_week(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> dict[str, datetime]:
+    """The channels whose digest of ``now``'s week was refused in an earlier pass and is still held (its run claimed,
+    ``refused_at`` set: the pass did not know whose refusal it was), by channel, with when: the evidence a later
+    pass confirms a refusal of the whole pass with (``handlers.digest_held.HeldRefusals``)."""
+    with db.session() as session:
+        runs = digest_repo.list_digest_runs(session, period=str(IsoWeek.containing(now, tz)))
+    return {
+        channel_id: run.refused_at
+        for channel_id, run in runs.items()
+        if run.refused_at is not None and run.status is DigestRunStatus.CLAIMED
+    }
