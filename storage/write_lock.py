@@ -22,6 +22,12 @@ since that read (its snapshot is stale: ``SQLITE_BUSY_SNAPSHOT``), nor let it wa
 lock: the statement fails at once as "database is locked" (``storage.db.is_lock_error``), before anything stale is
 read, and the unit of work is run again (``Database.retrying``, the inbox's retries). So a unit of work reads "for
 update" before its other reads where it can.
+
+A savepoint never begins SQLite's transaction either: pysqlite sends ``SAVEPOINT`` as it is, and when nothing was
+written yet it would begin the transaction, whose outermost ``RELEASE`` is a ``COMMIT`` in SQLite: a lock taken in
+the savepoint would be given back, and what was written in it committed, while the unit of work goes on (and could
+still fail). So ``install`` sends a plain ``BEGIN`` (deferred: no lock yet, as pysqlite's own before a write) before
+such a savepoint; pysqlite then sees the transaction open and commits or rolls it back with the unit of work.
 """
 
 from __future__ import annotations
@@ -39,14 +45,20 @@ log = logging.getLogger(__name__)
 STALE_SNAPSHOT = "SQLITE_BUSY_SNAPSHOT"
 
 
+def sqlite_transaction_open(connection: Connection) -> bool:
+    """Whether ``connection`` (SQLite) has a transaction open at the driver: begun by a write, ``BEGIN`` or a
+    savepoint (pysqlite runs the reads before the first write outside any transaction)."""
+    driver = connection.connection.driver_connection
+    return driver is not None and bool(driver.in_transaction)
+
+
 def hold_write_lock(connection: Connection, *, table: TableClause) -> None:
     """On SQLite, hold the database's write lock from now until the transaction ends (see the module); ``table``:
     one of the database's tables, written without changing anything when a transaction is open already. Nothing on
     another database."""
     if connection.dialect.name != "sqlite":
         return
-    driver = connection.connection.driver_connection
-    if driver is None or not driver.in_transaction:
+    if not sqlite_transaction_open(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
         return
     quote = connection.dialect.identifier_preparer.quote
@@ -72,7 +84,14 @@ def _before_execute(connection: Connection, statement: Any, *_args: Any) -> None
     hold_write_lock(connection, table=tables[0])
 
 
+def _begin_before_savepoint(connection: Connection, _name: str) -> None:
+    if not sqlite_transaction_open(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
 def install(engine: Engine) -> None:
-    """Take SQLite's write lock before every statement of ``engine`` that reads "for update" (see the module)."""
+    """Take SQLite's write lock before every statement of ``engine`` that reads "for update", and begin the
+    transaction before a savepoint that would begin it (see the module)."""
     if engine.dialect.name == "sqlite":
         event.listen(engine, "before_execute", _before_execute)
+        event.listen(engine, "savepoint", _begin_before_savepoint)

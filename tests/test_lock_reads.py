@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from bot.register import stop_locks
 from storage import register_repo
 from storage.db import Database, create_db_engine, is_lock_error
 from storage.models import Expert
@@ -150,3 +151,31 @@ def test_a_lock_read_after_a_stale_read_fails_as_locked_and_is_retried(database:
     database.retrying(work)
     assert len(attempts) == 2
     assert _expertise(database, expert_id) == ["other", "mine"]
+
+
+def test_a_lock_read_in_a_savepoint_that_began_the_transaction_holds_until_commit(database: Database) -> None:
+    """``lock_expert_to_stop`` locks inside a savepoint, the unit of work's first statement. On SQLite that
+    savepoint must not begin the transaction (pysqlite: the RELEASE of the outermost savepoint is a COMMIT, which
+    would give the lock back at once): the expert's row stays locked, after the savepoint's RELEASE, until commit."""
+    expert_id = _expert(database)
+    with database.session() as session:
+        expert = stop_locks.lock_expert_to_stop(session, expert_id=expert_id)
+        assert expert is not None
+        with _impatient(database) as other, pytest.raises(DBAPIError):
+            register_repo.get_expert(other, expert_id=expert_id, lock=True)  # not while the unit holds the row
+        _add(session, expert_id, "stopped")  # and the unit still writes under its lock (no stale snapshot)
+    with _impatient(database) as other:  # committed: free again
+        _add(other, expert_id, "after")
+        other.commit()
+    assert _expertise(database, expert_id) == ["stopped", "after"]
+
+
+def test_what_a_savepoint_wrote_is_rolled_back_with_its_unit_of_work(database: Database) -> None:
+    """A savepoint that is the unit of work's first statement: what was written in it and released is still part of
+    the unit, and undone when the unit fails afterwards (pysqlite would have committed it at the RELEASE)."""
+    expert_id = _expert(database)
+    with pytest.raises(RuntimeError), database.session() as session:
+        with session.begin_nested():
+            _add(session, expert_id, "in the savepoint")
+        raise RuntimeError("the unit of work fails after its savepoint")
+    assert _expertise(database, expert_id) == []
