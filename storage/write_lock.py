@@ -11,7 +11,8 @@ until commit, serialises them as the row lock does (more broadly: every writer o
 ``install(engine)`` (every SQLite engine, ``storage.db.create_db_engine``) runs ``hold_write_lock`` before every
 statement that reads "for update" on that engine: every repository getter's ``lock=True``, ``share=True``
 (``FOR SHARE``) and any other ``with_for_update``, in one place. ``hold_write_lock`` is also what a unit of work
-calls to serialise something else (``question_repo.claim_asker_lock``):
+calls to serialise something else (``question_repo.claim_asker_lock``; ``try_write_lock`` without waiting:
+``needs_repo.claim_needs_lock``):
 
 - no transaction open yet: ``BEGIN IMMEDIATE``, waiting for the lock up to the busy timeout;
 - a transaction open (begun by a write, which holds the lock already, or by a savepoint or a plain ``BEGIN``): a
@@ -20,8 +21,9 @@ calls to serialise something else (``question_repo.claim_asker_lock``):
 In WAL mode SQLite cannot give the write lock to a transaction that has already read when another writer committed
 since that read (its snapshot is stale: ``SQLITE_BUSY_SNAPSHOT``), nor let it wait while another writer holds the
 lock: the statement fails at once as "database is locked" (``storage.db.is_lock_error``), before anything stale is
-read, and the unit of work is run again (``Database.retrying``, the inbox's retries). So a unit of work reads "for
-update" before its other reads where it can.
+read, and the unit of work is run again (``Database.retrying``, the inbox's retries) or fails (the command line:
+the operator runs it again). So a unit of work reads "for update" before its other reads where it can. Pysqlite runs
+the reads before a unit of work's first write outside any transaction: its lock read waits and reads afresh.
 
 A savepoint never begins SQLite's transaction either: pysqlite sends ``SAVEPOINT`` as it is, and when nothing was
 written yet it would begin the transaction, whose outermost ``RELEASE`` is a ``COMMIT`` in SQLite: a lock taken in
@@ -73,6 +75,24 @@ def hold_write_lock(connection: Connection, *, table: TableClause) -> None:
                 STALE_SNAPSHOT,
             )
         raise
+
+
+def try_write_lock(connection: Connection, *, table: TableClause) -> bool:
+    """``hold_write_lock`` without waiting (a busy timeout of 0 for that one statement): False at once when another
+    connection holds SQLite's write lock (or this transaction's snapshot is stale). True on another database."""
+    if connection.dialect.name != "sqlite":
+        return True
+    busy_ms = int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0)
+    connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+    try:
+        hold_write_lock(connection, table=table)
+    except OperationalError as error:
+        if "locked" not in str(error.orig or error).lower():
+            raise
+        return False
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms}")
+    return True
 
 
 def _before_execute(connection: Connection, statement: Any, *_args: Any) -> None:
