@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from storage import register_repo, slack_repo
+from storage import register_repo, slack_repo, write_lock
 from storage.db import waiting_briefly
 
 
@@ -50,10 +50,23 @@ def cache_user_apart(session: Session, *, user_id: str, locale: str, name: str, 
     part of the caller's change (whose transaction must not have written while it still calls Slack). It waits for a
     lock only briefly (``storage.db.waiting_briefly``): it runs before a command's modal opens, which must not wait
     for another process's long write. False when the database stayed locked: the language is known in memory for
-    now, a later fetch stores it."""
+    now, a later fetch stores it.
+
+    On SQLite, False at once when the caller's own transaction is open: after a write or a mere lock read it holds
+    the database's write lock, which this second connection would wait for (its own thread's lock, never given back
+    meanwhile); a transaction open without it could fail at its next write instead (its snapshot gone stale by this
+    commit)."""
+    if _caller_transaction_open(session):
+        return False
     try:
         with Session(session.get_bind()) as own, own.begin(), waiting_briefly(own):
             cache_user(own, user_id=user_id, locale=locale, name=name, now=now)
     except OperationalError:
         return False
     return True
+
+
+def _caller_transaction_open(session: Session) -> bool:
+    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    return write_lock.sqlite_transaction_open(session.connection())

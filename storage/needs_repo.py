@@ -1,8 +1,8 @@
 """Repository functions for knowledge needs: the questions and gaps to group and their topics (what they read of
 experts, answers, practices and searches: ``needs_people_repo``; proposed work sessions: ``proposal_repo``).
 
-Keyword-only, never commit. ``claim_needs_lock`` serialises grouping runs across processes on PostgreSQL (SQLite
-serialises writers itself; a unique item id makes a concurrent duplicate fail, never double).
+Keyword-only, never commit. ``claim_needs_lock`` serialises grouping runs across processes (a unique item id would
+make a concurrent duplicate fail, never double).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import BigInteger, String, Table, cast, delete, func, insert, or_, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
+from storage import write_lock
 from storage.models import (
     AuditLog,
     Embedding,
@@ -58,9 +59,18 @@ class NeedSource(NamedTuple):
 
 
 def claim_needs_lock(session: Session, *, wait: bool = True) -> bool:
-    """Hold the grouping lock until the transaction ends (PostgreSQL; SQLite serialises writers itself and this
-    returns True). ``wait=False``: return False at once when another transaction holds it."""
-    if session.get_bind().dialect.name != "postgresql":
+    """Hold the grouping lock until the transaction ends: PostgreSQL's advisory lock; on SQLite the database's write
+    lock (``storage.write_lock``: the grouping's reads run before its first write, which pysqlite runs outside any
+    transaction; every other writer waits meanwhile). ``wait=False``: return False at once when another transaction
+    holds it."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        connection, table = session.connection(), NeedTopic.metadata.tables[NeedTopic.__tablename__]
+        if wait:
+            write_lock.hold_write_lock(connection, table=table)
+            return True
+        return write_lock.try_write_lock(connection, table=table)
+    if dialect != "postgresql":
         return True
     if wait:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _NEEDS_LOCK})

@@ -64,7 +64,10 @@ def create_outbox_message(
     if not concurrent:
         session.add(message)
         return message
-    _open_sqlite_transaction(session)
+    # SQLite needs the savepoint too: pysqlite runs the reads before the first write outside any transaction, so two
+    # asks at the same moment can both find no message under the key; the second one's INSERT waits for the first
+    # one's write lock, then meets its row under the unique key (as on PostgreSQL). The savepoint does not begin
+    # SQLite's transaction (its RELEASE would commit the row at once): ``storage.write_lock`` begins it first.
     try:
         with session.begin_nested():  # flushed on leaving it: the conflict, if any, raised here
             session.add(message)
@@ -72,26 +75,6 @@ def create_outbox_message(
         log.info("outbox: queued meanwhile by another transaction key=%s kind=%s", dedupe_key, kind.value)
         return None
     return message
-
-
-def _open_sqlite_transaction(session: Session) -> None:
-    """On SQLite, begin the transaction now when nothing in it has written yet, so the savepoint that follows is
-    nested in it. pysqlite (Python 3.11's legacy transaction control, which ``storage.db`` keeps) begins a
-    transaction only before an INSERT/UPDATE/DELETE and sends a SAVEPOINT as it is: a savepoint that is the
-    transaction's first statement would start it, and its RELEASE would commit the row at once — queued and sent
-    even when the unit of work rolls back afterwards (review45 finding 1).
-
-    SQLite needs the savepoint all the same: pysqlite runs the reads before the first write outside any
-    transaction, so two asks at the same moment can both find no message under the key; the second one's INSERT
-    waits for the first one's write lock, then meets its row under the unique key (as on PostgreSQL). A plain
-    ``BEGIN`` (deferred: no lock until the INSERT, as pysqlite's own) is what pysqlite would send before that INSERT
-    anyway; pysqlite then sees the transaction open and commits or rolls it back with the unit of work."""
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    driver = connection.connection.driver_connection
-    if driver is not None and not driver.in_transaction:
-        connection.exec_driver_sql("BEGIN")
 
 
 def get_outbox_message(session: Session, *, message_id: int, lock: bool = False) -> OutboxMessage | None:

@@ -121,9 +121,17 @@ def _answered_before(facts: Sequence[digest_repo.QuestionFact], end: datetime) -
 
 
 def collect_report(
-    session: Session, *, service: NeedsService, actor: Actor, period: Period, now: datetime, lang: str = "nl"
+    session: Session,
+    *,
+    service: NeedsService,
+    actor: Actor,
+    period: Period,
+    now: datetime,
+    lang: str = "nl",
+    update: bool = True,
 ) -> ReportData:
-    """Everything the report shows for ``period`` (staff only)."""
+    """Everything the report shows for ``period`` (staff only); ``update``: place the new questions first, in
+    ``session`` (``NeedsService.overview``)."""
     actor.require_staff("make a knowledge-needs report")
     months = period.months()
     bounds = [m.start for m in months] + [period.end]
@@ -166,7 +174,7 @@ def collect_report(
         for inside in [[f for f in asked if month.contains(f.created_at)]]
     )
     # topics asked at least twice (a single question is no agenda item), the 200 most asked
-    overview = service.overview(session, actor=actor, period=period, now=now, min_items=2, limit=200)
+    overview = service.overview(session, actor=actor, period=period, now=now, min_items=2, limit=200, update=update)
     gaps = question_repo.count_knowledge_gaps(session, start=period.start, end=period.end)
 
     helpers, organisations = _helpers(session, period)
@@ -249,8 +257,15 @@ def collect_report_to_share(
     """The report of ``period`` as it may be shared now (staff only): collected in ``session`` (the caller's unit of
     work), then read again in a short unit of work of its own on ``database`` (``without_gone``), which sees what
     committed since the caller's began — an erasure or a "stop" on another replica while the figures were gathered.
-    What the Slack layer uploads and what ``wieweet report`` writes to a file."""
-    data = collect_report(session, service=service, actor=actor, period=period, now=now, lang=lang)
+    What the Slack layer uploads and what ``wieweet report`` writes to a file.
+
+    The new questions are placed first in a unit of work of its own, committed before: the grouping holds its lock
+    (on SQLite the database's write lock) only for that step, never while the caller uploads the report; it is
+    skipped at once when another process (or the caller's own transaction, on SQLite) holds the lock."""
+    actor.require_staff("make a knowledge-needs report")
+    with database.session() as grouping:
+        service.update_topics(grouping, now=now, wait=False)
+    data = collect_report(session, service=service, actor=actor, period=period, now=now, lang=lang, update=False)
     with database.session() as fresh:
         return without_gone(fresh, data, period=period)
 

@@ -122,7 +122,7 @@ def test_a_pass_skips_grouping_while_another_process_groups(network: Network) ->
     with network.database.session() as holder:
         assert needs_repo.claim_needs_lock(holder)
         if network.database.engine.dialect.name != "postgresql":
-            return  # SQLite serialises writers itself: the lock is a no-op there
+            return  # SQLite: the write lock, which the pass's embedding would wait for (tests/needs/test_needs_lock.py)
         result = run_needs_pass(network.database, service=service, now=NOW, worker_id="replica-b")
     assert not result.ran and result.placed == 0
     assert result.embedded > 0  # the vectors were computed meanwhile; the next pass groups

@@ -5,7 +5,6 @@ succeed, each DM queued once."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from datetime import timedelta
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from storage import needs_repo, outbox_repo
 from storage.models import OutboxKind, OutboxMessage, Visibility
+from tests.lock_waits import WAIT, arrivals
 from tests.needs.conftest import NOW, STAFF, Network, add_question
 
 
@@ -52,9 +52,8 @@ def _two_asked(network: Network) -> tuple[int, list[int]]:
 
 def test_two_asks_in_opposite_order_do_not_deadlock(network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
     topic_id, ids = _two_asked(network)
-    # each ask pauses once it holds its first row, until the other holds one too (or, when the other waits for that
-    # same row, a short while): locks taken in opposite orders would then wait on each other
-    barrier = threading.Barrier(2, timeout=2)
+    # each ask pauses once it holds its first row, until the other holds one too or waits for this one's lock (a
+    # signal, not a timeout): locks taken in opposite orders would then wait on each other
     real = outbox_repo.get_outbox_message
     seen: dict[int, int] = {}
 
@@ -64,9 +63,8 @@ def test_two_asks_in_opposite_order_do_not_deadlock(network: Network, monkeypatc
         if lock:
             seen[me] = seen.get(me, 0) + 1
             if seen[me] == 1:
-                # broken when the other ask waits for this very row: it goes on once this one commits
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    barrier.wait()
+                reached.arrived()
+                reached.wait_for_another()
         return found
 
     monkeypatch.setattr(outbox_repo, "get_outbox_message", locking)
@@ -83,11 +81,12 @@ def test_two_asks_in_opposite_order_do_not_deadlock(network: Network, monkeypatc
         except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
-    threads = [threading.Thread(target=ask, args=(order,)) for order in (ids, ids[::-1])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    with arrivals(network.database.engine, table="outbox_messages") as reached:
+        threads = [threading.Thread(target=ask, args=(order,)) for order in (ids, ids[::-1])]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(WAIT)
     assert not errors, f"a staff ask failed: {errors!r}"
     assert sorted(results) == [[False, False], [True, True]]  # queued again once, by the first
     with network.database.session() as session:
