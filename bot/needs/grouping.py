@@ -61,10 +61,6 @@ joining threshold) leaves for a topic of this run: a need's first wording that j
 before the need was asked again, and the later wordings that followed it there, come apart; the topic keeps its id
 and oldest member (round 28, ``bot.needs.parting``: twenty runs dev 0.923 -> 0.959, every other development row
 the same).
-An earlier pair of two questions less alike than the joining threshold (two needs' first wordings the second step
-joined) takes a new wording, in the first pass and the refinement, only when it is much like one of the two; the
-pair's member of its need then leaves for it and the other is not joined back in the run (round 29,
-``TopicBook._loose_pairs``: five runs dev2 0.833 -> 0.902, every other development row the same or higher).
 ``movable_size=0`` turns every move off. The second step joins a topic of an earlier run only from
 ``rescue_earlier_threshold`` (0.175, not 0.15): that topic stood out while the collection was partial, perhaps
 before the question's own need was asked (twenty runs: dev2 0.751 -> 0.786; 0.19 cost dev3 0.02).
@@ -301,7 +297,6 @@ class Grouper(TopicJoining):
         self._parted = set()
         ordered = sorted(items, key=lambda i: (i.order, i.key))
         words, meanings, topics, postings = state.words, state.meanings, state.topics, state.postings
-        self._loose = self._loose_pairs(topics, words, meanings)
         self._space = state.space
         self._touched = set()
         self._before = {}
@@ -343,7 +338,6 @@ class Grouper(TopicJoining):
         self._before = {}
         self._space = None
         self._movable = frozenset()
-        self._loose = frozenset()
         self._origin = {}
         self._parted = set()
         return GroupingResult(tuple(placements), topics, state.fit.idf, moved, emptied)
@@ -415,11 +409,17 @@ class Grouper(TopicJoining):
             young = self.young_size
         else:
             young = self.earlier_young_size if topic.id in self._movable else 0
-            if topic.id in self._loose and topic.size == 2:
-                young = 2  # a pair not yet a need (``_loose_pairs``, round 29)
         if sem is None or topic.size > young:
             return True  # by words alone the joining threshold is 0.2: the rule was chosen with meaning
-        return self._close_to_member(vec, sem, topic, state.words, state.meanings)
+        words, meanings = state.words, state.meanings
+        for key in topic._joined:
+            sim = sum([x * words[key].get(t, 0.0) for t, x in vec.items()])
+            other = meanings.get(key)
+            if other is not None:
+                sim += float(np.dot(sem, other))
+            if sim >= self.young_threshold:
+                return True
+        return False
 
     # --- similarity ---------------------------------------------------------------------------------------------
 
@@ -528,9 +528,6 @@ class Grouper(TopicJoining):
                     if not self._may_replace(earlier[key], current[i], target, topics):
                         continue
                     self._origin.setdefault(key, earlier[key])
-                    self._left_loose(earlier[key], target)
-                elif self._loose_refused(key, topics[target], words, meanings):
-                    continue  # as in the first pass (``_young_join``)
                 vec, sem = words[key], meanings.get(key)
                 source = topics[current[i]]
                 self._leave(source, key, vec, sem, postings)

@@ -33,9 +33,6 @@ class Placing:
 class TopicBook:
     """The bookkeeping half of ``Grouper`` (its base class)."""
 
-    meaning_threshold: float  # the joining threshold with meaning (set by ``Grouper``)
-    young_threshold: float  # how close a question must be to a member of a young topic (set by ``Grouper``)
-
     def __init__(self, *, movable_size: int, replace_size: int) -> None:
         self.movable_size = movable_size  # an earlier topic this small may move as a unit (when ``movable``)
         # ... the earlier members of one this small, counting this run's first placements into it, are placed
@@ -48,7 +45,6 @@ class TopicBook:
         self._movable: frozenset[int] = frozenset()  # earlier topics that may join another as a unit (``place``)
         self._origin: dict[str, int] = {}  # an earlier item moved while placing -> the topic it was in
         self._parted: set[tuple[int, int]] = set()  # (topic, the part that left it) this run: not joined again
-        self._loose: frozenset[int] = frozenset()  # earlier pairs not yet a need (``_loose_pairs``), this run
 
     def _join(
         self, topic: Topic, key: str, vec: Words, sem: Vector | None, postings: dict[str, dict[int, float]]
@@ -155,56 +151,6 @@ class TopicBook:
             return False
         return topics[origin].size > 1 or topics[target].size > 1 or target < origin
 
-    def _loose_pairs(
-        self, topics: Mapping[int, Topic], words: Mapping[str, Words], meanings: Mapping[str, Vector]
-    ) -> frozenset[int]:
-        """The earlier topics in ``movable`` that began this run as two questions (with meaning) less alike than the
-        joining threshold, question to question: a pair the second step joined on its looser evidence, two lone
-        wordings each the other's closest while the rest of their needs was not asked yet. Such a pair is no need's
-        centre: a new wording joins it only when it is much like one of the two (``_close_to_member``), and when one
-        of the two leaves it for a new wording of its own need (``_may_replace``), the one left is not joined back to
-        it in this run (round 29, see ``docs/needs-evaluation.md``)."""
-        loose = []
-        for topic_id in sorted(self._movable):
-            topic = topics.get(topic_id)
-            if topic is None or len(topic.members) != 2 or topic.size != 2:
-                continue
-            a, b = topic.members
-            if a in meanings and b in meanings and _similarity(a, b, words, meanings) < self.meaning_threshold:
-                loose.append(topic_id)
-        return frozenset(loose)
-
-    def _close_to_member(
-        self, vec: Words, sem: Vector | None, topic: Topic, words: Mapping[str, Words], meanings: Mapping[str, Vector]
-    ) -> bool:
-        """Whether a question (``vec``, ``sem``) is at least ``young_threshold`` close to a member of ``topic``,
-        question to question (words summed in the question's term order, heaviest first)."""
-        for key in topic._joined:
-            sim = sum([x * words[key].get(t, 0.0) for t, x in vec.items()])
-            other = meanings.get(key)
-            if sem is not None and other is not None:
-                sim += float(np.dot(sem, other))
-            if sim >= self.young_threshold:
-                return True
-        return False
-
-    def _loose_refused(
-        self, key: str, topic: Topic, words: Mapping[str, Words], meanings: Mapping[str, Vector]
-    ) -> bool:
-        """Whether the refinement keeps a question of this run (``key``, with meaning) out of ``topic``: a loose pair
-        (``_loose_pairs``) still of two that it is not much like (``_close_to_member``), as in the first pass."""
-        if topic.id not in self._loose or topic.size != 2 or key not in meanings:
-            return False
-        return not self._close_to_member(words[key], meanings[key], topic, words, meanings)
-
-    def _left_loose(self, origin: int, target: int) -> None:
-        """An earlier member left ``origin`` for ``target`` (``_may_replace``): when ``origin`` is a loose pair
-        (``_loose_pairs``), the two are not joined again in this run (``_new_evidence``): the member left behind is
-        a wording of another need, and the second step would otherwise join it back on the looser evidence that
-        joined the pair."""
-        if origin in self._loose:
-            self._parted.add((min(origin, target), max(origin, target)))
-
     def _new_evidence(self, a: int, b: int, first_new: int) -> bool:
         """Whether joining topics ``a`` and ``b`` rests on something this run brought: one of them is new or was
         joined in this run (two earlier topics left apart by earlier runs stay apart unless one grew). A topic and
@@ -278,12 +224,3 @@ class TopicBook:
                     sims[k] += dot
             best = max([best, *sims.values()])
         return best
-
-
-def _similarity(a: str, b: str, words: Mapping[str, Words], meanings: Mapping[str, Vector]) -> float:
-    """Two questions' similarity, words and meaning (words summed in ``a``'s term order)."""
-    vec, other = words[a], words[b]
-    sim = sum([x * other.get(t, 0.0) for t, x in vec.items()])
-    if a in meanings and b in meanings:
-        sim += float(np.dot(meanings[a], meanings[b]))
-    return sim
