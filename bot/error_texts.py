@@ -93,8 +93,8 @@ ERROR_KEYS: Mapping[str, str] = {
     # knowledge needs (bot.needs): periods, proposed work sessions, recruiting
     "invalid_period": N_("error.invalid_period"),
     "proposal_closed": N_("error.proposal_closed"),
-    "proposal_invited": N_("error.proposal_invited"),  # a second invitation (bot.needs.proposals)
-    "proposal_inviting": N_("error.proposal_inviting"),  # an invitation under way (bot.needs.proposals)
+    "proposal_invited": N_("error.proposal_invited"),  # a second invitation (bot.needs.proposal_actions)
+    "proposal_inviting": N_("error.proposal_inviting"),  # an invitation under way (bot.needs.proposal_actions)
     "proposal_inviting_by": N_("error.proposal_inviting_by"),  # ... by {staff}, who holds it
     "proposal_close_inviting": N_("error.proposal_close_inviting"),  # a dismissal or done while it is under way
     "proposal_close_inviting_by": N_("error.proposal_close_inviting_by"),  # ... by {staff}
@@ -270,7 +270,7 @@ IMPORT_KEYS: Mapping[str, str] = {  # Problem.code (bot.errors) of an import's p
     "missing_column_found": N_("import.missing_column_found"),
     "no_rows": N_("import.no_rows"),
     "changed_meanwhile": N_("import.changed_meanwhile"),
-    # warnings and notes (bot.register.report, bot.register.service)
+    # warnings and notes (bot.register.report, bot.register.import_steps, bot.register.practice_import)
     "unknown_column": N_("import.unknown_column"),
     "unknown_column_guess": N_("import.unknown_column_guess"),
     "absent_columns_experts": N_("import.absent_columns_experts"),
