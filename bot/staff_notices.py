@@ -30,6 +30,10 @@ class DigestStopped:
     # digests (a channel nobody can vouch for is not public); named by its id only (a mention in Slack)
     source: bool = False
     questions: int = 0
+    # ``refused``: not stopped: Slack refused ``channel_id``'s digest of the week (``reason``: its ``no_permission``,
+    # ``method``: the post, or the look-up before it), so it failed for the week; the subscription stays on. That
+    # channel's refusal, or (a lone subscription, or each its own schedule) the whole app's: the notice says both
+    refused: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -107,3 +107,26 @@ def refused_this_week(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -
         for channel_id, run in runs.items()
         if run.refused_at is not None and run.status is DigestRunStatus.CLAIMED
     }
+
+
+def sent_this_week(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> bool:
+    """Whether a digest of ``now``'s week went out (a run ``SENT``): Slack accepted a post of the app this week, the
+    evidence that a ``no_permission`` met afterwards is the refused channel's own, not the whole app's
+    (``handlers.digest_held.HeldRefusals``)."""
+    with db.session() as session:
+        runs = digest_repo.list_digest_runs(session, period=str(IsoWeek.containing(now, tz)))
+    return any(run.status is DigestRunStatus.SENT for run in runs.values())
+
+
+def claimed_unrefused(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> set[str]:
+    """The channels whose digest of ``now``'s week is claimed and was never refused this week (another pass's claim
+    not finished yet, a post tried again after a passing error, one held without asking): each could still go out,
+    so a pass that met only refusals is not certain yet that they are the whole app's
+    (``handlers.digest_held.HeldRefusals.confirmed``)."""
+    with db.session() as session:
+        runs = digest_repo.list_digest_runs(session, period=str(IsoWeek.containing(now, tz)))
+    return {
+        channel_id
+        for channel_id, run in runs.items()
+        if run.status is DigestRunStatus.CLAIMED and run.refused_at is None
+    }

@@ -311,6 +311,19 @@ def tell_source_refused(
     outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
 
 
+def tell_channel_refused(
+    session: Session, *, channel_id: str, error: str, method: str, period: str, now: datetime
+) -> None:
+    """Tell staff that Slack refused ``channel_id``'s digest of ``period`` (``error``, on ``method``: the post, or the
+    look-up before it), so it failed for the week: once per week per channel, however many passes, processes and
+    replicas meet it (the outbox key). Whoever's refusal it is, the channel's or the whole app's, staff hear of it."""
+    key = f"digest_channel_refused:{period}:{channel_id[:40]}"
+    if outbox_repo.get_outbox_message_keyed(session, dedupe_key=key) is not None:
+        return
+    notice = DigestStopped(channel_id=channel_id, reason=error[:200], method=method[:60], refused=True)
+    outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
+
+
 def refused_key(*, period: str, method: str, error: str, needed: str) -> str:
     """The outbox key of the week's "digests held" notice for one cause (Slack's ``error`` and the scope ``needed``)
     met on one call (``method``), within the outbox's 200 characters."""

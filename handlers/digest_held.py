@@ -19,7 +19,7 @@ from digests import sender
 from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused
 from digests.period import TIMEZONE, IsoWeek
 from digests.sender import SendResult, SendStatus
-from digests.subscriptions import tell_source_refused
+from digests.subscriptions import tell_channel_refused, tell_source_refused
 from handlers.digest_sources import INFO, OperatorRefusals, SourceChannels
 from storage.db import Database
 
@@ -56,7 +56,8 @@ class HeldRefusals:
     permission Slack named, the week's digests stay due); a single one is its channel's. Two such refusals with
     nothing sent are evidence enough to stop: the rest of the pass posts no more (``stopped``), its channels held
     as well without being asked (so not refusals: never counted, never failed for one), so a pass over 300 channels
-    refused so makes two calls, not 300. Each
+    refused so makes two calls, not 300. A digest of the week that went out before the pass (``sent_before``) is as
+    a post of the pass gone out: Slack accepted the app's post this week, so each refusal is its channel's. Each
     refusal asked is kept on the week's run (``refused_at``), so the next pass, in this process or any other, asks
     first the channels not refused yet (``digests.sender``): two channels refused for their own reasons do not hold
     back the week's other digests.
@@ -70,13 +71,21 @@ class HeldRefusals:
     ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
 
     def __init__(
-        self, refused_before: Collection[str] = (), *, refused_earlier: Mapping[str, datetime] | None = None
+        self,
+        refused_before: Collection[str] = (),
+        *,
+        refused_earlier: Mapping[str, datetime] | None = None,
+        sent_before: bool = False,
+        pending: Collection[str] = (),
     ) -> None:
-        self._sent = False
+        # a digest that went out this week (``sent_before``, a run SENT) is a post gone out: the app may post
+        self._sent = sent_before
         self._held: dict[str, Held] = {}  # channel -> Slack's refusal, in the order met
         self._refused_before = frozenset(refused_before)
         self._earlier = dict(refused_earlier or {})  # held by an earlier pass of the week: channel -> when
         self._unasked: set[str] = set()  # held without asking (``hold_if_stopped``)
+        self._pending = frozenset(pending)  # the week's runs claimed, never refused: each could still go out
+        self._pass_refused = False  # ``settle`` found the refusal the pass's
 
     def _counted(self) -> int:
         """The held refusals that count towards ``ENOUGH``."""
@@ -87,9 +96,9 @@ class HeldRefusals:
         self._sent = True
 
     @property
-    def went_out(self) -> bool:
-        """Whether a post of the pass went out."""
-        return self._sent
+    def pass_refused(self) -> bool:
+        """Whether ``settle`` found the held refusals the pass's (the operator's to fix), not each channel's."""
+        return self._pass_refused
 
     def hold(self, channel_id: str, error: str, *, method: str = POST, needed: str = "") -> bool:
         """Whether the refusal of ``channel_id``'s post (or of its look-up: ``method``) is held (nothing of the pass
@@ -131,6 +140,7 @@ class HeldRefusals:
                 tell=self.confirmed(),
                 first=first,
             )
+            self._pass_refused = True
             return {}
         return {channel_id: held.own() for channel_id, held in self._held.items()}
 
@@ -140,7 +150,12 @@ class HeldRefusals:
         false alarm (one of them goes out). So it is told once no channel is left that could: every channel this
         pass held without asking was refused in an earlier pass of the week (``refused_earlier``), or an earlier
         pass of the week was held so too and this one met only refusals again, on channels not refused before
-        (its first ones). A first pass that asked every channel due confirms itself: nothing is left to ask."""
+        (its first ones). A first pass that asked every channel due confirms itself: nothing is left to ask. Never
+        while a run of the week that was never refused is still claimed and was not asked in this pass
+        (``pending``: another pass's claim not finished yet, a post tried again after a passing error): it could
+        still go out."""
+        if self._pending - self._held.keys() - self._unasked:
+            return False
         if self._unasked <= self._earlier.keys():
             return True
         return bool(self._earlier) and any(channel_id not in self._earlier for channel_id in self._held)
@@ -159,26 +174,43 @@ def fail_held(
     ]
 
 
+def tell_refused(db: Database, results: list[SendResult], *, now: datetime) -> list[str]:
+    """Staff told of each run of ``results`` that failed for its week with a refusal held (``HELD_REFUSALS``: Slack's
+    ``no_permission``, on the post or the look-up before it), once per channel per week
+    (``subscriptions.tell_channel_refused``): the channel's own refusal, or, when it was the only channel a pass
+    met, perhaps the whole app's; either way staff hear of it, not only the ERROR log line. The channels told."""
+    refused = [
+        (r.channel_id, r.period, r.refused)
+        for r in results
+        if r.status is SendStatus.FAILED and r.refused is not None and r.refused.error in HELD_REFUSALS
+    ]
+    if not refused:
+        return []
+    with db.session() as session:
+        for channel_id, period, said in refused:
+            tell_channel_refused(
+                session, channel_id=channel_id, error=said.error, method=said.method, period=period, now=now
+            )
+    return [channel_id for channel_id, _, _ in refused]
+
+
 def settle_sources(
     db: Database,
     sources: SourceChannels,
-    refusals: OperatorRefusals,
     *,
-    went_out: bool,
+    pass_refused: bool,
     now: datetime,
     tz: ZoneInfo = TIMEZONE,
 ) -> list[str]:
-    """At the end of a pass: the source channels Slack refused to tell about (``sources.refused``) are held as the
-    digest channels' refusals are (``HeldRefusals``): when Slack answered no look-up and no post ``went_out``, two or
-    more are the pass's refusal (told to ``refusals``: one notice for the week, as every look-up refused); else each
-    is its channel's, and staff are told of each whose questions a digest of the pass would have quoted, once per
-    week per channel and error (``subscriptions.tell_source_refused``). The channels told, in the order met."""
-    held = HeldRefusals()
-    for channel_id, error in sources.refused.items():
-        held.hold(channel_id, error, method=INFO)
-    if sources.answered or went_out:
-        held.sent()
-    own = [channel_id for channel_id in held.settle(refusals) if sources.left_out_of(channel_id)]
+    """At the end of a pass: the source channels Slack refused to tell about (``sources.refused``). When the pass's
+    digest channels were refused so as the whole app's (``pass_refused``: ``HeldRefusals.settle``), they are part of
+    that refusal: staff hear of it by its notice, once it is confirmed. Else each is its channel's own, as a digest
+    channel's lone refusal is, and staff are told of each whose questions a digest of the pass would have quoted,
+    once per week per channel and error (``subscriptions.tell_source_refused``). The channels told, in the order
+    met."""
+    if pass_refused:
+        return []
+    own = [channel_id for channel_id in sources.refused if sources.left_out_of(channel_id)]
     if not own:
         return []
     period = str(IsoWeek.containing(now, tz))

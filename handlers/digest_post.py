@@ -29,12 +29,12 @@ from digests.errors import (
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
-from digests.refusals import refused_before, refused_this_week
+from digests.refusals import claimed_unrefused, refused_before, refused_this_week, sent_this_week
 from digests.schedule import STALE_AFTER
 from digests.sender import Clock, SendResult, elapsed_clock, logged
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
-from handlers.digest_held import HELD_REFUSALS, POST, HeldRefusals, fail_held, settle_sources
+from handlers.digest_held import HELD_REFUSALS, POST, HeldRefusals, fail_held, settle_sources, tell_refused
 from handlers.digest_sources import (
     CHANNEL_REFUSALS,
     CONFIGURATION_REFUSALS,
@@ -392,6 +392,8 @@ def due_digests_poster(
         held = HeldRefusals(
             refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz),
             refused_earlier=refused_this_week(db, now=now, tz=tz),
+            sent_before=sent_this_week(db, now=now, tz=tz),
+            pending=claimed_unrefused(db, now=now, tz=tz),
         )
         sources = SourceChannels(
             db,
@@ -427,7 +429,8 @@ def due_digests_poster(
         )
         sources.report()
         results = fail_held(db, results, held.settle(refusals), worker_id=worker_id, now=now)
-        settle_sources(db, sources, refusals, went_out=held.went_out, now=now, tz=tz)  # before: told as the pass's
+        tell_refused(db, results, now=now)
+        settle_sources(db, sources, pass_refused=held.pass_refused, now=now, tz=tz)
         refusals.tell_staff(db, now=now, tz=tz)
         return results
 

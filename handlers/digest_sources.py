@@ -290,7 +290,6 @@ class SourceChannels:
         self._unknown: set[str] = set()
         self._left_out: dict[int, str] = {}  # question id -> channel: quoted by a digest, left out by an answer
         self.refused: dict[str, str] = {}  # channel -> Slack's refusal to tell about it, met this pass
-        self.answered = False  # Slack answered a look-up this pass
 
     def __call__(self, channel_id: str) -> bool:
         known = self._answers.get(channel_id)
@@ -317,7 +316,6 @@ class SourceChannels:
         except (OSError, SlackApiError) as exc:  # OSError: no answer in time, or the connection failed
             failure = sort_failed_look_up(exc)
         else:
-            self.answered = True
             return private
         if failure.kind is LookUpFailure.RATE_LIMITED and failure.wait:
             self.limit.limited(failure.wait)
@@ -339,7 +337,8 @@ class SourceChannels:
     def _left_out_by(self, channel_id: str, failure: FailedLookUp) -> bool:
         """An answer, not a passing failure: Slack does not show the bot the channel (deleted, or private without
         it) or refuses to say: left out, as a channel nobody can vouch for (True: as a private one). A refusal is
-        kept for staff (``refused``), unless the pass finds it was its own (``digest_held.settle_sources``)."""
+        kept for staff (``refused``): told as its channel's own, unless the pass found its digest channels refused
+        as the whole app's (``digest_held.settle_sources``)."""
         if failure.kind is LookUpFailure.REFUSED:
             self.refused[channel_id] = failure.error
         if failure.error in CHANNEL_REFUSALS:

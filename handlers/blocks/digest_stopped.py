@@ -30,6 +30,8 @@ def build_digest_stopped(payload: DigestStopped, lang: str) -> Rendered:
         return _build_digests_held(payload, lang)
     if payload.source:
         return _build_source_refused(payload, lang)
+    if payload.refused:
+        return _build_channel_refused(payload, lang)
     key = DIGEST_STOPPED_WHY.get(payload.reason)
     why = t(key, lang) if key else t("digest.stopped_why_other", lang)
     channel = triage_channel_label(payload.channel_id)  # a link when it is a channel id, else escaped text
@@ -62,3 +64,14 @@ def _build_source_refused(payload: DigestStopped, lang: str) -> Rendered:
     head = t("digest.source_refused", lang, channel=channel, questions=payload.questions)
     code = f" (`{escape_truncate(payload.method, 40)}`: `{escape_truncate(payload.reason, 60)}`)"
     return Rendered(text=fallback(head), blocks=[section("ℹ️ " + head + code), context(t("digest.source_fix", lang))])
+
+
+def _build_channel_refused(payload: DigestStopped, lang: str) -> Rendered:
+    """A digest channel Slack refused this week (``no_permission`` on its post, or on the look-up before it): its
+    digest of the week failed, the subscription stays on. The channel's own refusal, or the whole app's when every
+    channel is refused so: the notice names both fixes."""
+    channel = triage_channel_label(payload.channel_id)
+    head = t("digest.refused_channel", lang, channel=channel)
+    code = f" (`{escape_truncate(payload.method, 40)}`: `{escape_truncate(payload.reason, 60)}`)"
+    fix = t("digest.refused_channel_fix", lang, channel=channel)
+    return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(fix)])

@@ -52,6 +52,7 @@ def test_a_gone_channel_is_turned_off_staff_are_told_once_and_it_is_not_tried_ne
         "method": "",
         "source": False,
         "questions": 0,
+        "refused": False,
     }
     with database.session() as s:
         [entry] = s.scalars(select(AuditLog).where(AuditLog.entity_type == "digest_subscription"))

@@ -86,7 +86,7 @@ def test_one_channels_look_up_refused_while_the_others_post_fails_only_its_week(
 ) -> None:
     """The others' look-ups answered and their digests posted: the refusal is that channel's (the app may not read
     that conversation), failed for the week as the look-up's refusal (not counted as its post refused), and staff
-    are not told."""
+    are told of that channel only (once this week)."""
     emulator.fail_next("conversations.info", error="no_permission", channel="C0DIGEST1", times=100)
     results = passes_for(database, emulator).run(NOW)
     assert {c: r.status for c, r in results.items()} == {
@@ -96,4 +96,7 @@ def test_one_channels_look_up_refused_while_the_others_post_fails_only_its_week(
     }
     assert results["C0DIGEST1"].error == "LookUpRefusedError: conversations.info: no_permission"
     assert run_of(database, "C0DIGEST1").status is DigestRunStatus.FAILED and is_active(database, "C0DIGEST1")
-    assert notices(database) == []
+    # staff told of that channel only (its own refusal, once this week), never "the app is refused"
+    assert [(n.channel_id, n.method, n.refused, n.held) for n in notices(database)] == [
+        ("C0DIGEST1", "conversations.info", True, False)
+    ]

@@ -82,7 +82,8 @@ def test_a_post_that_goes_out_makes_the_refusal_before_it_its_channels(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The first channel refused, the second posted: the app may post, so the refusal is that channel's (failed for
-    the week, one ERROR), nothing is held and staff are not told."""
+    the week, one ERROR), nothing is held and staff are told of that channel
+    only (once this week), never that the app is refused."""
     emulator.fail_next("chat.postMessage", error="no_permission", channel="C0DIGEST1", times=100)
     with caplog.at_level(logging.INFO):
         results = passes_for(database, emulator).run(NOW)
@@ -95,7 +96,10 @@ def test_a_post_that_goes_out_makes_the_refusal_before_it_its_channels(
     assert run_of(database, "C0DIGEST1").status is DigestRunStatus.FAILED and is_active(database, "C0DIGEST1")
     [said] = errors(caplog)
     assert "failed for this week: no_permission" in said
-    assert notices(database) == []
+    # staff told of that channel only (its own refusal, once this week), never "the app is refused"
+    assert [(n.channel_id, n.method, n.refused, n.held) for n in notices(database)] == [
+        ("C0DIGEST1", "chat.postMessage", True, False)
+    ]
 
 
 @pytest.mark.usefixtures("due")
@@ -131,12 +135,14 @@ def test_the_only_post_of_a_pass_refused_so_is_that_channels(
     database: Database,
     emulator: SlackEmulator,  # noqa: F811
 ) -> None:
-    """One channel due and refused: no evidence of more than that channel, so its week fails as before."""
+    """One channel due and refused: no evidence of more than that channel, so its week fails as before, and staff
+    are told of it (that channel's refusal, or the whole app's: the notice names both)."""
     seed(database, "C0DIGEST1")
     emulator.fail_next("chat.postMessage", error="no_permission", times=100)
     results = passes_for(database, emulator).run(NOW)
     assert results["C0DIGEST1"].status is SendStatus.FAILED
-    assert run_of(database, "C0DIGEST1").status is DigestRunStatus.FAILED and notices(database) == []
+    assert run_of(database, "C0DIGEST1").status is DigestRunStatus.FAILED
+    assert [(n.channel_id, n.refused, n.held) for n in notices(database)] == [("C0DIGEST1", True, False)]
 
 
 def test_channels_the_bot_is_not_in_are_each_their_own_however_many_a_pass_meets(

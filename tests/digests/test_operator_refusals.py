@@ -249,7 +249,7 @@ def test_one_channels_no_permission_is_that_channels_refusal_not_the_passs(
     """Slack's ``no_permission`` concerns one conversation (the app is no member of it): the other channels of the
     pass are still asked and get their digest; that channel's post fails its week (as ``not_in_channel`` from a
     channel still subscribed, ``restricted_action``), as does its look-up's (recorded as the look-up's refusal); its
-    subscription stays and staff are not told the app's configuration is wrong."""
+    subscription stays and staff are told of that channel, not that the app's configuration is wrong."""
     seed(database, *DUE)
     for channel in DUE:
         emulator.add_channel(channel, name=channel.lower())
@@ -265,15 +265,19 @@ def test_one_channels_no_permission_is_that_channels_refusal_not_the_passs(
         "C0DIGEST3": SendStatus.SENT,
     }
     assert [len(emulator.messages(c)) for c in DUE] == [0, 1, 1]
-    assert is_active(database, "C0DIGEST1") and notices(database) == []
+    # staff are told of that channel (its own refusal, once this week), never that the app is refused
+    assert is_active(database, "C0DIGEST1")
+    assert [(n.channel_id, n.method, n.refused, n.held) for n in notices(database)] == [
+        ("C0DIGEST1", method, True, False)
+    ]
 
 
 def test_a_digest_channels_no_permission_at_the_look_up_fails_its_week_once_not_every_ten_minutes(
     database: Database, emulator: SlackEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The look-up before the post refused with ``no_permission`` fails that channel's week, as its post would
-    (recorded as the look-up's refusal, ``test_refusals_counted``): one ERROR, and the passes of the rest of the
-    week ask Slack nothing more about it."""
+    (recorded as the look-up's refusal, ``test_refusals_counted``): one ERROR, one notice to staff, and the passes
+    of the rest of the week ask Slack nothing more about it."""
     seed(database, "C0DIGEST1")
     emulator.add_channel("C0DIGEST1", name="c0digest1")
     emulator.fail_next("conversations.info", error="no_permission", channel="C0DIGEST1", times=100)
@@ -290,7 +294,10 @@ def test_a_digest_channels_no_permission_at_the_look_up_fails_its_week_once_not_
     [said] = errors(caplog)
     assert "C0DIGEST1" in said and "no_permission" in said
     assert run_of(database, "C0DIGEST1").status is DigestRunStatus.FAILED and is_active(database, "C0DIGEST1")
-    assert notices(database) == []
+    # staff told once (that channel's refusal, or the whole app's: a lone channel), not every pass
+    assert [(n.channel_id, n.method, n.refused) for n in notices(database)] == [
+        ("C0DIGEST1", "conversations.info", True)
+    ]
 
 
 def test_a_source_channels_no_permission_is_remembered_for_the_week(

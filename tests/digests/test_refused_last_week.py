@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.config import load_settings
+from bot.staff_notices import DigestStopped
 from digests.refusals import REFUSALS_REMEMBERED_WEEKS
 from digests.sender import SendStatus
 from handlers.app import create_web_client
@@ -34,8 +35,8 @@ def week_one(
     method: str = "chat.postMessage",
 ) -> tuple[Passes, int]:
     """Week 1: the first two channels refuse every post (``method``: or the look-up before it); the third's digest
-    goes out in the second pass, the two fail for the week (staff were told once, in the first pass, which met only
-    the two). News for ``news_in_week`` (the weeks between are quiet: nothing to post)."""
+    goes out in the second pass, the two fail for the week (staff are told of each, never that the app is refused).
+    News for ``news_in_week`` (the weeks between are quiet: nothing to post)."""
     for channel in DUE[:2]:
         emulator.fail_next(method, error="no_permission", channel=channel, times=100)
     passes = passes_for(database, emulator)
@@ -46,7 +47,17 @@ def week_one(
         assert run_of(database, channel).status is DigestRunStatus.FAILED
     with database.session() as s:
         add_practice(s, "Praktijk twee", url="https://example.org/p/2", created_at=IN_WEEK + (news_in_week - 1) * WEEK)
-    return passes, len(notices(database))
+    return passes, len(held_told(database))
+
+
+def held_told(database: Database) -> list[DigestStopped]:
+    """The notices that the whole app is refused ("digests held")."""
+    return [n for n in notices(database) if n.held]
+
+
+def refused_told(database: Database) -> list[tuple[str, str]]:
+    """The channels staff were told Slack refused (their own refusal, once per channel per week), by week."""
+    return sorted((n.channel_id, n.method) for n in notices(database) if n.refused)
 
 
 @pytest.mark.usefixtures("due")
@@ -64,7 +75,9 @@ def test_channels_refused_last_week_are_asked_after_the_others_in_the_next_weeks
         "C0DIGEST2": SendStatus.FAILED,
         "C0DIGEST3": SendStatus.SENT,
     }
-    assert len(notices(database)) == told  # staff not told again
+    assert len(held_told(database)) == told  # staff not told the app is refused
+    # each channel's own refusal told once a week: week 1, and week 2
+    assert refused_told(database) == [(c, "chat.postMessage") for c in DUE[:2] for _ in range(2)]
 
 
 @pytest.mark.parametrize("method", ["chat.postMessage", "conversations.info"])
@@ -75,7 +88,8 @@ def test_one_new_refusal_next_to_channels_refused_last_week_is_not_the_passs(
     method: str,
 ) -> None:
     """Week 2: the third channel is refused too (the app removed from it). Two channels refused last week for their
-    own reasons, refused again, do not make its refusal the pass's: all three fail for the week, staff are not told,
+    own reasons, refused again, do not make its refusal the pass's: all three fail for the week, staff are told of
+    each (never that the app is refused),
     and no later pass of the week asks them again. The same when what Slack refuses for those channels is the
     look-up before the post (``conversations.info``): a week failed for the look-up's own refusal is remembered as
     one failed for the post's (review48)."""
@@ -88,7 +102,9 @@ def test_one_new_refusal_next_to_channels_refused_last_week_is_not_the_passs(
     assert {r.status for r in results.values()} == {SendStatus.FAILED}, {c: r.error for c, r in results.items()}
     if method == "conversations.info":  # each failed as its look-up's refusal, none as its post's
         assert {r.error for r in results.values()} == {"LookUpRefusedError: conversations.info: no_permission"}
-    assert len(notices(database)) == told
+    assert len(held_told(database)) == told
+    # each channel's own refusal told once a week: the two in week 1 and week 2, the third in week 2
+    assert refused_told(database) == sorted([*((c, method) for c in DUE[:2] for _ in range(2)), ("C0DIGEST3", method)])
     assert passes.run(WEEK2 + timedelta(minutes=11)) == {}
 
 
@@ -100,7 +116,7 @@ def test_channels_refused_before_a_quiet_week_do_not_make_one_new_refusal_the_pa
     """Week 1 as above; week 2 quiet (nothing posted, every run empty); week 3 the third channel is refused too.
     The two channels' own refusals two weeks back are remembered for this count as for the order
     (``REFUSALS_REMEMBERED_WEEKS``): refused again, they do not make the one new refusal the pass's, so the pass asks
-    all three, all fail for the week and staff are not told again."""
+    all three, all fail for the week and staff are told of each, never that the app is refused."""
     passes, told = week_one(database, emulator, news_in_week=3)
     quiet = passes.run(WEEK2)
     assert {r.status for r in quiet.values()} == {SendStatus.EMPTY} and len(quiet) == len(DUE)
@@ -110,7 +126,7 @@ def test_channels_refused_before_a_quiet_week_do_not_make_one_new_refusal_the_pa
     asked = [c.params.get("channel") for c in emulator.calls_to("chat.postMessage", since=mark)]
     assert asked == ["C0DIGEST3", "C0DIGEST1", "C0DIGEST2"]
     assert {c: r.status for c, r in results.items()} == dict.fromkeys(DUE, SendStatus.FAILED)
-    assert len(notices(database)) == told
+    assert len(held_told(database)) == told
     assert passes.run(NOW + 2 * WEEK + timedelta(minutes=11)) == {}
 
 
@@ -128,7 +144,7 @@ def test_every_channel_refused_last_week_and_again_is_still_the_passs_refusal(
         subscription.active = False
     results = passes.run(WEEK2)
     assert {c: r.status for c, r in results.items()} == dict.fromkeys(DUE[:2], SendStatus.RETRY)
-    assert len(notices(database)) == told + 1
+    assert len(held_told(database)) == told + 1
 
 
 @pytest.mark.usefixtures("due")
@@ -164,7 +180,7 @@ def test_a_pass_stopped_on_channels_refused_before_never_fails_a_channel_it_did_
         run = run_of(database, channel, period=period)
         assert run.status is DigestRunStatus.CLAIMED and "no_permission" in run.error and run.refused_at is None
         assert len(emulator.messages(channel)) == 0
-    assert len(notices(database)) == told
+    assert len(held_told(database)) == told
 
 
 def test_a_refused_channel_look_up_is_not_kept_as_a_refused_post(database: Database, emulator: SlackEmulator) -> None:  # noqa: F811

@@ -162,14 +162,15 @@ def test_an_old_key_of_last_week_does_not_keep_this_weeks_notice(database: Datab
 
 @pytest.mark.parametrize("method", [POST, INFO])
 @pytest.mark.usefixtures("due")
-def test_two_channels_refused_for_their_own_reasons_in_the_weeks_first_pass_tell_staff_nothing(
+def test_two_channels_refused_for_their_own_reasons_in_the_weeks_first_pass_are_no_false_alarm(
     database: Database,
     emulator: SlackEmulator,  # noqa: F811
     method: str,
 ) -> None:
     """The week's first pass meets two channels the app may not post in (or read), nothing sent: it holds them (the
     runs stay due) but does not tell staff "Slack refuses every digest post" yet; the next pass asks the third first,
-    which goes out, so the two were their channels' own refusals — and staff were never told a false alarm."""
+    which goes out, so the two were their channels' own refusals — and staff were never told a false alarm, only
+    of each channel refused."""
     for channel in DUE[:2]:
         emulator.fail_next(method, error="no_permission", channel=channel, times=100)
     passes = passes_for(database, emulator)
@@ -178,7 +179,10 @@ def test_two_channels_refused_for_their_own_reasons_in_the_weeks_first_pass_tell
     later = passes.run(NOW + timedelta(minutes=11))
     assert later["C0DIGEST3"].status.value == "sent"
     assert {later[c].status.value for c in DUE[:2]} == {"failed"}
-    assert notices(database) == []
+    # never "Slack refuses every digest post": each channel's own refusal is told, once this week
+    assert sorted((n.channel_id, n.method, n.refused, n.held) for n in notices(database)) == [
+        (channel, method, True, False) for channel in DUE[:2]
+    ]
 
 
 @pytest.mark.parametrize("method", [POST, INFO])

@@ -1,9 +1,10 @@
 """A source channel Slack refuses to tell about (``no_permission``, or another refusal that is no passing failure)
 leaves its questions out of the week's digests, as a channel nobody can vouch for; staff are told once per week per
 channel and error, naming the channel only as a mention (a private channel's name never reaches the triage channel
-or a digest), how many questions were left out and what to do. The pass decides whose refusal it is as it does for
-the digest channels' own look-ups (``handlers.digest_held.HeldRefusals``): Slack refusing every look-up of a pass
-is the app's refusal (one notice for the week), not one per source channel (fixleft42b item 1)."""
+or a digest), how many questions were left out and what to do. The pass decides whose refusal it is by its digest
+channels' (``handlers.digest_held.HeldRefusals``): when Slack refuses them as the whole app's, every look-up of the
+pass is that refusal (one notice for the week, once a pass confirms it), not one per source channel (fixleft42b item
+1); else each source channel's refusal is its own."""
 
 from __future__ import annotations
 
@@ -72,7 +73,34 @@ def test_every_look_up_refused_is_the_apps_refusal_not_one_notice_per_source_cha
     emulator: SlackEmulator,  # noqa: F811
 ) -> None:
     seed_week(database)
+    """Every look-up refused, the digest channels' too: the source channels' refusals are part of the pass's
+    refusal, not each channel's. Staff hear of it once, by the "digests held" notice, and only once a pass confirms
+    it (review51 item 5): the first pass held a digest channel without asking, so it could still be a false alarm."""
     emulator.fail_next(INFO, error="no_permission", times=1000)
     poster_for(database, emulator)(NOW, "w1")
+    assert notices(database) == []  # not confirmed yet: no notice, of the pass or of a source channel
+    later = NOW + timedelta(minutes=11)  # the next pass (another process: it asks every source channel again)
+    client = create_web_client(
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": emulator.api_url})
+    )
+    due_digests_poster(database, client, ChannelDirectory(), clock=lambda: later)(later, "w2")
     told = notices(database)
     assert [(n.source, n.held, n.method) for n in told] == [(False, True, INFO)], told
+
+
+def test_source_refusals_with_no_digest_refused_are_each_channels_own(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """review51 item 5: every source channel's look-up refused, no digest channel refused (their posts only fail
+    for a passing reason: nothing went out): no "digests held" notice (no digest is held for it), but each source
+    channel told once, its questions left out, as a lone refusal is."""
+    seed_week(database)
+    for channel in PUBLIC_SOURCES:
+        emulator.fail_next(INFO, error="no_permission", channel=channel, times=100)
+    emulator.fail_next("chat.postMessage", error="internal_error", times=100)
+    results = poster_for(database, emulator)(NOW, "w1")
+    assert {r.status for r in results} == {SendStatus.RETRY}
+    told = notices(database)
+    assert not any(n.held for n in told)
+    assert sorted((n.channel_id, n.source, n.method) for n in told) == [(c, True, INFO) for c in PUBLIC_SOURCES]

@@ -38,9 +38,9 @@ def test_a_modal_opens_while_the_database_is_locked(bot: BotProcess, emulator: S
             emulator.ack_probe = None
         for delivery in sent.values():
             assert_acked_before_slow_work(delivery, slack=False)
-        # both modals open while the lock still stands: neither views.open waited for the database
+        # both modals open while the lock still stands (the block holds it until it ends, so this wait is the
+        # check): neither views.open waited for the database
         emulator.wait_for(lambda: all(opened(emulator, user) == [view] for user, (_, view) in MODALS.items()), ACK_WAIT)
-        assert lock.held.is_set()
         assert [c.ok for c in emulator.calls_to("views.open")] == [True, True]
 
     # and each request completes (its log line, no error) once the database is free again
