@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import ConfigError
 from bot.register.identity import SlackEmailLookup
 from bot.text import shown_text
-from handlers.slack_settings import slack_unreachable
+from handlers.slack_settings import quiet_client_failures, slack_unreachable
 
 log = logging.getLogger(__name__)
 GONE = frozenset({"user_not_found", "user_not_visible"})  # Slack answered: no address to give
@@ -48,9 +48,14 @@ def unreachable_kind(exc: Exception) -> str | None:
 def slack_account(client: WebClient, user_id: str, *, reachable: bool = False) -> SlackAccount:
     """Name and e-mail address Slack holds for ``user_id`` (best effort: a failure is logged, ``checked`` False).
     ``reachable``: Slack out of reach (``unreachable_kind``) raises ``bot.errors.ConfigError`` (one line for the
-    operator) instead of being logged per account."""
+    operator) instead of being logged per account, and the client's own failure lines are left out: that line is
+    all an operator sees (``quiet_client_failures``)."""
     try:
-        user = client.users_info(user=user_id).get("user") or {}
+        if reachable:
+            with quiet_client_failures(client.logger):
+                user = client.users_info(user=user_id).get("user") or {}
+        else:
+            user = client.users_info(user=user_id).get("user") or {}
     except (SlackApiError, OSError) as exc:
         kind = unreachable_kind(exc)
         if reachable and kind is not None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 from urllib.error import URLError
 
@@ -35,7 +34,7 @@ from bot.network import Network
 from bot.text import shown_text
 from handlers.http_edge import HttpEdge, WsgiApp
 from handlers.services import Services, retry_after_seconds
-from handlers.slack_settings import MISSING_SECRET, slack_unreachable
+from handlers.slack_settings import MISSING_SECRET, quiet_client_failures, slack_unreachable
 from handlers.socketwatch import SocketWatch
 from handlers.stopping import StopSignals
 
@@ -175,25 +174,6 @@ def create_web_client(settings: Settings) -> WebClient:
     return configure_web_client(WebClient(token=settings.slack_bot_token), settings)
 
 
-class _SendFailures(logging.Filter):
-    """The Web API client's own "Failed to send a request to Slack API server" line, logged for every attempt."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Failed to send a request to Slack API server")
-
-
-@contextmanager
-def _quiet_send_failures(logger: logging.Logger) -> Iterator[None]:
-    """Leave out the client's per-attempt error lines while the start-up check runs (only then: later they are a
-    running bot's log)."""
-    quiet = _SendFailures()
-    logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
-
-
 def create_app(services: Services, *, http: bool) -> App:
     """The Bolt app, given its token and signing secret from the settings (never from the environment).
 
@@ -214,7 +194,7 @@ def create_app(services: Services, *, http: bool) -> App:
     )
     configure_web_client(app.client, settings)
     try:
-        with _quiet_send_failures(app.client.logger):  # the ConfigError below is the one line an operator sees
+        with quiet_client_failures(app.client.logger):  # the ConfigError below is the one line an operator sees
             identity = app.client.auth_test()
     except SlackApiError as exc:
         error = shown_text(str(exc.response.get("error")))
@@ -247,7 +227,7 @@ def own_app_id(client: WebClient, identity: dict[str, Any], *, given: str | None
     found = identity.get("app_id")
     if not found and identity.get("bot_id"):
         try:
-            with _quiet_send_failures(client.logger):
+            with quiet_client_failures(client.logger):
                 bot = client.bots_info(bot=str(identity["bot_id"])).get("bot")
             found = bot.get("app_id") if isinstance(bot, dict) else None
         except (SlackApiError, URLError, OSError) as exc:

@@ -84,7 +84,7 @@ def route_needs_command(turn: Turn, text: str) -> bool:
 def show_needs(turn: Turn, period_text: str) -> None:
     """The period's topics, the most asked first, to the staff member who asked (ephemeral)."""
     turn.actor.require_staff("see knowledge needs")
-    overview = _service(turn).overview(
+    overview = _service(turn).overview_after_grouping(  # placed first, committed on its own (the lock's length)
         turn.session, actor=turn.actor, period=_period(turn, period_text), now=turn.now, limit=OVERVIEW_TOPICS
     )
     assert turn.respond is not None

@@ -4,8 +4,10 @@ app-level token and the signing secret, each refused with what is wrong with it 
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from bot.config import Settings, settings_error
 from bot.errors import ConfigError, Count, Detail, Problem
@@ -196,3 +198,27 @@ def slack_unreachable(
     return ConfigError(
         "unreachable", Problem(english, "setting_slack_unreachable", {"url": url, "detail": Detail(said, kind)})
     )
+
+
+# the lines slack_sdk's Web API client logs at ERROR by itself: one per connection attempt, and a page it could not
+# decode (a proxy's) quoted whole; when Slack is out of reach, ``slack_unreachable`` says all of it in one line
+CLIENT_FAILURES = ("Failed to send a request to Slack API server", "Failed to decode Slack API response")
+
+
+class _ClientFailures(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(CLIENT_FAILURES)
+
+
+@contextmanager
+def quiet_client_failures(logger: logging.Logger) -> Iterator[None]:
+    """Leave out the Web API client's own failure lines (``CLIENT_FAILURES``) while a call runs whose failure the
+    caller explains itself in one line (``slack_unreachable``): `wieweet run`'s start-up check, `wieweet register
+    check-slack`. Only then: elsewhere they are a running bot's log (masked by the log formatter, ``bot.cli.logs``).
+    ``logger`` is the client's (``client.logger``, slack_sdk's module logger: for the call's length, every client's)."""
+    quiet = _ClientFailures()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)

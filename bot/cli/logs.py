@@ -9,6 +9,12 @@ the Unicode line and paragraph separators and the bidirectional controls. A trac
 its own lines, but each of them starts with ``CONTINUATION`` (and is escaped the same way): a line that does not is
 always the start of a record. The escaping is done in the formatter, not in each call, so no ``log.info`` anywhere
 can forget it; it works on a copy of the text and leaves the record (other handlers, pytest's capture) alone.
+
+The same text may carry a secret: a proxy's error page that echoes the request's ``Authorization: Bearer xoxb-…``
+(slack_sdk logs such a page at ERROR by itself), a database address with its password in an exception's message.
+The formatter therefore also masks every line it writes, the head and each traceback line (the exception's text
+included), with ``bot.text.mask_secrets`` (a Slack token as ``xoxb-***``, a web address's password, a secret-named
+query value, a webhook's path): no logger, a library's or a traceback's included, can put one in the log.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import logging
 import re
 from typing import IO
 
-from bot.text import BIDI_CONTROLS
+from bot.text import BIDI_CONTROLS, mask_secrets
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CONTINUATION = "  | "  # the start of every line of a record after its first (a traceback's)
@@ -35,6 +41,11 @@ def escape_controls(text: str) -> str:
     return _CONTROLS.sub(_escaped, text)
 
 
+def logged_line(text: str) -> str:
+    """One physical line of a record as the log shows it: its secrets masked, its control characters escaped."""
+    return escape_controls(mask_secrets(text))
+
+
 class OneLineFormatter(logging.Formatter):
     """A ``logging.Formatter`` whose record is one line, continued only by ``CONTINUATION`` lines (a traceback)."""
 
@@ -49,8 +60,8 @@ class OneLineFormatter(logging.Formatter):
             extra += record.exc_text.splitlines()
         if record.stack_info:
             extra += self.formatStack(record.stack_info).splitlines()
-        head = escape_controls(self.formatMessage(record))
-        return head + "".join(f"\n{CONTINUATION}{escape_controls(line)}" for line in extra)
+        head = logged_line(self.formatMessage(record))
+        return head + "".join(f"\n{CONTINUATION}{logged_line(line)}" for line in extra)
 
 
 def log_handler(stream: IO[str]) -> logging.Handler:

@@ -208,7 +208,7 @@ def needs_group(
     service = _service(cli)
     _embed(cli, service, embed_seconds, quiet=as_json)
     with cli.db.session() as session:
-        overview = service.overview(
+        overview = service.overview_after_grouping(  # placed first, committed on its own (the lock's length)
             session, actor=cli_actor(), period=period, now=now, min_items=min_items, limit=limit
         )
     if as_json:

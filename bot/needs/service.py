@@ -4,7 +4,8 @@
 job runner and the Slack layer call. It is a facade, like ``bot.routing.service.RoutingService``: each use case is
 a method of the part that owns it, exposed under the names callers use:
 
-* ``bot.needs.topics.Topics`` — update_topics (the grouping run), overview (a period's topics and figures);
+* ``bot.needs.topics.Topics`` — update_topics (the grouping run), overview (a period's topics and figures;
+  ``overview_after_grouping`` places the new questions first, in a unit of work of its own);
 * ``bot.needs.proposals.Proposals`` — propose_sessions (the job), proposal, list_proposals, proposal_message_ref(s),
   live_views_quoting, current_view; ``bot.needs.proposal_actions.ProposalActions`` — plan_invite, release_invite,
   record_invite, dismiss_proposal, complete_proposal; ``bot.needs.proposal_refresh`` — mark_for_refresh and the
@@ -14,7 +15,8 @@ a method of the part that owns it, exposed under the names callers use:
 
 They share one ``bot.needs.core.NeedsCore`` (the knowledge base, the configuration, the meaning signal, one read
 of the needs, the search and the privacy rules). Every function takes the session of the caller's unit of work
-and never commits. The steering-group report is ``bot.needs.report``.
+and never commits, except ``overview_after_grouping``'s grouping step (committed on its own before the overview
+reads, as ``bot.needs.report_data.collect_report_to_share``'s). The steering-group report is ``bot.needs.report``.
 """
 
 from __future__ import annotations
@@ -23,13 +25,19 @@ import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 
+from sqlalchemy.orm import Session
+
+from bot.actors import Actor
 from bot.config import Settings
 from bot.knowledge import DatabaseVectorStore, KnowledgeBase
 from bot.needs import proposal_refresh
 from bot.needs.core import AskerDirectory, NeedsConfig, NeedsCore, register_directory
 from bot.needs.meaning import QuestionMeaning
+from bot.needs.model import NeedsOverview
+from bot.needs.periods import Period
 from bot.needs.proposal_actions import ProposalActions
 from bot.needs.proposals import Proposals
 from bot.needs.recruiting import Recruiting
@@ -126,6 +134,28 @@ class NeedsService:
                 return run(*args, **kwargs)
 
         return within
+
+    def overview_after_grouping(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        period: Period,
+        now: datetime,
+        min_items: int = 1,
+        limit: int | None = None,
+    ) -> NeedsOverview:
+        """``overview`` with the new questions placed first, in a unit of work of its own on the knowledge base's
+        database, committed before the overview reads in ``session`` (the caller's): the grouping holds its lock (on
+        SQLite the whole database's write lock, so every other writer waits) for that step only, never while the
+        figures are read and shown. Skipped at once when another process (or, on SQLite, the caller's own
+        transaction, when it has written) holds the lock: the overview shows what is placed so far."""
+        actor.require_staff("see knowledge needs")
+        with self.knowledge.database.session() as grouping:
+            self.update_topics(grouping, now=now, wait=False)
+        return self.overview(
+            session, actor=actor, period=period, now=now, update=False, min_items=min_items, limit=limit
+        )
 
     @property
     def meaning(self) -> QuestionMeaning | None:

@@ -7,11 +7,15 @@ from __future__ import annotations
 import io
 import logging
 import re
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
 from slack_bolt import BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.cli import main
 from bot.cli.logs import CONTINUATION, OneLineFormatter
@@ -86,3 +90,68 @@ def test_the_wieweet_command_logs_through_the_one_line_formatter(log: io.StringI
     assert [type(h.formatter) for h in installed] == [OneLineFormatter]
     logging.getLogger("wieweet.test").info("one %s two", "\n")
     assert log.getvalue().endswith(" INFO wieweet.test: one \\n two\n")
+
+
+# a token-looking text with escape characters, as a proxy's page or an error's message may echo it (review51 #3)
+LEAKY = "Proxy error\x1b[31m token xoxb-1111-2222-S3cretZZZ\n https://dienst:Geheim42@db.example/x?token=T0kenQ"
+LEAKED = ("S3cretZZZ", "Geheim42", "T0kenQ", "\x1b")
+
+
+def assert_masked(lines: list[str]) -> None:
+    records = [line for line in lines if not line.startswith(CONTINUATION)]
+    assert all(RECORD_START.match(line) for line in records), records
+    for line in lines:
+        assert line.isprintable() and not any(secret in line for secret in LEAKED), line
+
+
+def test_no_logger_leaks_a_secret_in_its_message_or_traceback(log: io.StringIO) -> None:
+    """Masked in the formatter: a library's line (slack_sdk's own), an argument, an exception's text and every line
+    of its traceback, whoever logs it."""
+    logging.getLogger("slack_sdk.web.base_client").error("Failed to decode Slack API response: %s", LEAKY)
+    try:
+        raise ValueError(LEAKY)
+    except ValueError:
+        logging.getLogger("some.library").exception("failed: %s", LEAKY)
+    lines = log.getvalue().splitlines()
+    assert_masked(lines)
+    assert any("slack_sdk.web.base_client" in line and "xoxb-***" in line for line in lines), lines
+    assert f"{CONTINUATION}ValueError: Proxy error\\x1b[31m token xoxb-***" in lines, lines
+    assert any("dienst:***@db.example" in line and "token=***" in line for line in lines), lines
+
+
+class Page(BaseHTTPRequestHandler):
+    """A proxy's page, answered with 200, that echoes a token: not Slack's answer (not JSON)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = f"<html>{LEAKY}</html>".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_slack_sdks_own_error_line_for_a_page_not_slacks_is_masked(log: io.StringIO) -> None:
+    """What `wieweet run` writes when a post is answered with a proxy's page: slack_sdk's ERROR line and the
+    traceback logged with it, masked and one record each."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = WebClient(token="xoxb-123-456-abcdefabcdef", base_url=f"http://127.0.0.1:{server.server_address[1]}/")
+        with pytest.raises(SlackApiError):
+            try:
+                client.chat_postMessage(channel="C0WONEN01", text="hallo")
+            except SlackApiError:
+                logging.getLogger("wieweet.test").exception("post failed")
+                raise
+    finally:
+        server.shutdown()
+        server.server_close()
+    lines = log.getvalue().splitlines()
+    assert_masked(lines)
+    assert any(" ERROR slack_sdk.web.base_client: Failed to decode" in line for line in lines), lines
+    assert any(" ERROR wieweet.test: post failed" in line for line in lines), lines

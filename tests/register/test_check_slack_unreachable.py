@@ -1,17 +1,23 @@
 """``wieweet register check-slack`` with Slack out of reach — nothing listening, no answer in time, an error status
 of the server (5xx), or an answer that is not Slack's (not JSON: a proxy's error page) — says so in one line in the
 operator's language and exits non-zero, never with a traceback, before any expert is listed as unconfirmed
-(fixleft42b item 6)."""
+(fixleft42b item 6). That line is all the command writes, on stdout and stderr together: slack_sdk's own ERROR lines
+(a line per connection attempt, the page it could not decode) are left out, as the logging the composition root
+sets up writes them (review51 #3)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import IO
 
 import pytest
 from slack_sdk import WebClient
 
+import bot.cli as cli
+from bot.cli.logs import configure_logging
 from storage.db import Database
 from tests.digests.test_cli import emulator, seeded, wieweet  # noqa: F401
 from tests.emulator import SlackEmulator
@@ -27,6 +33,27 @@ WHY = {
     "status": ("de server antwoordt met een fout", "the server answers with an error"),
     "not_json": ("het antwoord komt niet van Slack", "the answer is not Slack's"),
 }
+
+
+@pytest.fixture(autouse=True)
+def composition_root_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The logging `wieweet` sets up in a fresh process (to its stderr, which the runner's output holds), not pytest's
+    capture, so a library's log line shows in the output as an operator would see it."""
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+
+    def fresh(*, verbose: bool, stream: IO[str]) -> None:
+        root.handlers = []  # as in a new process: pytest's capture handlers are put back below
+        configure_logging(verbose=verbose, stream=stream)
+
+    monkeypatch.setattr(cli, "configure_logging", fresh)
+    try:
+        yield
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers = saved
+        root.setLevel(level)
 
 
 class Page(BaseHTTPRequestHandler):
