@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -63,15 +65,23 @@ def needs_bot(emulator: SlackEmulator, demo_db_url: str, db: Database, tmp_path:
     process.stop()
 
 
-def needs_pass(db: Database) -> list[int]:
-    """A needs pass as another replica runs it: groups the questions and queues proposals (the bot sends them)."""
+def needs_pass(db: Database, *, timeout: float = 30.0) -> list[int]:
+    """A needs pass as another replica runs it: groups the questions and queues proposals (the bot sends them).
+    While the bot's own pass holds the grouping lock this one skips (``ran`` False): it is run again until it ran,
+    so what the bot's pass placed and claimed is committed when this returns."""
     knowledge = KnowledgeBase(db)
     knowledge.load()
+    deadline = time.monotonic() + timeout
     try:
-        result = run_needs_pass(db, service=NeedsService(knowledge), now=datetime.now(UTC), worker_id="e2e")
+        while True:
+            result = run_needs_pass(db, service=NeedsService(knowledge), now=datetime.now(UTC), worker_id="e2e")
+            if result.ran:
+                return list(result.proposals)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the needs pass found the grouping lock held for {timeout:.0f} s")
+            threading.Event().wait(0.05)  # the bot's pass holds the lock: try again shortly
     finally:
         knowledge.close()
-    return list(result.proposals)
 
 
 def our_proposal(db: Database) -> NeedProposal:
