@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.error import URLError
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import (
@@ -23,6 +25,8 @@ from slack_sdk.http_retry import (
     RetryState,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.socket_mode.client import BaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
@@ -32,6 +36,7 @@ from bot.errors import ConfigError, Problem
 from bot.health import HealthMonitor
 from bot.network import Network
 from bot.text import shown_text
+from handlers.after_ack import after_ack
 from handlers.http_edge import HttpEdge, WsgiApp
 from handlers.services import Services, retry_after_seconds
 from handlers.slack_settings import MISSING_SECRET, quiet_client_failures, slack_unreachable
@@ -391,12 +396,25 @@ def _stop_listening(server: BaseWSGIServer | MultiSocketServer) -> None:
         server.close()
 
 
+class AckFirstSocketModeHandler(SocketModeHandler):
+    """Bolt's Socket Mode handler that starts what a response leaves for after the ack (``handlers.after_ack``)
+    once the ack is written to the connection, not before."""
+
+    def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:
+        start = time.time()
+        response = run_bolt_app(self.app, req)
+        send_response(client, req, response, start)
+        after_ack(response)
+
+
 def run_socket_mode(app: App, settings: Settings, *, stopping: StopSignals) -> None:
     """Serve over Socket Mode until SIGTERM or SIGINT (``stopping``: as for ``run_http``; set already: nothing is
     served), or until the connection cannot come back (``handlers.socketwatch``: ``SocketModeDownError``)."""
     # slack_sdk's built-in client reads a frame one recv of ``receive_buffer_size`` per recursive call: with its
     # default (1 KB) a frame of about 1 MB overflowed the stack, was never acked and the connection was rebuilt
-    handler = SocketModeHandler(app, app_token=settings.slack_app_token, receive_buffer_size=SOCKET_RECEIVE_BUFFER)
+    handler = AckFirstSocketModeHandler(
+        app, app_token=settings.slack_app_token, receive_buffer_size=SOCKET_RECEIVE_BUFFER
+    )
     if stopping.requested.is_set():
         return
     watch = SocketWatch(down_seconds=settings.socket_down_seconds)  # a connection that cannot come back: see there

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import WieweetError
 from bot.i18n import format_clock, t, weekday_name
 from bot.matching.loader import load_themes
+from bot.operator_texts import operator_text
 from bot.text import is_slack_channel_id
 from digests.subscriptions import (
     get_subscription,
@@ -118,25 +119,33 @@ def open_digest_modal(turn: Turn, channel: str) -> None:
     turn.client.views_open(trigger_id=turn.trigger_id, view=view)
 
 
+def _schedule(form: DigestForm, lang: str) -> tuple[int, int, int] | str:
+    """The form's day and time (weekday, hour, minute), or why they cannot be posted at in ``lang``: the refusal's
+    catalogue text (``bot.operator_texts``, the value quoted masked and cut by ``shown_value``), not its English
+    line."""
+    try:
+        weekday = parse_weekday(form.day)
+        hour, minute = parse_time(form.time)
+    except WieweetError as exc:
+        line = exc.args[0] if exc.args else exc.message
+        return operator_text(line, lang)
+    return weekday, hour, minute
+
+
 def check_digest_form(form: DigestForm, draft: Draft) -> dict[str, str]:
     """Before the ack: the day and time must be ones a digest can be posted at."""
-    try:
-        parse_weekday(form.day)
-        parse_time(form.time)
-    except WieweetError as exc:
-        return {ids.BLOCK_DIGEST_TIME: exc.message}
-    return {}
+    schedule = _schedule(form, draft.lang)
+    return {ids.BLOCK_DIGEST_TIME: schedule} if isinstance(schedule, str) else {}
 
 
 def handle_digest_submission(turn: Turn, form: DigestForm) -> None:
     # the channel named by the modal is a claim: its members and staff only, by Slack's data
     _require_may_manage(turn, form.channel_id, "subscribe a channel to the digest")
-    try:
-        weekday = parse_weekday(form.day)
-        hour, minute = parse_time(form.time)
-    except WieweetError as exc:
-        turn.form_errors({ids.BLOCK_DIGEST_TIME: exc.message})
+    schedule = _schedule(form, turn.lang)
+    if isinstance(schedule, str):
+        turn.form_errors({ids.BLOCK_DIGEST_TIME: schedule})
         return
+    weekday, hour, minute = schedule
     turn.ack()
     channel = form.channel_id
     require_not_shared_outside(turn, channel)

@@ -39,6 +39,7 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from handlers.after_ack import AckThen, ThenBody
 from handlers.errors import VERIFIED
 
 log = logging.getLogger("wieweet.http")
@@ -71,6 +72,7 @@ class Answer:
     body: bytes = b""
     content_type: str = "application/json"
     headers: list[tuple[str, str]] = field(default_factory=list)
+    then: Callable[[], None] | None = None  # started once the response is written (``handlers.after_ack``)
 
 
 class Refused(Exception):
@@ -204,7 +206,8 @@ class HttpEdge:
             answer = Answer(500, b'{"ok": false, "error": "internal_error"}')
         headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body))), *answer.headers]
         start_response(status_line(answer.status), headers)
-        return [b"" if method == "HEAD" else answer.body]
+        chunks = [b"" if method == "HEAD" else answer.body]
+        return chunks if answer.then is None else ThenBody(chunks, answer.then)
 
     def answer(self, environ: WSGIEnvironment, method: str, path: str) -> Answer:
         if path == HEALTH_PATH:
@@ -293,4 +296,5 @@ class HttpEdge:
             elif name.lower() != "content-length":
                 extra.extend((name, str(value)) for value in values)
         body = response.body if isinstance(response.body, str) else json.dumps(response.body)
-        return Answer(response.status, body.encode("utf-8"), content_type, extra)
+        then = response.then if isinstance(response, AckThen) else None  # said to Slack after this answer
+        return Answer(response.status, body.encode("utf-8"), content_type, extra, then)

@@ -2,9 +2,10 @@
 
 In a Slack Connect channel people of another organisation can mention the bot, run ``/wieweet``, click its buttons
 and open its modals. Whatever they send stops here, before any listener (and so before anything is recorded in
-the inbox, stored, searched or routed): the request is acknowledged, the person gets one friendly message, and one
-refusal line is logged (``handlers.claims.log_refusal``; Slack's ``user_change`` of such a person, sent for each
-status they set, at WARNING once per person and process, then at DEBUG). Who is inside is ``bot.network.is_inside``,
+the inbox, stored, searched or routed): the request is acknowledged, the person then gets one friendly message (sent
+only once Slack has the ack: ``handlers.after_ack``), and one refusal line is logged (``handlers.claims.log_refusal``;
+Slack's ``user_change`` of such a person, sent for each status they set, at WARNING once per person and process, then
+at DEBUG). Who is inside is ``bot.network.is_inside``,
 on what Slack signed: the person's team in the payload (``user.team_id`` in interactions, ``user_team`` or ``team`` on
 events) and, where the payload does not say (slash commands, the Home tab, another workspace of a Grid organisation),
 ``users.info`` (``LocaleCache.person``, cached). A user Slack does not know is outside. Slack's ``user_change``
@@ -50,6 +51,7 @@ from bot import inbox as inbox_core
 from bot.i18n import locale_language, t
 from bot.network import Network, guest_kept_out, is_inside
 from handlers.addressed import addressed_to_the_bot
+from handlers.after_ack import AckThen
 from handlers.claims import log_refusal
 from handlers.errors import REF, tell_user
 from handlers.kit import section
@@ -324,8 +326,9 @@ class NetworkGate:
         *,
         unchecked: bool = False,
     ) -> BoltResponse:
-        """The acknowledgement, and the one message (``text``; None: nothing is said), as fits the kind of request.
-        ``unchecked``: a modal submission stays open (nothing was decided: the person submits it again)."""
+        """The acknowledgement, and the one message (``text``; None: nothing is said), as fits the kind of request,
+        sent after the ack (``_then``). ``unchecked``: a modal submission stays open (nothing was decided: the person
+        submits it again)."""
         kind = str(body.get("type") or "")
         if text is None:
             return BoltResponse(status=200, body={"options": []} if kind == "block_suggestion" else "")
@@ -338,18 +341,21 @@ class NetworkGate:
         if kind == "event_callback":
             event = body.get("event") or {}
             if event.get("type") == "app_home_opened":
-                self._later(lambda: self._publish_home(context, text))
-            elif addressed_to_the_bot(event):  # what wieweet would have answered
-                self._later(lambda: tell_user(self.services.settings, dict(body), context, context.client, text))
+                return self._then(lambda: self._publish_home(context, text))
+            if addressed_to_the_bot(event):  # what wieweet would have answered
+                return self._then(lambda: tell_user(self.services.settings, dict(body), context, context.client, text))
             return BoltResponse(status=200, body="")
         if kind == "view_submission" and unchecked:  # the form stays as typed, under a notice to close
             return BoltResponse(
                 status=200, body={"response_action": "push", "view": build_notice_modal(text).to_dict()}
             )
-        self._later(lambda: tell_user(self.services.settings, dict(body), context, context.client, text))
-        if kind == "view_submission":
-            return BoltResponse(status=200, body={"response_action": "clear"})
-        return BoltResponse(status=200, body="")
+        tell = lambda: tell_user(self.services.settings, dict(body), context, context.client, text)  # noqa: E731
+        return self._then(tell, {"response_action": "clear"} if kind == "view_submission" else "")
+
+    def _then(self, work: Callable[[], None], body: str | dict[str, Any] = "") -> BoltResponse:
+        """The ack (``body``), and ``work`` on the gate's pool once Slack has it (``handlers.after_ack``): the
+        message never reaches Slack before the ack."""
+        return AckThen(status=200, body=body, then=lambda: self._later(work))
 
     def _publish_home(self, context: BoltContext, text: str) -> None:
         context.client.views_publish(user_id=str(context.user_id), view=build_notice_home(text))

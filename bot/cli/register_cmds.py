@@ -257,7 +257,7 @@ def import_cmd(
                     now=now,
                     progress=progress.callback,
                     consent_on_paper=consent_on_paper,
-                    slack_emails=slack_email_lookup(cli.settings),
+                    slack_emails=slack_email_lookup(cli.settings, reachable=True),  # unreachable: one line
                     relist_erased=relist_erased,
                 )
             else:
@@ -274,6 +274,9 @@ def import_cmd(
         progress.close()
         fail_import(exc, cli)
         return
+    except BaseException:  # e.g. Slack out of reach: a bar on the terminal ends before the error's one line
+        progress.close()
+        raise
     progress.close()
     print_report(report, lang)
 

@@ -295,6 +295,14 @@ class SlackEmulator(DriverMixin):
         """How many Web API calls and response_url posts have waited because Slack was held (all holds together)."""
         return self._state.held_requests
 
+    @property
+    def held_calls(self) -> list[str]:
+        """What waited because Slack was held, in the order it reached Slack: each Web API call's method, a
+        response_url post as ``response_url`` (all holds together). Read at an ack (``ack_probe``), it says what the
+        bot sent Slack before the ack: by order, not time."""
+        with self._state.lock:
+            return list(self._state.held_calls)
+
     # -- fault injection ----------------------------------------------------------------------------
 
     def fail_next(

@@ -152,19 +152,21 @@ class EmulatorServer:
 
     # -- handlers -----------------------------------------------------------------------------------
 
-    async def _while_held(self) -> None:
-        """Wait while Slack is held (``SlackEmulator.hold_slack``): the call is answered once it is let go."""
+    async def _while_held(self, name: str) -> None:
+        """Wait while Slack is held (``SlackEmulator.hold_slack``): the call (``name``: its method, or
+        ``response_url``) is answered once it is let go."""
         if not self.state.slack_held:
             return
         with self.state.lock:
             self.state.held_requests += 1
+            self.state.held_calls.append(name)
         while self.state.slack_held:
             await asyncio.sleep(0.005)
 
     async def _api(self, request: web.Request) -> web.Response:
         params = await read_params(request)
         if request.match_info["method"] != "apps.connections.open":  # a Socket Mode (re)connect is never held
-            await self._while_held()
+            await self._while_held(request.match_info["method"])
         delay = self.state.latency_for(request.match_info["method"])
         if delay > 0:  # a slow Slack (``SlackEmulator.set_latency``); other calls are served meanwhile
             await asyncio.sleep(delay)
@@ -188,7 +190,7 @@ class EmulatorServer:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        await self._while_held()
+        await self._while_held("response_url")
         try:
             body: Any = json.loads(raw) if raw else {}
         except json.JSONDecodeError:

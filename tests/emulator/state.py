@@ -65,6 +65,7 @@ class State:
         # that arrives meanwhile did not wait for Slack (``Attempt.slack_held_at_ack``)
         self.slack_held = False
         self.held_requests = 0  # how many requests had to wait for that (``SlackEmulator.held_requests``)
+        self.held_calls: list[str] = []  # what waited, in the order it arrived (``SlackEmulator.held_calls``)
         self.files: dict[str, FileRecord] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
         self.response_posts: list[JSON] = []

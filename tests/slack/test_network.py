@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from bot.config import Settings, read_settings
 from bot.errors import ConfigError
 from bot.network import Network, is_inside, parse_allowed_teams
 from digests.errors import PermanentPostError
+from handlers.after_ack import AckThen, after_ack
 from handlers.app import create_app
 from handlers.channels import is_shared_outside
 from handlers.digest_post import not_shared_outside
@@ -225,6 +227,7 @@ def gate_run(body: dict[str, Any], client: GateClient, network: Network = HOME) 
         return BoltResponse(status=200, body="")
 
     response = gate(request, BoltResponse(status=200), next_)
+    after_ack(response)  # as the adapters do once the ack is sent (``handlers.after_ack``)
     gate._pool.shutdown(wait=True)  # the message to the refused person has been sent
     return (None if passed else response), bool(passed)
 
@@ -371,3 +374,22 @@ def test_a_member_made_a_guest_is_kept_out_by_every_replica_within_minutes() -> 
     assert looked_up() == 4
     for gate in replicas:
         gate._pool.shutdown(wait=True)  # the refused person's messages are sent
+
+
+def test_the_refused_persons_message_waits_for_the_ack() -> None:
+    """The gate answers before any listener; what it says to the person goes to Slack only once the adapter sent the
+    ack (``handlers.after_ack``): nothing before, the message after (fixsmall42 item 4)."""
+    settings = Settings(default_language="nl")
+    gate = NetworkGate(Services(settings=settings, db=None, knowledge=None), HOME)  # type: ignore[arg-type]
+    client = GateClient(error="internal_error")  # Slack cannot say who is acting
+    mention = {"type": "event_callback", "event": {"type": "app_mention", "user": "U9", "channel": "C1", "ts": "1.2"}}
+    request = BoltRequest(body=mention, mode="socket_mode")
+    request.context.update(client=client, bot_user_id="UBOT", user_id="U9", channel_id="C1")
+    response = gate(request, BoltResponse(status=200), lambda: BoltResponse(status=200, body="passed"))
+    assert isinstance(response, AckThen) and response.body == ""
+    gate._pool.shutdown(wait=True)
+    assert [name for name, _ in client.calls] == ["users.info"]  # the check's own look-up: nothing said yet
+    gate._pool = ThreadPoolExecutor(max_workers=1)
+    after_ack(response)
+    gate._pool.shutdown(wait=True)
+    assert [name for name, _ in client.calls] == ["users.info", "chat.postEphemeral"]
