@@ -187,6 +187,13 @@ def _one(line: Problem, lang: str) -> str:
             if more
             else ""
         )
+    if line.code == "input_themes":  # the refused themes past the first few, counted: " en nog 3 andere"
+        more = int(line.values.get("more", 0))  # type: ignore[call-overload]
+        values["more"] = (
+            tn("cli.input_themes_more", "cli.input_themes_more_plural", more, lang, count=format_number(more, lang))
+            if more
+            else ""
+        )
     n = int(line.values.get("count", 0))  # type: ignore[call-overload]
     counted: dict[str, Callable[[], str]] = {  # the texts whose words follow their count: "1 teken", "3 tekens"
         "setting_secret_characters": lambda: tn(

@@ -93,8 +93,9 @@ _SECRET_QUERY = re.compile(r"(?i)([?&;#][^=&#;\s]*(?:pass|token|secret|key|sig|a
 # ... a Slack webhook's secret path (``https://hooks.slack.com/services/T…/B…/…``, also workflows and triggers) ...
 _SLACK_HOOK = re.compile(r"(?i)(\bhooks\.slack\.com/(?:services|workflows|triggers)/)[^\s?#]+")
 # ... and a Slack token (bot, user, app-level, configuration: ``xoxb-…``, ``xoxp-…``, ``xapp-…``, ``xoxe.xoxp-…``;
-# also as a header cell reads once its column name is normalised, ``xoxb_…``).
-_SLACK_TOKEN = re.compile(r"\b(xox[a-z]|xapp)([._-])[A-Za-z0-9._-]+")
+# also as a header cell reads once its column name is normalised, ``xoxb_…``), wherever it starts: glued to what
+# comes before it too (``Cxoxb-…``, ``SLACK_BOT_TOKENxoxb-…``, ``2026-Q4xoxb-…``), which a word boundary would let by.
+_SLACK_TOKEN = re.compile(r"(xox[a-z]|xapp)([._-])[A-Za-z0-9._-]+")
 _AUTHORITY_END = re.compile(r"[/?#]")
 
 

@@ -62,8 +62,8 @@ class IsoWeek:
         """``2026-W48`` (also ``2026w48``, ``2026-W8``); anything else raises ``InvalidPeriod``."""
         match = _PERIOD.match((value or "").strip())
         if not match:  # said in the operator's language (``bot.operator_texts``), the value quoted by ``shown_value``
-            english = f"invalid week {value[:40]!r}: use an ISO week like 2026-W48"
-            raise InvalidPeriod(message=Problem(english, "input_week", {"value": shown_value(value[:40])}))
+            english = f"invalid week {shown_value(value)}: use an ISO week like 2026-W48"
+            raise InvalidPeriod(message=Problem(english, "input_week", {"value": shown_value(value)}))
         if int(match.group(1)) not in YEARS:
             english = f"invalid week {value!r}: the year must be {YEARS.start}-{YEARS.stop - 1}"
             years = {"low": str(YEARS.start), "high": str(YEARS.stop - 1)}

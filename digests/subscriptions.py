@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.actors import Actor, NotAuthorized
-from bot.errors import Problem
+from bot.errors import Count, Problem
 from bot.i18n import LANGUAGES
 from bot.staff_notices import DigestStopped
 from bot.text import is_slack_channel_id, shown_value
@@ -28,6 +28,7 @@ from digests.schedule import DAY_NAMES
 from storage import digest_repo, outbox_repo, register_repo
 from storage.models import DigestSubscription
 
+SHOWN_THEMES = 5  # how many refused themes a refusal names; the rest it counts
 _TIME = re.compile(r"^(\d{1,2})(?:[:.hu](\d{2}))?$", re.ASCII)
 _DAYS: dict[str, int] = {}
 for _index, _names in enumerate(
@@ -141,10 +142,12 @@ def resolve_themes(session: Session, values: Sequence[str]) -> list[str]:
             keys.append(key)
     if problems:
         known = ", ".join(t.key for t in themes) or Problem("none — run `wieweet themes list`", "input_no_themes")
-        refused: dict[str, object] = {"themes": tuple(problems), "count": len(problems), "known": known}
-        raise UnknownTheme(
-            message=Problem(f"unknown theme {'; '.join(problems)}. Themes: {known}", "input_themes", refused)
-        )
+        # the first few named, the rest counted ("and 1,995 more"): a pasted list must not become a page-long line
+        shown, more = tuple(problems[:SHOWN_THEMES]), len(problems) - SHOWN_THEMES
+        refused: dict[str, object] = {"themes": shown, "count": len(problems), "more": Count(max(more, 0))}
+        refused["known"] = known
+        named = "; ".join(shown) + (f" and {more} more" if more > 0 else "")
+        raise UnknownTheme(message=Problem(f"unknown theme {named}. Themes: {known}", "input_themes", refused))
     return keys
 
 

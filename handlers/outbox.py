@@ -44,6 +44,7 @@ from bot.outbox import (
     payload_json,
     read_payload,
 )
+from bot.register.refusals import Lookup
 from bot.routing.policy import RoutingPolicy
 from bot.routing.stopped import end_if_not_askable
 from bot.staffdm import STAFF_KINDS, aimed_at_triage, end_if_decided
@@ -131,12 +132,17 @@ class OutboxSender:
         self.services = services
         self.client = client
         self.policy = policy or RoutingPolicy()
+        # what ``users.info`` answered of a refused recipient in this batch (``handlers.outbox_refused``): asked once
+        # per person and batch however many of their DMs Slack refuses; a new batch asks again
+        self._lookups: dict[str, Lookup] = {}
 
     def send_pending(self, *, worker_id: str) -> BatchResult:
         """Claim a batch and send it: counted sent, failed (to be retried or given up), ended unsent (decided while
         it waited) or lost (another worker took it over)."""
         messages = claim_outbox(self.services.db, now=self.services.clock(), worker_id=worker_id, limit=self.batch_size)
+        self._lookups = {}
         outcomes = Counter(self.send(message) for message in messages)
+        self._lookups = {}
         return BatchResult(
             claimed=len(messages),
             sent=outcomes[SENT],
@@ -171,6 +177,7 @@ class OutboxSender:
 
     def send_one(self, message: OutboxMessage) -> bool:
         """Send one claimed message; True when sent. Failures are recorded (retried later, or given up)."""
+        self._lookups = {}  # a batch of its own
         return self.send(message) == SENT
 
     def send(self, message: OutboxMessage) -> str:
@@ -430,7 +437,9 @@ class OutboxSender:
                 "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value
             )
             return
-        after_failure(self.services, self.client, message, error, permanent=permanent, recorded=recorded)
+        after_failure(
+            self.services, self.client, message, error, permanent=permanent, recorded=recorded, lookups=self._lookups
+        )
 
 
 def check_triage_channel(services: Services, client: WebClient) -> bool:

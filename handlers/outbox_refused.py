@@ -41,9 +41,11 @@ def after_failure(
     *,
     permanent: bool,
     recorded: FailOutcome,
+    lookups: dict[str, Lookup] | None = None,
 ) -> None:
     """What follows a failed send of ``message`` recorded as ``recorded`` (see the module docstring); ``permanent``:
-    Slack's ``error`` is one a retry will not fix."""
+    Slack's ``error`` is one a retry will not fix. ``lookups``: what ``users.info`` answered of each recipient so far
+    in this batch (``Lookups``), filled as it is asked, so a storm of refusals for one person asks Slack once."""
     triage = services.settings.triage_channel_id
     if recorded is FailOutcome.GIVEN_UP and aimed_at_triage(message, triage_channel_id=triage):
         _tell_staff(services, client, message, error)
@@ -64,11 +66,11 @@ def after_failure(
         # a recruiting DM too: its mark is what recruiting reads (``bot.needs.recruiting``); not a redraw (an
         # update of a DM sent before: its refusal says nothing of whether the person can get a DM)
         if permanent and redraw_of(message) is None:
-            _asker_unreachable(services, client, message, error)
+            _asker_unreachable(services, client, message, error, lookups)
         return
     if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:
         return
-    found, reason = _verdict(client, message, error) if permanent else (Verdict.OTHER, "")
+    found, reason = _verdict(client, message, error, lookups) if permanent else (Verdict.OTHER, "")
     if found is Verdict.GONE:  # the account deactivated: all their requests move on, their own questions withdrawn
         _person_gone(services, client, message, error)
     elif found in (Verdict.UNREACHABLE, Verdict.KNOWN_ACTIVE):
@@ -106,10 +108,21 @@ def _tell_staff(services: Services, client: WebClient, message: OutboxMessage, e
     log.warning("outbox %s: the triage channel never got %s (%s): %s", message.id, what, error, outcome)
 
 
-def _verdict(client: WebClient, message: OutboxMessage, error: str) -> tuple[Verdict, str]:
+def _verdict(
+    client: WebClient, message: OutboxMessage, error: str, lookups: dict[str, Lookup] | None
+) -> tuple[Verdict, str]:
     """What Slack's refusal ``error`` says of the recipient (``bot.register.refusals.verdict``: one rule for every
-    kind of DM), ``users.info`` asked only after a refusal its answer decides (``LOOKED_UP``)."""
-    lookup = _lookup(client, message.recipient_slack_id, error) if error in LOOKED_UP else Lookup.FAILED
+    kind of DM), ``users.info`` asked only after a refusal its answer decides (``LOOKED_UP``), and once per
+    recipient in a batch (``lookups``): a failed call too is not repeated, so a rate limit (``429``, waited on up to
+    ``MAX_RATE_LIMIT_WAIT``) holds the sender up once, not once per refusal."""
+    if error not in LOOKED_UP:
+        return verdict(error, Lookup.FAILED)
+    user = message.recipient_slack_id
+    if lookups is not None and user and user in lookups:
+        return verdict(error, lookups[user])
+    lookup = _lookup(client, user, error)
+    if lookups is not None and user:
+        lookups[user] = lookup
     return verdict(error, lookup)
 
 
@@ -129,7 +142,9 @@ def _lookup(client: WebClient, user_id: str | None, error: str) -> Lookup:
     return Lookup.DEACTIVATED if is_deactivated(account) else Lookup.ACTIVE
 
 
-def _asker_unreachable(services: Services, client: WebClient, message: OutboxMessage, error: str) -> None:
+def _asker_unreachable(
+    services: Services, client: WebClient, message: OutboxMessage, error: str, lookups: dict[str, Lookup] | None
+) -> None:
     """A DM to the asker (or a recruiting DM) failed for good: when it can never arrive (their account
     deactivated: ``Verdict.GONE``), they are treated as gone (``_person_gone``), which withdraws everything they
     asked and marks their register entry away. Slack not knowing the id (``user_not_found``, after
@@ -138,7 +153,7 @@ def _asker_unreachable(services: Services, client: WebClient, message: OutboxMes
     while staff check the id, or, the account active, lets the next ask try again. Otherwise nothing follows but a
     log line."""
     user, asker = message.recipient_slack_id, message.kind is not OutboxKind.EXPERTISE_REQUEST
-    found, reason = _verdict(client, message, error)
+    found, reason = _verdict(client, message, error, lookups)
     if found is Verdict.GONE:
         _person_gone(services, client, message, error)
     elif not asker:

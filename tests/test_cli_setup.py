@@ -287,12 +287,12 @@ def test_export_refuses_unknown_extensions(register: str, tmp_path: Path, name: 
     kind = f"een {Path(name).suffix}-bestand" if Path(name).suffix else "een bestand zonder extensie"
     assert (
         result.output
-        == f"error: {name}: kan niet exporteren naar {kind}; gebruik .csv of .xlsx (of - voor de standaarduitvoer)\n"
+        == f"error: '{name}': kan niet exporteren naar {kind}; gebruik .csv of .xlsx (of - voor de standaarduitvoer)\n"
     )
     english = wieweet("--database", register, "export", "experts", str(tmp_path / name), env={"WIEWEET_LANGUAGE": "en"})
     kind = f"a {Path(name).suffix} file" if Path(name).suffix else "a file without an extension"
     assert english.exit_code == 2
-    assert english.output == f"error: {name}: cannot export to {kind}; use .csv or .xlsx (or - for standard output)\n"
+    assert english.output == f"error: '{name}': cannot export to {kind}; use .csv or .xlsx (or - for standard output)\n"
     assert list(tmp_path.glob("out*")) == []
 
 

@@ -149,10 +149,10 @@ def parse_period(value: str, *, timezone: str = "Europe/Brussels") -> Period:
     except ValueError as exc:  # no such day (2026-13, 2026-02-30): said as a period of no known form
         raise _refused(value, f"invalid period {value!r}: {exc}", "input_period") from exc
     english = (
-        f"invalid period {text[:40]!r}: use a quarter (2026-Q4), a month (2026-11), an ISO week (2026-W48) "
+        f"invalid period {shown_value(text)}: use a quarter (2026-Q4), a month (2026-11), an ISO week (2026-W48) "
         "or a date range (2026-10-01..2026-12-31)"
     )
-    raise _refused(text[:40], english, "input_period")
+    raise _refused(text, english, "input_period")  # the whole value: ``shown_value`` cuts it, with a …
 
 
 def current_quarter(now: datetime, *, timezone: str = "Europe/Brussels") -> Period:

@@ -22,7 +22,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.i18n import N_, format_number, format_tenths, locale
 from bot.i18n import t as catalogue_text
-from bot.needs.model import COVERED, NOT_COVERED, WEAK, TopicView
+from bot.needs.model import (
+    COVERED,
+    NOT_COVERED,
+    TREND_FALLING,
+    TREND_NEW,
+    TREND_RISING,
+    TREND_STABLE,
+    WEAK,
+    TopicView,
+)
 from bot.needs.report_data import (
     OTHER_PEOPLE,
     Helper,
@@ -106,6 +115,11 @@ _KEYS: Mapping[str, str] = {  # name -> catalogue key
     COVERED: N_("report.coverage_covered"),
     WEAK: N_("report.coverage_weak"),
     NOT_COVERED: N_("report.coverage_none"),
+    # the trend in words, as the Slack overview says it (the codes are for scripts: ``wieweet needs --json``)
+    TREND_NEW: N_("needs.trend_new"),
+    TREND_RISING: N_("needs.trend_rising"),
+    TREND_STABLE: N_("needs.trend_stable"),
+    TREND_FALLING: N_("needs.trend_falling"),
     "with": N_("report.with"),
     "without": N_("report.without"),
 }
@@ -299,7 +313,7 @@ def _topics_sheet(sheet: Worksheet, data: ReportData, tx: Mapping[str, str], lan
                 t.answered,
                 t.median_answer_hours,
                 tx[t.coverage],
-                t.trend,
+                tx.get(t.trend, t.trend),
             ],
         )
     sheet.column_dimensions["B"].width = 50
@@ -480,7 +494,7 @@ def render_html(data: ReportData, *, lang: str = "nl") -> bytes:
                 t.answered,
                 t.median_answer_hours,
                 tx[t.coverage],
-                t.trend,
+                tx.get(t.trend, t.trend),
             )
             for t in data.topics
         ],

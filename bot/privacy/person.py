@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError, WieweetError
+from bot.text import shown_value
 from storage import privacy_repo as repo
 from storage import register_repo, slack_repo
 from storage.addresses import address_pattern
@@ -140,7 +141,8 @@ def require_known(session: Session, person: Person) -> None:
     needles = sorted({*person.emails, *([sid] if sid else [])}, key=len, reverse=True)
     if _sweep(session, needles, replace=False):
         return
-    who = " / ".join(n for n in (person.email, sid) if n)
+    # quoted as every value given back is (``shown_value``: cut, a token in it masked): it is the operator's
+    who = " / ".join(shown_value(n) for n in (person.email, sid) if n)
     raise NotFoundError("no_person", f"no such person: nothing is stored about {who}", values={"who": who})
 
 

@@ -53,7 +53,7 @@ from bot.register.file_guards import (
     unreadable,
 )
 from bot.sheets import neutralise, put, unneutralise
-from bot.text import shown_value
+from bot.text import shown_text, shown_value
 
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -419,11 +419,13 @@ def write_register_file(
     path = target
     suffix = path.suffix.lower()
     if suffix not in EXPORT_SUFFIXES:  # said in the operator's language (bot.error_texts.OPERATOR_CODES)
-        kind = f"a {suffix} file" if suffix else "a file without an extension"
+        # the operator's name quoted as every value given back is (cut, a token in it masked)
+        name, shown_suffix = shown_value(path.name), shown_text(suffix)
+        kind = f"a {shown_suffix} file" if suffix else "a file without an extension"
         raise WieweetError(
             "export_suffix" if suffix else "export_no_suffix",
-            f"{path.name}: cannot export to {kind}; use .csv or .xlsx (or - for standard output)",
-            values={"file": path.name, "suffix": suffix},
+            f"{name}: cannot export to {kind}; use .csv or .xlsx (or - for standard output)",
+            values={"file": name, "suffix": shown_suffix},
         )
     if excel and suffix != ".csv":
         raise WieweetError(

@@ -45,10 +45,10 @@ def test_who_to_look_for_and_no_such_person_in_both_languages(world: World, liev
     assert nobody.exit_code == 2 and "give --email or --slack-id" in nobody.output, nobody.output
     unknown = wieweet(world.db, "privacy", "export", "--email", "niemand@example.org")
     assert unknown.exit_code == 2
-    assert "error: niemand gevonden: over niemand@example.org is niets opgeslagen" in unknown.output, unknown.output
+    assert "error: niemand gevonden: over 'niemand@example.org' is niets opgeslagen" in unknown.output, unknown.output
     unknown = wieweet_in(world.db, "en", "privacy", "erase", "--slack-id", "U0NOBODY1", "--yes")
     assert unknown.exit_code == 2
-    assert "error: no such person: nothing is stored about U0NOBODY1" in unknown.output, unknown.output
+    assert "error: no such person: nothing is stored about 'U0NOBODY1'" in unknown.output, unknown.output
 
 
 def test_erase_asks_and_reports_in_dutch(world: World, lieve: Ids) -> None:

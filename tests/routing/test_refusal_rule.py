@@ -109,3 +109,53 @@ def test_a_routings_request_follows_the_rule(
         assert [name for name, _ in called] == ["person_deactivated"]
     else:
         assert called == [(ROUTING[expected], reason)]
+
+
+class CountingSlack(Slack):
+    """``users.info`` answering ``lookup``, counting the calls per user id."""
+
+    def __init__(self, lookup: Lookup) -> None:
+        super().__init__(lookup)
+        self.asked: list[str] = []
+
+    def users_info(self, **kwargs: Any) -> dict[str, Any]:
+        self.asked.append(kwargs["user"])
+        return super().users_info(**kwargs)
+
+
+@pytest.mark.parametrize("lookup", [L.NOT_FOUND, L.FAILED, L.ACTIVE])
+@pytest.mark.parametrize("error", ["user_not_found", "cannot_dm_bot"])
+def test_a_storm_of_refusals_for_one_person_asks_users_info_once_per_batch(
+    world: World, monkeypatch: pytest.MonkeyPatch, error: str, lookup: Lookup
+) -> None:
+    """An import whose Slack ids belong to another workspace: every request to the person is refused. ``users.info``
+    is asked once for them in a batch (a rate limit would otherwise hold the sender up once per refusal); each
+    request still follows the rule; the next batch asks again."""
+    seed_housing(world)
+    for i in range(3):
+        asker = {"asker_slack_id": f"UASKER00{i + 2}", "thread_ts": f"1700000000.00020{i}"}  # three people ask
+        world.ask(text=f"Wie weet iets over de leegstandsheffing? ({i})", **asker)
+    claimed = claim_outbox(world.db, now=LATER, worker_id="w1", limit=500)
+    requests = [m for m in claimed if m.kind is OutboxKind.EXPERT_REQUEST and m.routing_id is not None]
+    person = max(
+        {m.recipient_slack_id for m in requests}, key=lambda u: sum(m.recipient_slack_id == u for m in requests)
+    )
+    storm = [m for m in requests if m.recipient_slack_id == person]
+    assert len(storm) >= 2, [m.recipient_slack_id for m in requests]
+    called: list[str] = []
+    monkeypatch.setattr(world.service, "recipient_unreachable", lambda *a, **kw: called.append(kw["error"]) or "moved")
+    services = Services(
+        settings=Settings(), db=world.db, knowledge=world.kb, clock=lambda: LATER, routing=world.service
+    )
+    slack = CountingSlack(lookup)
+    sender = OutboxSender(services, slack)  # type: ignore[arg-type]
+    for message in storm:
+        sender._failed(message, error, permanent=True)
+    assert slack.asked == [person]
+    expected = verdict(error, lookup)[1]
+    assert called == [expected] * len(storm)
+    sender.send_pending(worker_id="w2")  # a new batch (nothing left to claim) forgets the answers
+    other = next(m for m in requests if m.recipient_slack_id != person) if len(storm) < len(requests) else None
+    if other is not None:
+        sender._failed(other, error, permanent=True)
+        assert slack.asked == [person, other.recipient_slack_id]
