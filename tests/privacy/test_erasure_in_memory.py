@@ -365,6 +365,10 @@ def test_a_needs_pass_during_an_erasure_drops_the_texts_it_read_before(
 ) -> None:
     """The pass read her private question before the erasure and analyses it after the erasure dropped the caches:
     what it put back goes at the end of the pass."""
+    if world.db.dialect == "sqlite":
+        # SQLite: the pass holds the database's write lock from before its first read (``claim_needs_lock``), so no
+        # erasure commits during it (it waits for the pass); tests/needs/test_needs_lock.py checks that lock
+        pytest.skip("an erasure cannot commit during a needs pass on SQLite: the pass holds the write lock")
     grouping = NeedsService(live)
     vectoriser = grouping.core.vectoriser
     concepts = vectoriser.concepts
