@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_, t
+from bot.i18n import N_, format_number, t
 from bot.staff_notices import DigestStopped
 from handlers.blocks.staffdm import triage_channel_label
 from handlers.kit import Rendered, context, escape_truncate, fallback, section
@@ -61,7 +61,7 @@ def _build_source_refused(payload: DigestStopped, lang: str) -> Rendered:
     """A channel questions were asked in that Slack refused to tell about: its questions left out of the week's
     digests. Named as a mention only (Slack shows a private channel's name to its members alone), never by name."""
     channel = triage_channel_label(payload.channel_id)
-    head = t("digest.source_refused", lang, channel=channel, questions=payload.questions)
+    head = t("digest.source_refused", lang, channel=channel, questions=format_number(payload.questions, lang))
     code = f" (`{escape_truncate(payload.method, 40)}`: `{escape_truncate(payload.reason, 60)}`)"
     return Rendered(text=fallback(head), blocks=[section("ℹ️ " + head + code), context(t("digest.source_fix", lang))])
 
