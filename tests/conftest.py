@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.setting_values import normalise_database_url
@@ -31,6 +33,34 @@ pytest_plugins = ["tests.leaks"]
 
 POSTGRES_URL_ENV = "WIEWEET_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES = os.environ.get("WIEWEET_REQUIRE_POSTGRES") == "1"
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """The URL of this xdist worker's own database beside ``url``'s (created when missing): workers run in parallel and
+    every ``database`` test empties its database first. ``url`` unchanged when the server cannot be reached, so the
+    tests say so as without workers."""
+    base = make_url(normalise_database_url(url))
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first()
+            if exists is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        return url
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test`` runs the suite on every core) each worker gets its own PostgreSQL database;
+    the variable is rewritten for the worker's process, so the end-to-end bots and CLI runs it starts use it too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if worker and url:
+        os.environ[POSTGRES_URL_ENV] = _worker_database(url, worker)
 
 
 def postgres_url() -> str | None:
