@@ -19,7 +19,7 @@ from digests import sender
 from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused
 from digests.period import TIMEZONE, IsoWeek
 from digests.sender import SendResult, SendStatus
-from digests.subscriptions import tell_channel_refused, tell_source_refused
+from digests.subscriptions import tell_channels_refused, tell_source_refused
 from handlers.digest_sources import INFO, OperatorRefusals, SourceChannels
 from storage.db import Database
 
@@ -175,23 +175,24 @@ def fail_held(
 
 
 def tell_refused(db: Database, results: list[SendResult], *, now: datetime) -> list[str]:
-    """Staff told of each run of ``results`` that failed for its week with a refusal held (``HELD_REFUSALS``: Slack's
-    ``no_permission``, on the post or the look-up before it), once per channel per week
-    (``subscriptions.tell_channel_refused``): the channel's own refusal, or, when it was the only channel a pass
-    met, perhaps the whole app's; either way staff hear of it, not only the ERROR log line. The channels told."""
-    refused = [
-        (r.channel_id, r.period, r.refused)
-        for r in results
-        if r.status is SendStatus.FAILED and r.refused is not None and r.refused.error in HELD_REFUSALS
-    ]
+    """Staff told of the runs of ``results`` that failed for their week with a refusal held (``HELD_REFUSALS``:
+    Slack's ``no_permission``, on the post or the look-up before it): in one notice per week, error and call refused
+    (``subscriptions.tell_channels_refused``: the first few named, the rest counted; each channel told at most once
+    a week): each channel's own refusal, or, when it was the only channel a pass met or every channel met it after a
+    digest of the week went out, perhaps the whole app's; either way staff hear of it, not only the ERROR log line.
+    The channels told, in the order met."""
+    refused: dict[tuple[str, str, str], list[str]] = {}
+    for r in results:
+        if r.status is SendStatus.FAILED and r.refused is not None and r.refused.error in HELD_REFUSALS:
+            refused.setdefault((r.period, r.refused.error, r.refused.method), []).append(r.channel_id)
     if not refused:
         return []
     with db.session() as session:
-        for channel_id, period, said in refused:
-            tell_channel_refused(
-                session, channel_id=channel_id, error=said.error, method=said.method, period=period, now=now
+        for (period, error, method), channel_ids in refused.items():
+            tell_channels_refused(
+                session, channel_ids=channel_ids, error=error, method=method, period=period, now=now
             )
-    return [channel_id for channel_id, _, _ in refused]
+    return [channel_id for channel_ids in refused.values() for channel_id in channel_ids]
 
 
 def settle_sources(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_, format_number, t
+from bot.i18n import N_, format_list, format_number, t, tn
 from bot.staff_notices import DigestStopped
 from handlers.blocks.staffdm import triage_channel_label
 from handlers.kit import Rendered, context, escape_truncate, fallback, section
@@ -67,11 +67,22 @@ def _build_source_refused(payload: DigestStopped, lang: str) -> Rendered:
 
 
 def _build_channel_refused(payload: DigestStopped, lang: str) -> Rendered:
-    """A digest channel Slack refused this week (``no_permission`` on its post, or on the look-up before it): its
-    digest of the week failed, the subscription stays on. The channel's own refusal, or the whole app's when every
-    channel is refused so: the notice names both fixes."""
+    """Digest channels Slack refused this week (``no_permission`` on their post, or on the look-up before it), one
+    or several met by one pass (``others`` named, ``more`` counted): their digests of the week failed, the
+    subscriptions stay on. The channels' own refusal, or the whole app's when every channel is refused so: the
+    notice names both fixes."""
     channel = triage_channel_label(payload.channel_id)
-    head = t("digest.refused_channel", lang, channel=channel)
     code = f" (`{escape_truncate(payload.method, 40)}`: `{escape_truncate(payload.reason, 60)}`)"
-    fix = t("digest.refused_channel_fix", lang, channel=channel)
+    if not payload.others and not payload.more:
+        head = t("digest.refused_channel", lang, channel=channel)
+        fix = t("digest.refused_channel_fix", lang, channel=channel)
+        return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(fix)])
+    labels = [channel, *(triage_channel_label(other) for other in payload.others)]
+    if payload.more:
+        count = format_number(payload.more, lang)  # grouped as the reader's language does: "1.234", "1,234"
+        channels = ", ".join(labels) + tn("digest.refused_more", "digest.refused_more_plural", payload.more, lang, count=count)
+    else:
+        channels = format_list(labels, lang)
+    head = t("digest.refused_channels", lang, channels=channels)
+    fix = t("digest.refused_channels_fix", lang)
     return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(fix)])
