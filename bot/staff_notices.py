@@ -32,8 +32,12 @@ class DigestStopped:
     questions: int = 0
     # ``refused``: not stopped: Slack refused ``channel_id``'s digest of the week (``reason``: its ``no_permission``,
     # ``method``: the post, or the look-up before it), so it failed for the week; the subscription stays on. That
-    # channel's refusal, or (a lone subscription, or each its own schedule) the whole app's: the notice says both
+    # channel's refusal, or (a lone subscription, or each its own schedule) the whole app's: the notice says both.
+    # ``others``: the other channels refused so in the same pass, named after ``channel_id`` (a few); ``more``: how
+    # many more were, counted (``digests.subscriptions.tell_channels_refused``)
     refused: bool = False
+    others: tuple[str, ...] = ()
+    more: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from digests.errors import LookUpRefusedError, PermanentPostError
 from digests.period import TIMEZONE, IsoWeek
-from storage import digest_repo
+from digests.subscriptions import refused_key
+from storage import digest_repo, outbox_repo
 from storage.db import Database
 from storage.models import DigestRunStatus
 
@@ -23,6 +24,13 @@ from storage.models import DigestRunStatus
 # unsubscribed, does not make a channel that keeps refusing come first again. It is never skipped: only asked after
 # the others.
 REFUSALS_REMEMBERED_WEEKS = 4
+# How long a week's digests are held at most, from the "digests held" notice to staff (``held_told_at``), while no
+# digest of the week goes out, because Slack refused their posts in a way that may be the whole app's or each
+# channel's own (``no_permission``: ``handlers.digest_held.HeldRefusals``): two channels refused for their own
+# reasons look like the whole app refused in every pass, and would be asked again every 10 minutes all week. A pass
+# after it takes each refusal as its channel's own (failed for the week, told to staff as such once): a real
+# refusal of the whole app, not fixed within a day, costs that week's digests.
+HELD_AT_MOST = timedelta(hours=24)
 
 
 def last_refused(session: Session, *, period: str) -> dict[str, datetime]:
@@ -107,6 +115,26 @@ def refused_this_week(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -
         for channel_id, run in runs.items()
         if run.refused_at is not None and run.status is DigestRunStatus.CLAIMED
     }
+
+
+def held_told_at(
+    db: Database, *, now: datetime, errors: Collection[str], methods: Collection[str], tz: ZoneInfo = TIMEZONE
+) -> datetime | None:
+    """When staff were first told this week (``now``'s) that the week's digests are held because Slack refuses the
+    app with one of ``errors`` on one of ``methods`` (the "digests held" notice, ``subscriptions.refused_key``,
+    whatever scope it names), or None: when a pass took the refusals it met for the whole app's and was certain of
+    it (``handlers.digest_held.HeldRefusals``), however many passes held the digests since. The bound of how long a
+    week's digests are held so (``HELD_AT_MOST``) counts from it."""
+    period = str(IsoWeek.containing(now, tz))
+    with db.session() as session:
+        told = [
+            outbox_repo.get_outbox_message_first_keyed(
+                session, prefix=refused_key(period=period, method=method, error=error, needed="")
+            )
+            for method in methods
+            for error in errors
+        ]
+    return min((message.created_at for message in told if message is not None), default=None)
 
 
 def sent_this_week(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> bool:

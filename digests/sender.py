@@ -123,8 +123,9 @@ def _error_text(exc: BaseException) -> str:
 
 def logged(exc: BaseException | str) -> str:
     """An error (or the chat service's error text) as a log line quotes it: as recorded, printable, on one line, its
-    secrets masked (``bot.text.shown_text``). A failure is logged so, its type named (``_error_text``), without a
-    traceback: its last line would quote the error as it came (a token a library's error text holds)."""
+    secrets masked (``bot.text.shown_text``). A failure is logged so, its type named (``_error_text``); a digest
+    that could not be built also with its traceback (``log.exception``), whose lines the log's formatter masks and
+    keeps as continuation lines (``bot.cli.logs.OneLineFormatter``), the last one quoting the error as it came."""
     return shown_text(str(exc), LOGGED_CHARS)
 
 
@@ -221,7 +222,8 @@ def send_digest(
             data = without_gone(session, data)
         messages = outlet.render(data, view, period=period)
     except Exception as exc:
-        log.error("building the digest for %s %s failed: %s", channel_id, period, logged(_error_text(exc)))
+        # with its traceback (where it failed), masked by the log's formatter as the head line is by ``logged``
+        log.exception("building the digest for %s %s failed: %s", channel_id, period, logged(_error_text(exc)))
         with db.session() as session:
             digest_repo.update_digest_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
         return SendResult(channel_id, period, SendStatus.ERROR, resumed=resumed, error=_error_text(exc))
@@ -315,7 +317,7 @@ def send_due_digests(
                 )
             )
         except Exception as exc:
-            log.error("digest for %s %s failed: %s", view.channel_id, period, logged(_error_text(exc)))
+            log.exception("digest for %s %s failed: %s", view.channel_id, period, logged(_error_text(exc)))
             results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
     return results
 

@@ -29,6 +29,7 @@ from storage import digest_repo, outbox_repo, register_repo
 from storage.models import DigestSubscription
 
 SHOWN_THEMES = 5  # how many refused themes a refusal names; the rest it counts
+SHOWN_CHANNELS = 5  # how many refused digest channels staff's notice names; the rest it counts
 _TIME = re.compile(r"^(\d{1,2})(?:[:.hu](\d{2}))?$", re.ASCII)
 _DAYS: dict[str, int] = {}
 for _index, _names in enumerate(
@@ -314,17 +315,39 @@ def tell_source_refused(
     outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
 
 
-def tell_channel_refused(
-    session: Session, *, channel_id: str, error: str, method: str, period: str, now: datetime
+def tell_channels_refused(
+    session: Session, *, channel_ids: Sequence[str], error: str, method: str, period: str, now: datetime
 ) -> None:
-    """Tell staff that Slack refused ``channel_id``'s digest of ``period`` (``error``, on ``method``: the post, or the
-    look-up before it), so it failed for the week: once per week per channel, however many passes, processes and
-    replicas meet it (the outbox key). Whoever's refusal it is, the channel's or the whole app's, staff hear of it."""
-    key = f"digest_channel_refused:{period}:{channel_id[:40]}"
-    if outbox_repo.get_outbox_message_keyed(session, dedupe_key=key) is not None:
+    """Tell staff that Slack refused the digests of ``period`` of ``channel_ids`` (``error``, on ``method``: the post,
+    or the look-up before it; the channels one pass failed for the week so, in the order met), so they failed for
+    the week: in one notice, however many channels (a refusal of the whole app that started after a digest of the
+    week went out meets every channel: 20 subscriptions, one notice), naming the first ``SHOWN_CHANNELS`` and
+    counting the rest. Each channel is told once a week, however many passes, processes and replicas meet it: its
+    week fails once, in one pass, and the notice's key names its first channel (the key the notice of one channel
+    had before: a channel told so, by this release or the one before, is left out). Whoever's refusal it is, the
+    channels' or the whole app's, staff hear of it."""
+    told = [
+        channel_id
+        for channel_id in dict.fromkeys(channel_ids)
+        if outbox_repo.get_outbox_message_keyed(session, dedupe_key=_channel_refused_key(period, channel_id)) is None
+    ]
+    if not told:
         return
-    notice = DigestStopped(channel_id=channel_id, reason=error[:200], method=method[:60], refused=True)
-    outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
+    first, others = told[0], tuple(told[1:SHOWN_CHANNELS])
+    notice = DigestStopped(
+        channel_id=first,
+        reason=error[:200],
+        method=method[:60],
+        refused=True,
+        others=others,
+        more=len(told) - 1 - len(others),
+    )
+    outbox.enqueue(session, notice, dedupe_key=_channel_refused_key(period, first), now=now, concurrent=True)
+
+
+def _channel_refused_key(period: str, channel_id: str) -> str:
+    """The outbox key of the notice of ``period``'s refused digests that names ``channel_id`` first."""
+    return f"digest_channel_refused:{period}:{channel_id[:40]}"
 
 
 def refused_key(*, period: str, method: str, error: str, needed: str) -> str:

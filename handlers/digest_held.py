@@ -12,14 +12,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from digests import sender
 from digests.errors import LookUpRefusedError, OperatorRefusalError, PermanentPostError, Refused
 from digests.period import TIMEZONE, IsoWeek
+from digests.refusals import (
+    HELD_AT_MOST,
+    claimed_unrefused,
+    held_told_at,
+    refused_before,
+    refused_this_week,
+    sent_this_week,
+)
 from digests.sender import SendResult, SendStatus
-from digests.subscriptions import tell_channel_refused, tell_source_refused
+from digests.subscriptions import tell_channels_refused, tell_source_refused
 from handlers.digest_sources import INFO, OperatorRefusals, SourceChannels
 from storage.db import Database
 
@@ -66,7 +74,13 @@ class HeldRefusals:
     remembers (``refused_before``: ``digests.refusals.refused_before``, the memory that orders the pass, across a quiet
     week too; its own refusal, the app may not post or read there) is likely refused so again: it does not count
     towards ``ENOUGH`` while the pass held a channel that was not, so it neither stops the pass nor makes a single
-    other refusal the pass's."""
+    other refusal the pass's.
+
+    A week's digests held so for ``HELD_AT_MOST`` from the notice to staff (``held_since``: the week's "digests held"
+    notice of such a refusal, ``HELD_AT_MOST`` old or older; ``held_refusals``), with still no digest of the week
+    out, are held no longer: the pass takes each refusal as its channel's own, as after a post gone out (said at
+    WARNING once per pass), so two channels refused for their own reasons are not asked again every 10 minutes all
+    week."""
 
     ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
 
@@ -77,9 +91,12 @@ class HeldRefusals:
         refused_earlier: Mapping[str, datetime] | None = None,
         sent_before: bool = False,
         pending: Collection[str] = (),
+        held_since: datetime | None = None,
     ) -> None:
         # a digest that went out this week (``sent_before``, a run SENT) is a post gone out: the app may post
         self._sent = sent_before
+        # the week's digests held since staff were told, ``HELD_AT_MOST`` ago or longer
+        self._held_since = held_since
         self._held: dict[str, Held] = {}  # channel -> Slack's refusal, in the order met
         self._refused_before = frozenset(refused_before)
         self._earlier = dict(refused_earlier or {})  # held by an earlier pass of the week: channel -> when
@@ -102,8 +119,17 @@ class HeldRefusals:
 
     def hold(self, channel_id: str, error: str, *, method: str = POST, needed: str = "") -> bool:
         """Whether the refusal of ``channel_id``'s post (or of its look-up: ``method``) is held (nothing of the pass
-        went out yet)."""
+        went out yet, and the week's digests were not held so for ``HELD_AT_MOST`` already)."""
         if self._sent:
+            return False
+        if self._held_since is not None:  # held long enough: each refusal is its channel's from now on
+            log.warning(
+                "digests: the week's digests were held for %d h since staff were told Slack refuses them (%s) "
+                "and no digest of the week went out: each channel refused now fails its week as its own refusal",
+                HELD_AT_MOST // timedelta(hours=1),
+                sender.logged(error),
+            )
+            self._sent = True  # said once per pass
             return False
         self._held.setdefault(channel_id, Held(error, method, needed))
         return True
@@ -161,6 +187,21 @@ class HeldRefusals:
         return bool(self._earlier) and any(channel_id not in self._earlier for channel_id in self._held)
 
 
+def held_refusals(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> HeldRefusals:
+    """The ``HeldRefusals`` of a pass at ``now``, from what the week's runs and notices say: the channels refused for
+    their own reasons in the weeks before, those held by an earlier pass of the week, whether a digest of the week
+    went out, the runs claimed and never refused, and whether the week's digests were held for ``HELD_AT_MOST``
+    since staff were told (``digests.refusals.held_told_at``)."""
+    told = held_told_at(db, now=now, errors=HELD_REFUSALS, methods=(POST, INFO), tz=tz)
+    return HeldRefusals(
+        refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz),
+        refused_earlier=refused_this_week(db, now=now, tz=tz),
+        sent_before=sent_this_week(db, now=now, tz=tz),
+        pending=claimed_unrefused(db, now=now, tz=tz),
+        held_since=told if told is not None and now - told >= HELD_AT_MOST else None,
+    )
+
+
 def fail_held(
     db: Database, results: list[SendResult], own: Mapping[str, PermanentPostError], *, worker_id: str, now: datetime
 ) -> list[SendResult]:
@@ -175,23 +216,22 @@ def fail_held(
 
 
 def tell_refused(db: Database, results: list[SendResult], *, now: datetime) -> list[str]:
-    """Staff told of each run of ``results`` that failed for its week with a refusal held (``HELD_REFUSALS``: Slack's
-    ``no_permission``, on the post or the look-up before it), once per channel per week
-    (``subscriptions.tell_channel_refused``): the channel's own refusal, or, when it was the only channel a pass
-    met, perhaps the whole app's; either way staff hear of it, not only the ERROR log line. The channels told."""
-    refused = [
-        (r.channel_id, r.period, r.refused)
-        for r in results
-        if r.status is SendStatus.FAILED and r.refused is not None and r.refused.error in HELD_REFUSALS
-    ]
+    """Staff told of the runs of ``results`` that failed for their week with a refusal held (``HELD_REFUSALS``:
+    Slack's ``no_permission``, on the post or the look-up before it): in one notice per week, error and call refused
+    (``subscriptions.tell_channels_refused``: the first few named, the rest counted; each channel told at most once
+    a week): each channel's own refusal, or, when it was the only channel a pass met or every channel met it after a
+    digest of the week went out, perhaps the whole app's; either way staff hear of it, not only the ERROR log line.
+    The channels told, in the order met."""
+    refused: dict[tuple[str, str, str], list[str]] = {}
+    for r in results:
+        if r.status is SendStatus.FAILED and r.refused is not None and r.refused.error in HELD_REFUSALS:
+            refused.setdefault((r.period, r.refused.error, r.refused.method), []).append(r.channel_id)
     if not refused:
         return []
     with db.session() as session:
-        for channel_id, period, said in refused:
-            tell_channel_refused(
-                session, channel_id=channel_id, error=said.error, method=said.method, period=period, now=now
-            )
-    return [channel_id for channel_id, _, _ in refused]
+        for (period, error, method), channel_ids in refused.items():
+            tell_channels_refused(session, channel_ids=channel_ids, error=error, method=method, period=period, now=now)
+    return [channel_id for channel_ids in refused.values() for channel_id in channel_ids]
 
 
 def settle_sources(

@@ -29,12 +29,19 @@ from digests.errors import (
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
 from digests.preview import preview_data
-from digests.refusals import claimed_unrefused, refused_before, refused_this_week, sent_this_week
 from digests.schedule import STALE_AFTER
 from digests.sender import Clock, SendResult, elapsed_clock, logged
 from handlers.blocks.digest import DEFAULT_LIMITS, DigestLimits, PermalinkFn, build_digest, digest_fallback_text
 from handlers.channels import ChannelDirectory
-from handlers.digest_held import HELD_REFUSALS, POST, HeldRefusals, fail_held, settle_sources, tell_refused
+from handlers.digest_held import (
+    HELD_REFUSALS,
+    POST,
+    HeldRefusals,
+    fail_held,
+    held_refusals,
+    settle_sources,
+    tell_refused,
+)
 from handlers.digest_sources import (
     CHANNEL_REFUSALS,
     CONFIGURATION_REFUSALS,
@@ -389,12 +396,7 @@ def due_digests_poster(
         limit = LookUpLimit(tick)  # one memory of Slack's rate limit on conversations.info for the whole pass
         refusals = OperatorRefusals()  # and of the refusals only the operator can fix
         # and of the posts refused with no_permission before any went out
-        held = HeldRefusals(
-            refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz),
-            refused_earlier=refused_this_week(db, now=now, tz=tz),
-            sent_before=sent_this_week(db, now=now, tz=tz),
-            pending=claimed_unrefused(db, now=now, tz=tz),
-        )
+        held = held_refusals(db, now=now, tz=tz)
         sources = SourceChannels(
             db,
             client,

@@ -108,6 +108,12 @@ def count_outbox_messages_keyed(session: Session, *, prefix: str, since: datetim
     return int(session.scalar(query) or 0)
 
 
+def get_outbox_message_first_keyed(session: Session, *, prefix: str) -> OutboxMessage | None:
+    """The message queued first (in any state) whose ``dedupe_key`` starts with ``prefix``; None when none is."""
+    query = select(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
+    return session.scalars(query.order_by(OutboxMessage.created_at, OutboxMessage.id).limit(1)).first()
+
+
 def get_outbox_message_keyed(session: Session, *, dedupe_key: str) -> OutboxMessage | None:
     """The message queued under ``dedupe_key`` in any state, also one not yet flushed in this transaction."""
     for pending in session.new:

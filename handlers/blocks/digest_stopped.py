@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_, format_number, t
+from datetime import timedelta
+
+from bot.i18n import N_, format_list, format_number, t, tn
 from bot.staff_notices import DigestStopped
+from digests.refusals import HELD_AT_MOST
 from handlers.blocks.staffdm import triage_channel_label
 from handlers.kit import Rendered, context, escape_truncate, fallback, section
 
@@ -45,9 +48,9 @@ def _build_digests_held(payload: DigestStopped, lang: str) -> Rendered:
     if payload.needed:
         head = t("digest.held_scope", lang, scope=f"`{escape_truncate(payload.needed, 80)}`")
     elif payload.reason == "no_permission" and payload.method == LOOK_UP:  # every look-up of a pass refused so
-        head = t("digest.held_no_permission_look_up", lang)
+        head = t("digest.held_no_permission_look_up", lang, hours=_held_hours(lang))
     elif payload.reason == "no_permission":  # every post of a pass refused so (``handlers.digest_held.HeldRefusals``)
-        head = t("digest.held_no_permission", lang)
+        head = t("digest.held_no_permission", lang, hours=_held_hours(lang))
     else:
         head = t("digest.held_other", lang)
     code = f" (`{escape_truncate(payload.reason, 60)}`)" if payload.reason else ""
@@ -55,6 +58,11 @@ def _build_digests_held(payload: DigestStopped, lang: str) -> Rendered:
         code = f" (`{escape_truncate(payload.method, 40)}`: `{escape_truncate(payload.reason, 60)}`)"
     first = t("digest.held_first", lang, channel=triage_channel_label(payload.channel_id))
     return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(first)])
+
+
+def _held_hours(lang: str) -> str:
+    """How many hours a week's digests held for ``no_permission`` are held at most (``HELD_AT_MOST``)."""
+    return format_number(HELD_AT_MOST // timedelta(hours=1), lang)
 
 
 def _build_source_refused(payload: DigestStopped, lang: str) -> Rendered:
@@ -67,11 +75,23 @@ def _build_source_refused(payload: DigestStopped, lang: str) -> Rendered:
 
 
 def _build_channel_refused(payload: DigestStopped, lang: str) -> Rendered:
-    """A digest channel Slack refused this week (``no_permission`` on its post, or on the look-up before it): its
-    digest of the week failed, the subscription stays on. The channel's own refusal, or the whole app's when every
-    channel is refused so: the notice names both fixes."""
+    """Digest channels Slack refused this week (``no_permission`` on their post, or on the look-up before it), one
+    or several met by one pass (``others`` named, ``more`` counted): their digests of the week failed, the
+    subscriptions stay on. The channels' own refusal, or the whole app's when every channel is refused so: the
+    notice names both fixes."""
     channel = triage_channel_label(payload.channel_id)
-    head = t("digest.refused_channel", lang, channel=channel)
     code = f" (`{escape_truncate(payload.method, 40)}`: `{escape_truncate(payload.reason, 60)}`)"
-    fix = t("digest.refused_channel_fix", lang, channel=channel)
+    if not payload.others and not payload.more:
+        head = t("digest.refused_channel", lang, channel=channel)
+        fix = t("digest.refused_channel_fix", lang, channel=channel)
+        return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(fix)])
+    labels = [channel, *(triage_channel_label(other) for other in payload.others)]
+    if payload.more:
+        count = format_number(payload.more, lang)  # grouped as the reader's language does: "1.234", "1,234"
+        more = tn("digest.refused_more", "digest.refused_more_plural", payload.more, lang, count=count)
+        channels = ", ".join(labels) + more
+    else:
+        channels = format_list(labels, lang)
+    head = t("digest.refused_channels", lang, channels=channels)
+    fix = t("digest.refused_channels_fix", lang)
     return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(fix)])

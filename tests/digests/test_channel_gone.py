@@ -53,6 +53,8 @@ def test_a_gone_channel_is_turned_off_staff_are_told_once_and_it_is_not_tried_ne
         "source": False,
         "questions": 0,
         "refused": False,
+        "others": [],
+        "more": 0,
     }
     with database.session() as s:
         [entry] = s.scalars(select(AuditLog).where(AuditLog.entity_type == "digest_subscription"))

@@ -56,7 +56,7 @@ def test_no_permission_on_every_look_up_keeps_the_weeks_digests_due_and_tells_st
     )
     for lang in ("nl", "en"):
         rendered = build_digest_stopped(notice, lang)
-        assert rendered.text.startswith(t("digest.held_no_permission_look_up", lang)[:40])
+        assert rendered.text.startswith(t("digest.held_no_permission_look_up", lang, hours="24")[:40])
         assert "no_permission" in str(rendered.blocks) and "conversations.info" in str(rendered.blocks)
     emulator.clear_faults()  # the app was granted the workspace: every channel gets the week's digest, once
     later = passes_for(database, emulator).run(NOW + timedelta(minutes=33))

@@ -56,8 +56,9 @@ def held_told(database: Database) -> list[DigestStopped]:
 
 
 def refused_told(database: Database) -> list[tuple[str, str]]:
-    """The channels staff were told Slack refused (their own refusal, once per channel per week), by week."""
-    return sorted((n.channel_id, n.method) for n in notices(database) if n.refused)
+    """The channels staff were told Slack refused (their own refusal, once per channel per week; a pass's channels
+    in one notice), by week."""
+    return sorted((c, n.method) for n in notices(database) if n.refused for c in (n.channel_id, *n.others))
 
 
 @pytest.mark.usefixtures("due")
