@@ -1,10 +1,11 @@
 """Work sessions proposed for topics many organisations ask about (staff invite to them, dismiss them or mark them
 done: ``bot.needs.proposal_actions``; their posts rendered again after a change: ``bot.needs.proposal_refresh``).
 
-* ``propose_sessions`` — the job — claims a proposal for every topic that reached the threshold (by default 3
-  organisations in 8 weeks), at most one live proposal per topic across processes, and queues it for the triage
-  channel (outbox ``needs_proposal``). After a dismissal or a session the topic is proposed again only when the
-  questions asked *since* reach the threshold again. A pass reads only what it counts (``due``: the askers of the
+* ``propose_due`` — the job's step after the grouping (``propose_sessions``: the grouping first) — claims a
+  proposal for every topic that reached the threshold (by default 3 organisations in 8 weeks), at most one live
+  proposal per topic across processes, and queues it for the triage channel (outbox ``needs_proposal``). After a
+  dismissal or a session the topic is proposed again only when the questions asked *since* reach the threshold
+  again. A pass reads only what it counts (``due``: the askers of the
   questions in the window of the topics without a live proposal, no texts) and the members of what it proposes.
 * ``proposal``, ``list_proposals`` — staff only; ``view`` renders a proposal from the stored state at that moment
   (the questions of its window, who could lead it, who asked in public).
@@ -51,8 +52,18 @@ class Proposals:
         self.topics = topics
 
     def propose_sessions(self, session: Session, *, now: datetime, worker_id: str) -> list[ProposalView]:
-        """Claim a proposal for every topic at the threshold and queue it for the triage channel (the job)."""
+        """Place the new questions, then claim a proposal for every topic at the threshold and queue it for the
+        triage channel (``propose_due``), in ``session``'s one unit of work (the command line's ``--propose``)."""
         self.topics.update_topics(session, now=now)
+        return self.propose_due(session, now=now, worker_id=worker_id)
+
+    def propose_due(self, session: Session, *, now: datetime, worker_id: str) -> list[ProposalView]:
+        """Claim a proposal for every topic at the threshold and queue it for the triage channel, without grouping
+        (the needs pass's unit of work after the grouping's: ``bot.needs.jobs``). It takes the grouping lock first
+        (waiting for another process's grouping; on SQLite the write lock, before its first read), so what it counts
+        and quotes is read afresh after whatever committed since the grouping — an erasure, a closed question, a
+        proposal dismissed — and no grouping changes the topics while it reads them."""
+        repo.claim_needs_lock(session)
         due = self.due(session, now=now)
         if not due:
             return []

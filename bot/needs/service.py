@@ -6,10 +6,10 @@ a method of the part that owns it, exposed under the names callers use:
 
 * ``bot.needs.topics.Topics`` — update_topics (the grouping run), overview (a period's topics and figures;
   ``overview_after_grouping`` places the new questions first, in a unit of work of its own);
-* ``bot.needs.proposals.Proposals`` — propose_sessions (the job), proposal, list_proposals, proposal_message_ref(s),
-  live_views_quoting, current_view; ``bot.needs.proposal_actions.ProposalActions`` — plan_invite, release_invite,
-  record_invite, dismiss_proposal, complete_proposal; ``bot.needs.proposal_refresh`` — mark_for_refresh and the
-  refreshes of the proposals' posts;
+* ``bot.needs.proposals.Proposals`` — propose_due (the job), propose_sessions, proposal, list_proposals,
+  proposal_message_ref(s), live_views_quoting, current_view; ``bot.needs.proposal_actions.ProposalActions`` —
+  plan_invite, release_invite, record_invite, dismiss_proposal, complete_proposal; ``bot.needs.proposal_refresh``
+  — mark_for_refresh and the refreshes of the proposals' posts;
 * ``bot.needs.recruiting.Recruiting`` — recruiting, ask_to_add_expertise, expertise_request_refs,
   add_topic_to_profile.
 
@@ -75,6 +75,7 @@ class NeedsService:
         self.overview = self._following_erasures(self.topics.overview)
         # work sessions
         self.propose_sessions = self._following_erasures(self.proposals.propose_sessions)
+        self.propose_due = self._following_erasures(self.proposals.propose_due)
         self.proposal = self._following_erasures(self.proposals.proposal)
         self.list_proposals = self._following_erasures(self.proposals.list_proposals)
         self.plan_invite = self._following_erasures(self.proposal_actions.plan_invite)
