@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,8 +22,8 @@ from bot.needs.jobs import NeedsPass
 from bot.needs.proposals import Proposals
 from bot.privacy import erase_person
 from storage.db import Database, create_db_engine
-from storage.models import NeedProposal, OutboxKind, OutboxMessage
-from tests.needs.conftest import NOW, VACANCY, Network
+from storage.models import NeedProposal, OutboxKind, OutboxMessage, ProposalStatus
+from tests.needs.conftest import NOW, STAFF, VACANCY, Network, add_question
 
 
 @contextlib.contextmanager
@@ -115,3 +116,28 @@ def test_a_question_erased_between_the_units_is_neither_counted_nor_quoted(
         queued = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.NEEDS_PROPOSAL)).all()
         assert len(queued) == 1
         assert erased_text not in json.dumps(queued[0].payload, ensure_ascii=False)
+
+
+def test_a_proposal_dismissed_between_the_units_is_not_proposed_again(
+    network: Network, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """The topic's proposal is dismissed once the next pass has grouped (a new question came): the proposals read
+    the dismissal, so the topic's window starts then and nothing asked before it proposes the topic again."""
+    first = NeedsPass(network.database, network.service, worker_id="test").run(NOW)
+    assert len(first.proposals) == 1
+    later = NOW + timedelta(hours=1)
+    with network.database.session() as session:
+        add_question(session, "Hoe hoog is de leegstandsheffing op winkels?", asker="ULEUVEN", created_at=later)
+
+    def dismiss() -> None:
+        with _impatient(network.database) as session:
+            network.service.dismiss_proposal(session, actor=STAFF, proposal_id=first.proposals[0], now=later)
+            session.commit()
+
+    order = _between_units(network, monkeypatch, request, dismiss)
+    result = NeedsPass(network.database, network.service, worker_id="test").run(later + timedelta(minutes=5))
+    assert order == ["grouped", "written", "proposing"]
+    assert result.ran and result.placed == 1 and result.proposals == ()
+    with network.database.session() as session:
+        statuses = [p.status for p in session.scalars(select(NeedProposal))]
+    assert statuses == [ProposalStatus.DISMISSED]
