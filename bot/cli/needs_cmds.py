@@ -287,20 +287,24 @@ def needs_proposals(
     worker = f"cli:{socket.gethostname()}:{os.getpid()}"
     if propose:
         _embed(cli, service, embed_seconds, quiet=as_json)
+        # as the bot's needs pass (``bot.needs.jobs``): the grouping and the proposals each in a unit of work of
+        # its own, committed, so the grouping lock (SQLite: the database's write lock) is never held through both
+        with cli.db.session() as grouping:
+            service.update_topics(grouping, now=now)
+        with cli.db.session() as proposing:
+            created = service.propose_due(proposing, now=now, worker_id=worker)
     with cli.db.session() as session:
-        if propose:
-            created = service.propose_sessions(session, now=now, worker_id=worker)
-            if not as_json:
-                n, lang = len(created), operator_language(cli)
-                echo(
-                    tn(
-                        "cli.needs_new_proposals",
-                        "cli.needs_new_proposals_plural",
-                        n,
-                        lang,
-                        count=format_number(n, lang),
-                    )
+        if propose and not as_json:
+            n, lang = len(created), operator_language(cli)
+            echo(
+                tn(
+                    "cli.needs_new_proposals",
+                    "cli.needs_new_proposals_plural",
+                    n,
+                    lang,
+                    count=format_number(n, lang),
                 )
+            )
         statuses = None if show_all else [ProposalStatus.OPEN, ProposalStatus.INVITED]
         proposals = service.list_proposals(session, actor=cli_actor(), now=now, statuses=statuses)
     if as_json:

@@ -42,6 +42,7 @@ from bot.needs.proposal_actions import ProposalActions
 from bot.needs.proposals import Proposals
 from bot.needs.recruiting import Recruiting
 from bot.needs.topics import Topics
+from storage.db import session_has_written
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -149,11 +150,16 @@ class NeedsService:
         """``overview`` with the new questions placed first, in a unit of work of its own on the knowledge base's
         database, committed before the overview reads in ``session`` (the caller's): the grouping holds its lock (on
         SQLite the whole database's write lock, so every other writer waits) for that step only, never while the
-        figures are read and shown. Skipped at once when another process (or, on SQLite, the caller's own
-        transaction, when it has written) holds the lock: the overview shows what is placed so far."""
+        figures are read and shown. Skipped at once when another process holds the lock: the overview shows what
+        is placed so far. On SQLite, a caller whose unit of work has written holds the write lock until it commits
+        (a unit of its own could not take it): the grouping runs in the caller's unit then, which holds the lock
+        through its reads in any case, so that costs other writers only the grouping, as a unit of its own would."""
         actor.require_staff("see knowledge needs")
-        with self.knowledge.database.session() as grouping:
-            self.update_topics(grouping, now=now, wait=False)
+        if session.get_bind().dialect.name == "sqlite" and session_has_written(session):
+            self.update_topics(session, now=now, wait=False)
+        else:
+            with self.knowledge.database.session() as grouping:
+                self.update_topics(grouping, now=now, wait=False)
         return self.overview(
             session, actor=actor, period=period, now=now, update=False, min_items=min_items, limit=limit
         )
