@@ -22,7 +22,7 @@ from bot.cli.wording import state
 from bot.files import check_folder, replace_file
 from bot.i18n import N_, format_number, local_day, locale, t, tn
 from bot.needs import recruit_reasons
-from bot.needs.jobs import embed_pending
+from bot.needs.jobs import embed_pending, propose_in_units
 from bot.needs.model import (
     COVERED,
     NOT_COVERED,
@@ -287,12 +287,11 @@ def needs_proposals(
     worker = f"cli:{socket.gethostname()}:{os.getpid()}"
     if propose:
         _embed(cli, service, embed_seconds, quiet=as_json)
-        # as the bot's needs pass (``bot.needs.jobs``): the grouping and the proposals each in a unit of work of
-        # its own, committed, so the grouping lock (SQLite: the database's write lock) is never held through both
+        # as the bot's needs pass (``bot.needs.jobs``): the grouping and the proposals (a few per unit) each in units
+        # of work of their own, committed, so the grouping lock (SQLite: the database's write lock) is held briefly
         with cli.db.session() as grouping:
             service.update_topics(grouping, now=now)
-        with cli.db.session() as proposing:
-            created = service.propose_due(proposing, now=now, worker_id=worker)
+        created = propose_in_units(cli.db, service, now=now, worker_id=worker)
     with cli.db.session() as session:
         if propose and not as_json:
             n, lang = len(created), operator_language(cli)

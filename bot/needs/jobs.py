@@ -11,10 +11,10 @@ when nothing is new). A pass
    PostgreSQL, the database's write lock on SQLite; taken without waiting: when another process holds it, this
    pass skips steps 2 to 4, ``ran=False``);
 3. claims a proposal for every topic that reached the threshold and queues it for the triage channel
-   (``propose_due``: at most one live proposal per topic whatever the number of processes), in a second unit of
-   work, committed;
+   (``propose_due``: at most one live proposal per topic whatever the number of processes), ``PROPOSALS_PER_UNIT``
+   topics per unit of work (in topic order), each committed;
 4. every few hours, once nothing waits for a vector, deletes the vectors of question texts no question or gap has
-   any more, in a third (skipped until a later pass when the lock is held then).
+   any more, in a last one (skipped until a later pass when the lock is held then).
 
 Each unit takes the grouping lock again at its start, before its first read, and reads what it needs afresh: so on
 SQLite, where that lock is the whole database's write lock, other writers (a Slack click, an erasure, a question
@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.needs.meaning import EmbedReport
+from bot.needs.model import ProposalView
 from bot.needs.service import NeedsService
 from storage import embedding_repo
 from storage import needs_repo as repo
@@ -49,6 +50,7 @@ log = logging.getLogger("wieweet.needs")
 
 NEEDS_INTERVAL_SECONDS = 300.0  # how often the job runner should run a pass
 EMBED_BUDGET_SECONDS = 10.0  # the most one pass spends computing vectors before it groups
+PROPOSALS_PER_UNIT = 20  # proposals claimed (and their posts rendered) per unit of work of the pass
 PURGE_EVERY = timedelta(hours=6)
 PURGE_GRACE = timedelta(days=1)  # a vector stored less than this long ago is kept (its question may be on its way)
 
@@ -96,8 +98,7 @@ class NeedsPass:
             update = self.service.update_topics(session, now=now, wait=False)
         if update.busy:
             return NeedsPassResult(ran=False, embedded=embedded, waiting=waiting)
-        with self.db.session() as session:  # the proposals: the lock taken again, everything read afresh
-            proposals = self.service.propose_due(session, now=now, worker_id=self.worker_id)
+        proposals = propose_in_units(self.db, self.service, now=now, worker_id=self.worker_id)
         purged = self._purge(now) if update.waiting == 0 else 0
         result = NeedsPassResult(
             ran=True,
@@ -139,6 +140,22 @@ class NeedsPass:
             )
         self._purged_at = now
         return gone
+
+
+def propose_in_units(db: Database, service: NeedsService, *, now: datetime, worker_id: str) -> list[ProposalView]:
+    """Claim and queue the proposals of every topic at the threshold (``NeedsService.propose_due``), at most
+    ``PROPOSALS_PER_UNIT`` per unit of work, each committed: each takes the grouping lock again and reads afresh
+    which topics are due (the topics before the last one done are not looked at again)."""
+    proposals: list[ProposalView] = []
+    next_topic: int | None = 0
+    while next_topic is not None:
+        with db.session() as session:
+            proposed = service.propose_due(
+                session, now=now, worker_id=worker_id, from_topic=next_topic, limit=PROPOSALS_PER_UNIT
+            )
+        proposals.extend(proposed.views)
+        next_topic = proposed.next_topic
+    return proposals
 
 
 def embed_pending(

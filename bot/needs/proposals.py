@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -44,6 +45,14 @@ from storage import outbox_repo, proposal_repo
 from storage.models import NeedProposal, ProposalStatus
 
 
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    """What one ``propose_due`` claimed and queued, and the first topic due it left for a next unit of work."""
+
+    views: list[ProposalView]
+    next_topic: int | None  # None: no topic due is left
+
+
 class Proposals:
     """Proposed work sessions (see the module docstring). The job's run places new questions first (``topics``)."""
 
@@ -53,20 +62,26 @@ class Proposals:
 
     def propose_sessions(self, session: Session, *, now: datetime, worker_id: str) -> list[ProposalView]:
         """Place the new questions, then claim a proposal for every topic at the threshold and queue it for the
-        triage channel (``propose_due``), in ``session``'s one unit of work (the command line's ``--propose``)."""
+        triage channel (``propose_due``), in ``session``'s one unit of work."""
         self.topics.update_topics(session, now=now)
-        return self.propose_due(session, now=now, worker_id=worker_id)
+        return self.propose_due(session, now=now, worker_id=worker_id).views
 
-    def propose_due(self, session: Session, *, now: datetime, worker_id: str) -> list[ProposalView]:
-        """Claim a proposal for every topic at the threshold and queue it for the triage channel, without grouping
-        (the needs pass's unit of work after the grouping's: ``bot.needs.jobs``). It takes the grouping lock first
-        (waiting for another process's grouping; on SQLite the write lock, before its first read), so what it counts
-        and quotes is read afresh after whatever committed since the grouping — an erasure, a closed question, a
-        proposal dismissed — and no grouping changes the topics while it reads them."""
+    def propose_due(
+        self, session: Session, *, now: datetime, worker_id: str, from_topic: int = 0, limit: int | None = None
+    ) -> Proposed:
+        """Claim a proposal for every topic at the threshold (those from topic id ``from_topic`` on, at most
+        ``limit`` of them) and queue it for the triage channel, without grouping (the needs pass's units of work
+        after the grouping's: ``bot.needs.jobs``). It takes the grouping lock first (waiting for another process's
+        grouping; on SQLite the write lock, before its first read), so what it counts and quotes is read afresh
+        after whatever committed since the grouping or the unit before — an erasure, a closed question, a proposal
+        dismissed — and no grouping changes the topics while it reads them."""
         repo.claim_needs_lock(session)
         due = self.due(session, now=now)
+        topic_ids = sorted(t for t in due if t >= from_topic)
+        rest = topic_ids[limit:] if limit is not None else []
+        due = {t: due[t] for t in topic_ids[:limit]}
         if not due:
-            return []
+            return Proposed([], None)
         state = self.core.state(session, topic_ids=due)  # only the members of the topics to propose
         created: list[ProposalView] = []
         for topic_id, (since, organisations, questions) in sorted(due.items()):
@@ -100,7 +115,7 @@ class Proposals:
                 now=now,
             )
             created.append(view)
-        return created
+        return Proposed(created, rest[0] if rest else None)
 
     def due(self, session: Session, *, now: datetime) -> dict[int, tuple[datetime, int, int]]:
         """The topics to propose at ``now``: topic id -> (window start, organisations, questions and gaps).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -18,9 +19,11 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from bot.actors import Actor
+from bot.needs import jobs
 from bot.needs.jobs import NeedsPass
 from bot.needs.proposals import Proposals
 from bot.privacy import erase_person
+from storage import register_repo
 from storage.db import Database, create_db_engine
 from storage.models import NeedProposal, OutboxKind, OutboxMessage, ProposalStatus
 from tests.needs.conftest import NOW, STAFF, VACANCY, Network, add_question
@@ -54,11 +57,17 @@ def _erase(database: Database, *people: str) -> Callable[[], None]:
 
 
 def _between_units(
-    network: Network, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, write: Callable[[], None]
+    network: Network,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    write: Callable[[], None],
+    *,
+    after: tuple[str, ...] = ("grouped",),
 ) -> list[str]:
-    """Run ``write`` (another connection's unit of work) at the first commit of the pass after its grouping, or at
-    the latest when the pass starts counting what to propose (a pass that holds the lock throughout: on SQLite the
-    write fails there as locked): the order of what happened ("grouped", "written", "proposing")."""
+    """Run ``write`` (another connection's unit of work) at the first commit of the pass once what ``after`` says
+    has happened (the grouping), or at the latest when the pass next starts counting what to propose (a pass that
+    holds the lock throughout: on SQLite the write fails there as locked): the order of what happened ("grouped",
+    "written", "proposing")."""
     order: list[str] = []
     update_topics = network.service.update_topics
     due = Proposals.due
@@ -69,14 +78,14 @@ def _between_units(
         return report
 
     def proposing(self: Proposals, *args: Any, **kwargs: Any) -> Any:
-        if "written" not in order:
+        if order == list(after):
             order.append("written")
             write()
         order.append("proposing")
         return due(self, *args, **kwargs)
 
     def committed(_session: Session) -> None:
-        if order == ["grouped"]:
+        if order == list(after):
             order.append("written")  # first: the write's own commit comes here too
             write()
 
@@ -141,3 +150,26 @@ def test_a_proposal_dismissed_between_the_units_is_not_proposed_again(
     with network.database.session() as session:
         statuses = [p.status for p in session.scalars(select(NeedProposal))]
     assert statuses == [ProposalStatus.DISMISSED]
+
+
+def test_the_proposals_are_claimed_a_few_per_unit_with_other_writes_between(
+    network: Network, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Two topics at the threshold (two organisations here), one proposal per unit of work: another connection's
+    write commits between the two units at once, and each unit counts afresh what is due."""
+    monkeypatch.setattr(network.service.core, "config", replace(network.service.core.config, min_organisations=2))
+    monkeypatch.setattr(jobs, "PROPOSALS_PER_UNIT", 1)
+
+    def write() -> None:
+        with _impatient(network.database) as session:
+            register_repo.create_audit_log(
+                session, actor="test", action="test", entity_type="test", entity_key="1", before=None, after={}, now=NOW
+            )
+            session.commit()
+
+    order = _between_units(network, monkeypatch, request, write, after=("grouped", "proposing"))
+    result = NeedsPass(network.database, network.service, worker_id="test").run(NOW)
+    assert order == ["grouped", "proposing", "written", "proposing"]
+    assert result.ran and len(result.proposals) == 2
+    with network.database.session() as session:
+        assert len(session.scalars(select(NeedProposal)).all()) == 2
