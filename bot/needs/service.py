@@ -16,7 +16,8 @@ a method of the part that owns it, exposed under the names callers use:
 They share one ``bot.needs.core.NeedsCore`` (the knowledge base, the configuration, the meaning signal, one read
 of the needs, the search and the privacy rules). Every function takes the session of the caller's unit of work
 and never commits, except ``overview_after_grouping``'s grouping step (committed on its own before the overview
-reads, as ``bot.needs.report_data.collect_report_to_share``'s). The steering-group report is ``bot.needs.report``.
+reads, as ``bot.needs.report_data.collect_report_to_share``'s, unless the caller's unit has written on SQLite). The
+needs pass's units of work are ``bot.needs.jobs``. The steering-group report is ``bot.needs.report``.
 """
 
 from __future__ import annotations
