@@ -55,6 +55,7 @@ the wall clock; a committed run is timed with its commit.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import itertools
 import json
@@ -67,7 +68,7 @@ import time
 import tracemalloc
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -929,6 +930,28 @@ def pass_directory(session: object, slack_user_ids: Iterable[str]) -> dict[str, 
     return {sid: Asker(f"Organisation {zlib.crc32(sid.encode()) % 300}", "") for sid in slack_user_ids}
 
 
+class TimedUnits:
+    """``db`` for a ``NeedsPass`` with its units of work (``session()``) timed: ``longest``, the wall clock of the
+    longest one, is at most how long the pass holds the grouping lock (on SQLite the database's write lock) at a
+    time: each unit takes it at its start and gives it back at its commit."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.longest = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Any]:
+        start = time.perf_counter()
+        try:
+            with self.db.session() as session:
+                yield session
+        finally:
+            self.longest = max(self.longest, time.perf_counter() - start)
+
+
 def needs_pass_rows(
     db: Any, service: Any, sample: Sequence[dict[str, Any]], *, now: Any, measure: Callable[..., tuple[Cost, object]]
 ) -> list[tuple[str, Cost]]:
@@ -944,15 +967,17 @@ def needs_pass_rows(
     from storage.models import Question  # noqa: PLC0415
 
     service.core.directory = pass_directory
-    needs = NeedsPass(db, service, worker_id="bench")
+    units = TimedUnits(db)
+    needs = NeedsPass(units, service, worker_id="bench")  # type: ignore[arg-type]
     step = timedelta(minutes=5)
     config = service.core.config
     service.core.config = replace(config, min_organisations=10**6)  # no topic at the threshold: all counted
     needs.run(now)  # the first pass of the process: it purges the unused vectors (every 6 hours)
     t_counted, _ = measure(lambda: needs.run(now + step / 5))
     service.core.config = config
+    units.longest = 0.0
     t_first, first = measure(lambda: needs.run(now + step))
-    claimed = len(first.proposals)  # type: ignore[attr-defined]
+    claimed, longest_first = len(first.proposals), units.longest  # type: ignore[attr-defined]
     t_idle, _ = measure(lambda: needs.run(now + 2 * step))
     asked = [
         dict(r, created_at=now + 2 * step + timedelta(seconds=i), updated_at=now + 2 * step)
@@ -960,14 +985,23 @@ def needs_pass_rows(
     ]
     with db.session() as session:
         session.execute(insert(Question), asked)
+    units.longest = 0.0
     t_new, new = measure(lambda: needs.run(now + 3 * step))
-    placed = new.placed  # type: ignore[attr-defined]
+    placed, longest_new = new.placed, units.longest  # type: ignore[attr-defined]
     t_idle2, _ = measure(lambda: needs.run(now + 4 * step))
     return [
         ("needs pass, nothing new, no topic at the threshold (every topic's window counted)", t_counted),
-        (f"needs pass claiming {claimed:,} proposals (every topic at the threshold; queued with their views)", t_first),
+        (
+            f"needs pass claiming {claimed:,} proposals (every topic at the threshold; queued with their views; its"
+            f" longest unit of work {longest_first:.2f} s wall)",
+            t_first,
+        ),
         ("**needs pass, nothing new** (the whole `NeedsPass` step, 5 minutes later)", t_idle),
-        (f"**needs pass, +{len(asked)} new questions** ({placed} placed)", t_new),
+        (
+            f"**needs pass, +{len(asked)} new questions** ({placed} placed; its longest unit of work"
+            f" {longest_new:.2f} s wall)",
+            t_new,
+        ),
         ("needs pass, nothing new again", t_idle2),
     ]
 

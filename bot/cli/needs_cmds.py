@@ -22,7 +22,7 @@ from bot.cli.wording import state
 from bot.files import check_folder, replace_file
 from bot.i18n import N_, format_number, local_day, locale, t, tn
 from bot.needs import recruit_reasons
-from bot.needs.jobs import embed_pending
+from bot.needs.jobs import embed_pending, propose_in_units
 from bot.needs.model import (
     COVERED,
     NOT_COVERED,
@@ -287,20 +287,23 @@ def needs_proposals(
     worker = f"cli:{socket.gethostname()}:{os.getpid()}"
     if propose:
         _embed(cli, service, embed_seconds, quiet=as_json)
+        # as the bot's needs pass (``bot.needs.jobs``): the grouping and the proposals (a few per unit) each in units
+        # of work of their own, committed, so the grouping lock (SQLite: the database's write lock) is held briefly
+        with cli.db.session() as grouping:
+            service.update_topics(grouping, now=now)
+        created = propose_in_units(cli.db, service, now=now, worker_id=worker)
     with cli.db.session() as session:
-        if propose:
-            created = service.propose_sessions(session, now=now, worker_id=worker)
-            if not as_json:
-                n, lang = len(created), operator_language(cli)
-                echo(
-                    tn(
-                        "cli.needs_new_proposals",
-                        "cli.needs_new_proposals_plural",
-                        n,
-                        lang,
-                        count=format_number(n, lang),
-                    )
+        if propose and not as_json:
+            n, lang = len(created), operator_language(cli)
+            echo(
+                tn(
+                    "cli.needs_new_proposals",
+                    "cli.needs_new_proposals_plural",
+                    n,
+                    lang,
+                    count=format_number(n, lang),
                 )
+            )
         statuses = None if show_all else [ProposalStatus.OPEN, ProposalStatus.INVITED]
         proposals = service.list_proposals(session, actor=cli_actor(), now=now, statuses=statuses)
     if as_json:

@@ -7,7 +7,8 @@ Public API (what the Slack layer calls)::
     service = NeedsService(knowledge, config=NeedsConfig.from_settings(settings))
     service.update_topics(session, now=now)                               # the job: place new questions
     service.overview(session, actor=actor, period=parse_period("2026-Q4"), now=now)   -> NeedsOverview
-    service.propose_sessions(session, now=now, worker_id=worker)          # the job -> [ProposalView]
+    service.propose_due(session, now=now, worker_id=worker, from_topic=0, limit=20)  # the job -> Proposed
+    service.propose_sessions(session, now=now, worker_id=worker)          # grouping and all proposals at once
     service.proposal / list_proposals / plan_invite / record_invite / dismiss_proposal / complete_proposal
     service.recruiting(session, actor=actor, topic_id=..., now=now)       -> RecruitPlan
     service.ask_to_add_expertise(session, actor=actor, topic_id=..., expert_ids=[...], now=now)

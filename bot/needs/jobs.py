@@ -6,14 +6,28 @@ when nothing is new). A pass
 1. computes the meaning vectors of questions and gaps that are not in a topic yet (``bot.needs.meaning``; for at
    most ``budget_seconds``, outside any transaction: vectors are stored in their own short transactions, and a
    vector another process stored meanwhile is kept);
-2. in one transaction, when no other process is running a pass (an advisory lock on PostgreSQL; SQLite serialises
-   writers itself): places the new questions and gaps (``NeedsService.update_topics``), claims a proposal for
-   every topic that reached the threshold and queues it for the triage channel (``propose_sessions``: at most one
-   live proposal per topic whatever the number of processes), and — every few hours, once nothing waits for a
-   vector — deletes the vectors of question texts no question or gap has any more.
+2. places the new questions and gaps (``NeedsService.update_topics``) in a unit of work of its own, committed,
+   when no other process is grouping (the grouping lock ``needs_repo.claim_needs_lock``: an advisory lock on
+   PostgreSQL, the database's write lock on SQLite; taken without waiting: when another process holds it, this
+   pass skips steps 2 to 4, ``ran=False``);
+3. claims a proposal for every topic that reached the threshold and queues it for the triage channel
+   (``propose_due``: at most one live proposal per topic whatever the number of processes), ``PROPOSALS_PER_UNIT``
+   topics per unit of work (in topic order), each committed;
+4. every few hours, once nothing waits for a vector, deletes the vectors of question texts no question or gap has
+   any more, in a last one (skipped until a later pass when the lock is held then).
 
-With several replicas, passes may overlap: the one that gets the lock groups and proposes, the others skip step 2
-(``ran=False``); step 1 may embed a text twice at worst (the first stored vector is kept). Nothing here sleeps:
+Each unit takes the grouping lock again at its start, before its first read, and reads what it needs afresh: so on
+SQLite, where that lock is the whole database's write lock, other writers (a Slack click, an erasure, a question
+recorded) commit between the units instead of waiting for the whole pass, and whatever they committed counts for the
+next unit — a question erased or closed, or a proposal dismissed, after the grouping is neither counted nor quoted by
+the proposals; a vector is purged only when no text read under that unit's lock needs it. Releasing the lock between
+the units is safe: the grouping's work is committed and complete (the placements and the run's ``need_fits`` state;
+``bot.needs.state``), the next grouping (of any process) starts from what is stored, and a proposal is claimed once
+per topic by the database itself (a unique index on the live proposal's topic), so another process's pass taking the
+lock between two units at worst groups or proposes what this one would have.
+
+With several replicas, passes may overlap: the one that gets the lock groups and proposes, the others skip steps 2
+to 4 (``ran=False``); step 1 may embed a text twice at worst (the first stored vector is kept). Nothing here sleeps:
 time is injected (``now``), so tests run passes back to back.
 """
 
@@ -25,9 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from bot.needs.meaning import EmbedReport
+from bot.needs.model import ProposalView
 from bot.needs.service import NeedsService
 from storage import embedding_repo
 from storage import needs_repo as repo
@@ -37,6 +50,7 @@ log = logging.getLogger("wieweet.needs")
 
 NEEDS_INTERVAL_SECONDS = 300.0  # how often the job runner should run a pass
 EMBED_BUDGET_SECONDS = 10.0  # the most one pass spends computing vectors before it groups
+PROPOSALS_PER_UNIT = 20  # proposals claimed (and their posts rendered) per unit of work of the pass
 PURGE_EVERY = timedelta(hours=6)
 PURGE_GRACE = timedelta(days=1)  # a vector stored less than this long ago is kept (its question may be on its way)
 
@@ -80,12 +94,12 @@ class NeedsPass:
 
     def _run(self, now: datetime) -> NeedsPassResult:
         embedded, waiting = self._embed()
-        with self.db.session() as session:
-            if not repo.claim_needs_lock(session, wait=False):
-                return NeedsPassResult(ran=False, embedded=embedded, waiting=waiting)
-            update = self.service.update_topics(session, now=now)
-            proposals = self.service.propose_sessions(session, now=now, worker_id=self.worker_id)
-            purged = self._purge(session, now) if update.waiting == 0 else 0
+        with self.db.session() as session:  # the grouping: committed before the proposals are counted
+            update = self.service.update_topics(session, now=now, wait=False)
+        if update.busy:
+            return NeedsPassResult(ran=False, embedded=embedded, waiting=waiting)
+        proposals = propose_in_units(self.db, self.service, now=now, worker_id=self.worker_id)
+        purged = self._purge(now) if update.waiting == 0 else 0
         result = NeedsPassResult(
             ran=True,
             embedded=embedded,
@@ -111,16 +125,37 @@ class NeedsPass:
         report = embed_pending(self.db, self.service, budget_seconds=self.budget_seconds, clock=self.clock)
         return report.embedded, report.missing
 
-    def _purge(self, session: Session, now: datetime) -> int:
+    def _purge(self, now: datetime) -> int:
+        """Delete the unused question vectors (every ``PURGE_EVERY``) in a unit of work of its own, under the
+        grouping lock taken without waiting (held elsewhere: a later pass purges)."""
         meaning = self.service.meaning
         if meaning is None or (self._purged_at is not None and now - self._purged_at < PURGE_EVERY):
             return 0
-        keep = {meaning.key(source.text) for source in repo.list_need_sources(session)}
-        gone = embedding_repo.delete_unused_embeddings(
-            session, model=meaning.model_id, keep=keep, before=now - PURGE_GRACE
-        )
+        with self.db.session() as session:
+            if not repo.claim_needs_lock(session, wait=False):
+                return 0
+            keep = {meaning.key(source.text) for source in repo.list_need_sources(session)}
+            gone = embedding_repo.delete_unused_embeddings(
+                session, model=meaning.model_id, keep=keep, before=now - PURGE_GRACE
+            )
         self._purged_at = now
         return gone
+
+
+def propose_in_units(db: Database, service: NeedsService, *, now: datetime, worker_id: str) -> list[ProposalView]:
+    """Claim and queue the proposals of every topic at the threshold (``NeedsService.propose_due``), at most
+    ``PROPOSALS_PER_UNIT`` per unit of work, each committed: each takes the grouping lock again and reads afresh
+    which topics are due (the topics before the last one done are not looked at again)."""
+    proposals: list[ProposalView] = []
+    next_topic: int | None = 0
+    while next_topic is not None:
+        with db.session() as session:
+            proposed = service.propose_due(
+                session, now=now, worker_id=worker_id, from_topic=next_topic, limit=PROPOSALS_PER_UNIT
+            )
+        proposals.extend(proposed.views)
+        next_topic = proposed.next_topic
+    return proposals
 
 
 def embed_pending(

@@ -1,10 +1,11 @@
 """Work sessions proposed for topics many organisations ask about (staff invite to them, dismiss them or mark them
 done: ``bot.needs.proposal_actions``; their posts rendered again after a change: ``bot.needs.proposal_refresh``).
 
-* ``propose_sessions`` — the job — claims a proposal for every topic that reached the threshold (by default 3
-  organisations in 8 weeks), at most one live proposal per topic across processes, and queues it for the triage
-  channel (outbox ``needs_proposal``). After a dismissal or a session the topic is proposed again only when the
-  questions asked *since* reach the threshold again. A pass reads only what it counts (``due``: the askers of the
+* ``propose_due`` — the job's step after the grouping (``propose_sessions``: the grouping first) — claims a
+  proposal for every topic that reached the threshold (by default 3 organisations in 8 weeks), at most one live
+  proposal per topic across processes, and queues it for the triage channel (outbox ``needs_proposal``). After a
+  dismissal or a session the topic is proposed again only when the questions asked *since* reach the threshold
+  again. A pass reads only what it counts (``due``: the askers of the
   questions in the window of the topics without a live proposal, no texts) and the members of what it proposes.
 * ``proposal``, ``list_proposals`` — staff only; ``view`` renders a proposal from the stored state at that moment
   (the questions of its window, who could lead it, who asked in public).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -43,6 +45,14 @@ from storage import outbox_repo, proposal_repo
 from storage.models import NeedProposal, ProposalStatus
 
 
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    """What one ``propose_due`` claimed and queued, and the first topic due it left for a next unit of work."""
+
+    views: list[ProposalView]
+    next_topic: int | None  # None: no topic due is left
+
+
 class Proposals:
     """Proposed work sessions (see the module docstring). The job's run places new questions first (``topics``)."""
 
@@ -51,11 +61,27 @@ class Proposals:
         self.topics = topics
 
     def propose_sessions(self, session: Session, *, now: datetime, worker_id: str) -> list[ProposalView]:
-        """Claim a proposal for every topic at the threshold and queue it for the triage channel (the job)."""
+        """Place the new questions, then claim a proposal for every topic at the threshold and queue it for the
+        triage channel (``propose_due``), in ``session``'s one unit of work."""
         self.topics.update_topics(session, now=now)
+        return self.propose_due(session, now=now, worker_id=worker_id).views
+
+    def propose_due(
+        self, session: Session, *, now: datetime, worker_id: str, from_topic: int = 0, limit: int | None = None
+    ) -> Proposed:
+        """Claim a proposal for every topic at the threshold (those from topic id ``from_topic`` on, at most
+        ``limit`` of them) and queue it for the triage channel, without grouping (the needs pass's units of work
+        after the grouping's: ``bot.needs.jobs``). It takes the grouping lock first (waiting for another process's
+        grouping; on SQLite the write lock, before its first read), so what it counts and quotes is read afresh
+        after whatever committed since the grouping or the unit before — an erasure, a closed question, a proposal
+        dismissed — and no grouping changes the topics while it reads them."""
+        repo.claim_needs_lock(session)
         due = self.due(session, now=now)
+        topic_ids = sorted(t for t in due if t >= from_topic)
+        rest = topic_ids[limit:] if limit is not None else []
+        due = {t: due[t] for t in topic_ids[:limit]}
         if not due:
-            return []
+            return Proposed([], None)
         state = self.core.state(session, topic_ids=due)  # only the members of the topics to propose
         created: list[ProposalView] = []
         for topic_id, (since, organisations, questions) in sorted(due.items()):
@@ -89,7 +115,7 @@ class Proposals:
                 now=now,
             )
             created.append(view)
-        return created
+        return Proposed(created, rest[0] if rest else None)
 
     def due(self, session: Session, *, now: datetime) -> dict[int, tuple[datetime, int, int]]:
         """The topics to propose at ``now``: topic id -> (window start, organisations, questions and gaps).

@@ -6,17 +6,18 @@ a method of the part that owns it, exposed under the names callers use:
 
 * ``bot.needs.topics.Topics`` — update_topics (the grouping run), overview (a period's topics and figures;
   ``overview_after_grouping`` places the new questions first, in a unit of work of its own);
-* ``bot.needs.proposals.Proposals`` — propose_sessions (the job), proposal, list_proposals, proposal_message_ref(s),
-  live_views_quoting, current_view; ``bot.needs.proposal_actions.ProposalActions`` — plan_invite, release_invite,
-  record_invite, dismiss_proposal, complete_proposal; ``bot.needs.proposal_refresh`` — mark_for_refresh and the
-  refreshes of the proposals' posts;
+* ``bot.needs.proposals.Proposals`` — propose_due (the job), propose_sessions, proposal, list_proposals,
+  proposal_message_ref(s), live_views_quoting, current_view; ``bot.needs.proposal_actions.ProposalActions`` —
+  plan_invite, release_invite, record_invite, dismiss_proposal, complete_proposal; ``bot.needs.proposal_refresh``
+  — mark_for_refresh and the refreshes of the proposals' posts;
 * ``bot.needs.recruiting.Recruiting`` — recruiting, ask_to_add_expertise, expertise_request_refs,
   add_topic_to_profile.
 
 They share one ``bot.needs.core.NeedsCore`` (the knowledge base, the configuration, the meaning signal, one read
 of the needs, the search and the privacy rules). Every function takes the session of the caller's unit of work
 and never commits, except ``overview_after_grouping``'s grouping step (committed on its own before the overview
-reads, as ``bot.needs.report_data.collect_report_to_share``'s). The steering-group report is ``bot.needs.report``.
+reads, as ``bot.needs.report_data.collect_report_to_share``'s, unless the caller's unit has written on SQLite). The
+needs pass's units of work are ``bot.needs.jobs``. The steering-group report is ``bot.needs.report``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from bot.needs.proposal_actions import ProposalActions
 from bot.needs.proposals import Proposals
 from bot.needs.recruiting import Recruiting
 from bot.needs.topics import Topics
+from storage.db import session_has_written
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -75,6 +77,7 @@ class NeedsService:
         self.overview = self._following_erasures(self.topics.overview)
         # work sessions
         self.propose_sessions = self._following_erasures(self.proposals.propose_sessions)
+        self.propose_due = self._following_erasures(self.proposals.propose_due)
         self.proposal = self._following_erasures(self.proposals.proposal)
         self.list_proposals = self._following_erasures(self.proposals.list_proposals)
         self.plan_invite = self._following_erasures(self.proposal_actions.plan_invite)
@@ -148,11 +151,16 @@ class NeedsService:
         """``overview`` with the new questions placed first, in a unit of work of its own on the knowledge base's
         database, committed before the overview reads in ``session`` (the caller's): the grouping holds its lock (on
         SQLite the whole database's write lock, so every other writer waits) for that step only, never while the
-        figures are read and shown. Skipped at once when another process (or, on SQLite, the caller's own
-        transaction, when it has written) holds the lock: the overview shows what is placed so far."""
+        figures are read and shown. Skipped at once when another process holds the lock: the overview shows what
+        is placed so far. On SQLite, a caller whose unit of work has written holds the write lock until it commits
+        (a unit of its own could not take it): the grouping runs in the caller's unit then, which holds the lock
+        through its reads in any case, so that costs other writers only the grouping, as a unit of its own would."""
         actor.require_staff("see knowledge needs")
-        with self.knowledge.database.session() as grouping:
-            self.update_topics(grouping, now=now, wait=False)
+        if session.get_bind().dialect.name == "sqlite" and session_has_written(session):
+            self.update_topics(session, now=now, wait=False)
+        else:
+            with self.knowledge.database.session() as grouping:
+                self.update_topics(grouping, now=now, wait=False)
         return self.overview(
             session, actor=actor, period=period, now=now, update=False, min_items=min_items, limit=limit
         )

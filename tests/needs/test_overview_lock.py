@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.needs.core import NeedsCore, NeedsState
 from bot.needs.periods import parse_period
-from storage import needs_repo
+from storage import needs_repo, register_repo
 from storage.db import create_db_engine
 from storage.models import NeedItem
 from tests.cli import wieweet
@@ -60,3 +60,20 @@ def test_the_cli_overview_reads_after_the_grouping_committed(
     result = wieweet(network.database, "needs", "--period", "2026-Q4", "--now", NOW.isoformat(), "--json")
     assert result.exit_code == 0, result.output
     assert while_reading == [(True, 8)], while_reading
+
+
+def test_the_overview_groups_when_its_own_request_has_written(network: Network) -> None:
+    """A request that wrote before asking for the overview (on SQLite it holds the database's write lock until it
+    commits, so a unit of work of its own could not group): the new questions are placed all the same, in the
+    request's own unit of work, committed with it."""
+    with network.database.session() as session:
+        register_repo.create_audit_log(
+            session, actor="test", action="test", entity_type="test", entity_key="1", before=None, after={}, now=NOW
+        )
+        session.flush()
+        overview = network.service.overview_after_grouping(
+            session, actor=STAFF, period=parse_period("2026-Q4"), now=NOW
+        )
+    assert overview.topics  # the new questions were placed first
+    with network.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(NeedItem)) == 8

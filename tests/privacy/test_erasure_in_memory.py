@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import event
 
 from bot.actors import Actor
 from bot.cli import main
 from bot.knowledge import KnowledgeBase
+from bot.needs.jobs import NeedsPass
 from bot.needs.meaning import QuestionMeaning
 from bot.needs.periods import parse_period
 from bot.needs.service import NeedsService
@@ -366,9 +368,9 @@ def test_a_needs_pass_during_an_erasure_drops_the_texts_it_read_before(
     """The pass read her private question before the erasure and analyses it after the erasure dropped the caches:
     what it put back goes at the end of the pass."""
     if world.db.dialect == "sqlite":
-        # SQLite: the pass holds the database's write lock from before its first read (``claim_needs_lock``), so no
-        # erasure commits during it (it waits for the pass); tests/needs/test_needs_lock.py checks that lock
-        pytest.skip("an erasure cannot commit during a needs pass on SQLite: the pass holds the write lock")
+        # SQLite: the grouping's unit of work holds the database's write lock from before its first read
+        # (``claim_needs_lock``), so no erasure commits during it; one commits between the pass's units (below)
+        pytest.skip("an erasure cannot commit during the grouping on SQLite: its unit holds the write lock")
     grouping = NeedsService(live)
     vectoriser = grouping.core.vectoriser
     concepts = vectoriser.concepts
@@ -384,6 +386,35 @@ def test_a_needs_pass_during_an_erasure_drops_the_texts_it_read_before(
     with contextlib.suppress(Exception), world.db.session() as session:  # it may fail on a row the erasure deleted
         grouping.update_topics(session, now=LATER)
     assert erased
+    assert traces(grouping) == []
+
+
+def test_an_erasure_between_the_units_of_a_needs_pass_leaves_nothing_it_read(
+    world: World, live: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """The pass's grouping read and analysed her private question and committed; the erasure commits before the
+    pass's proposals (on SQLite too: the pass holds no lock between its units) and is followed at once: nothing of
+    her is left in the grouping's memory once the pass is done, what the proposals read afterwards included."""
+    grouping = NeedsService(live)
+    update_topics = grouping.update_topics
+    erased: list[bool] = []
+
+    def grouped(*args: Any, **kwargs: Any) -> Any:
+        report = update_topics(*args, **kwargs)
+        assert traces(grouping), "the grouping must have read her question"
+        erased.append(False)
+        return report
+
+    def committed(_session: Any) -> None:  # the grouping's unit of work committed: the erasure commits now
+        if erased == [False]:
+            erased[0] = True
+            erase_as_slack_does(world)
+
+    monkeypatch.setattr(grouping, "update_topics", grouped)
+    event.listen(world.db.sessions, "after_commit", committed)
+    request.addfinalizer(lambda: event.remove(world.db.sessions, "after_commit", committed))
+    result = NeedsPass(world.db, grouping, worker_id="test").run(LATER)
+    assert result.ran and erased == [True]
     assert traces(grouping) == []
 
 
