@@ -39,6 +39,7 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.text import counted
 from handlers.after_ack import ThenBody, work_after
 from handlers.errors import VERIFIED
 
@@ -274,7 +275,7 @@ class HttpEdge:
         if verified_at is None:
             last = "none has verified since the start"
         else:
-            last = f"the last one that verified came {int(now - verified_at) // 60} minute(s) ago"
+            last = f"the last one that verified came {counted(int(now - verified_at) // 60, 'minute')} ago"
         log.warning(MISMATCH_HINT, count, last)
 
     @staticmethod
