@@ -159,3 +159,9 @@ def shown_value(value: str) -> str:
     """A cell's value as a problem line quotes it: ``shown_text`` (printable, one line, its secrets masked, cut at
     ``SHOWN_VALUE_CHARS``) in quotes."""
     return repr(shown_text(value))
+
+
+def counted(n: int, word: str, words: str | None = None) -> str:
+    """``n`` and the English noun for it, for a log line (logs are English, without the catalogue): "1 question",
+    "3 questions" (``words``: a plural that is not ``word`` + "s")."""
+    return f"{n} {word if n == 1 else words or word + 's'}"

@@ -6,6 +6,10 @@ message reached Slack before the ack. ``AckThen`` is such a response with its wo
 work once they sent the ack (``after_ack``): Socket Mode once its answer is written to the connection
 (``handlers.app.AckFirstSocketModeHandler``), HTTP once the WSGI server has written the response
 (``handlers.http_edge``, the body's ``close``). ``then`` only hands the work over (to a pool): it must not wait.
+
+The global error handler (``handlers.errors``) cannot hand Bolt an ``AckThen``: Bolt copies only the status, headers
+and body of what it returns onto the response it sends. It leaves its work on that very response (``defer``), and
+the adapters read both kinds the same way (``work_after``).
 """
 
 from __future__ import annotations
@@ -27,13 +31,30 @@ class AckThen(BoltResponse):
         self.then = then
 
 
+_THEN = "wieweet_then"  # the work ``defer`` leaves on a response Bolt made
+
+
+def defer(response: BoltResponse, then: Callable[[], None]) -> None:
+    """Leave ``then`` on ``response`` (one Bolt sends as it is) for the adapter to start once Slack has it."""
+    setattr(response, _THEN, then)
+
+
+def work_after(response: BoltResponse | None) -> Callable[[], None] | None:
+    """What ``response`` leaves for after the ack: an ``AckThen``'s or a deferred ``then`` (None: nothing)."""
+    if isinstance(response, AckThen):
+        return response.then
+    then = getattr(response, _THEN, None)
+    return then if callable(then) else None
+
+
 def after_ack(response: BoltResponse | None) -> None:
     """Start what ``response`` leaves for after the ack (nothing for any other response); called by an adapter once
-    it sent the ack."""
-    if not isinstance(response, AckThen):
+    it sent the ack (or, for a response that is no ack, once it sent that)."""
+    then = work_after(response)
+    if then is None:
         return
     try:
-        response.then()
+        then()
     except Exception:  # the ack is out: nothing else would report it
         log.exception("the work after an acknowledgement could not be started")
 

@@ -35,6 +35,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.privacy import get_stored_channel_privacy
+from bot.text import counted
 from digests.period import TIMEZONE, IsoWeek
 from digests.sender import logged
 from digests.subscriptions import CHANNEL_GONE, tell_digests_refused
@@ -387,10 +388,9 @@ class SourceChannels:
             return 0
         left_out = sum(1 for channel in self._left_out.values() if channel in self._unknown)
         log.warning(
-            "digests: %d public question(s) from %d channel(s) left out: Slack could not be asked and the database "
-            "does not know the channel (%s)",
-            left_out,
-            len(self._unknown),
+            "digests: %s from %s left out: Slack could not be asked and the database does not know the channel (%s)",
+            counted(left_out, "public question"),
+            counted(len(self._unknown), "channel"),
             ", ".join(sorted(self._unknown)),
         )
         return left_out

@@ -39,7 +39,8 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from handlers.after_ack import AckThen, ThenBody
+from bot.text import counted
+from handlers.after_ack import ThenBody, work_after
 from handlers.errors import VERIFIED
 
 log = logging.getLogger("wieweet.http")
@@ -274,7 +275,7 @@ class HttpEdge:
         if verified_at is None:
             last = "none has verified since the start"
         else:
-            last = f"the last one that verified came {int(now - verified_at) // 60} minute(s) ago"
+            last = f"the last one that verified came {counted(int(now - verified_at) // 60, 'minute')} ago"
         log.warning(MISMATCH_HINT, count, last)
 
     @staticmethod
@@ -296,5 +297,5 @@ class HttpEdge:
             elif name.lower() != "content-length":
                 extra.extend((name, str(value)) for value in values)
         body = response.body if isinstance(response.body, str) else json.dumps(response.body)
-        then = response.then if isinstance(response, AckThen) else None  # said to Slack after this answer
+        then = work_after(response)  # said to Slack after this answer
         return Answer(response.status, body.encode("utf-8"), content_type, extra, then)

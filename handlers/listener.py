@@ -270,8 +270,8 @@ def _serve(
                 ack()
             outcome = DUPLICATE
             return
-        # Not acknowledged yet: Bolt runs the global error handler. Acknowledged: hand it over ourselves, or
-        # Bolt would drop the ack.
+        # Not acknowledged yet: Bolt runs the global error handler (which acks before it says anything).
+        # Acknowledged: hand it over ourselves, or Bolt would drop the ack.
         if getattr(ack, "response", None) is None:
             raise
         (services.report_error or _global_handler(services))(error, body, context, client)

@@ -203,6 +203,7 @@ def slack_unreachable(
 # the lines slack_sdk's Web API client logs at ERROR by itself: one per connection attempt, and a page it could not
 # decode (a proxy's) quoted whole; when Slack is out of reach, ``slack_unreachable`` says all of it in one line
 CLIENT_FAILURES = ("Failed to send a request to Slack API server", "Failed to decode Slack API response")
+CLIENT_LOGGER = "slack_sdk.web.base_client"  # the logger slack_sdk's Web API client writes them to (its ``logger``)
 
 
 class _ClientFailures(logging.Filter):
@@ -213,8 +214,10 @@ class _ClientFailures(logging.Filter):
 @contextmanager
 def quiet_client_failures(logger: logging.Logger) -> Iterator[None]:
     """Leave out the Web API client's own failure lines (``CLIENT_FAILURES``) while a call runs whose failure the
-    caller explains itself in one line (``slack_unreachable``): `wieweet run`'s start-up check, `wieweet register
-    check-slack`. Only then: elsewhere they are a running bot's log (masked by the log formatter, ``bot.cli.logs``).
+    caller explains itself in one line (``slack_unreachable``): `wieweet run`'s start-up check, and every command
+    line command but `run` for as long as it runs (``bot.cli.main``: `import experts`, `register check-slack`,
+    `digest --send-due`). Only then: elsewhere they are a running bot's log (masked by the log formatter,
+    ``bot.cli.logs``).
     ``logger`` is the client's (``client.logger``, slack_sdk's module logger: for the call's length, every client's)."""
     quiet = _ClientFailures()
     logger.addFilter(quiet)

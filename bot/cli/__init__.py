@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 # One BLAS thread unless the operator sets another count: read by NumPy's OpenBLAS when NumPy is first imported, so
@@ -38,6 +39,7 @@ from bot.errors import ConfigError, ImportFailed, Problem, WieweetError
 from bot.i18n import format_number, normalise_language, t, tn
 from bot.operator_texts import OPERATOR_KEYS, operator_text, settings_text
 from bot.text import drop_controls
+from handlers.slack_settings import CLIENT_LOGGER, quiet_client_failures
 from storage.db import Database, UnknownSchemaError
 from storage.db_url import has_password, shown_url, url_secrets
 
@@ -266,6 +268,9 @@ def main(ctx: click.Context, database_url: str | None, operator: str, verbose: b
         echo(f"warning: {operator_text(warning, lang)}", err=True)
     if problems and ctx.invoked_subcommand != "run":  # `run` lists them together with the Slack settings it needs
         raise settings_error(problems)
+    if ctx.invoked_subcommand != "run":  # a command that asks Slack says a failure in one line of its own; the bot
+        # logs slack_sdk's lines (masked, ``bot.cli.logs``)
+        ctx.with_resource(quiet_client_failures(logging.getLogger(CLIENT_LOGGER)))
     cli = CliContext(
         settings=settings,
         problems=tuple(problems),

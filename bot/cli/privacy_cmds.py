@@ -179,7 +179,8 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
         with cli.db.session() as session:  # say "no such person" before asking to confirm
             require_known(session, find_person(session, **who))
         # with --json standard output is the JSON alone: the question goes to standard error
-        click.confirm(t("cli.privacy_erase_confirm", lang, who=email or slack_id), abort=True, err=as_json)
+        asked = t("cli.privacy_erase_confirm", lang, who=shown_value(email or slack_id or ""))  # as given: cut, masked
+        click.confirm(asked, abort=True, err=as_json)
     with cli.db.session() as session:
         slack_user_id = find_person(session, **who).slack_user_id
         report = erase_person(session=session, actor=cli_actor(), now=_now(), db=cli.db, **who)
@@ -199,7 +200,7 @@ def privacy_erase(cli: CliContext, email: str | None, slack_id: str | None, yes:
     if as_json:  # whom stays out, as in the audit entry: this line may go to a log
         echo(json.dumps({"erased": True, "counts": dict(sorted(report.counts.items()))}, ensure_ascii=False))
         return
-    echo(t("cli.privacy_erased", lang, who=email or slack_id))
+    echo(t("cli.privacy_erased", lang, who=shown_value(email or slack_id or "")))
     _counts(dict(sorted(report.counts.items())), N_("cli.privacy_erased_count"), lang)
 
 

@@ -231,7 +231,7 @@ def test_the_pass_counts_the_public_questions_it_left_out_itself(
     warnings = [r.getMessage() for r in caplog.records if r.name == "handlers.digest_sources"]
     if counted:
         assert warnings == [
-            "digests: 3 public question(s) from 2 channel(s) left out: Slack could not be asked and the database "
+            "digests: 3 public questions from 2 channels left out: Slack could not be asked and the database "
             "does not know the channel (C1SRC0001, C1SRC0002)"
         ]
     else:

@@ -118,7 +118,7 @@ def test_a_rate_limited_pass_uses_what_the_database_knows_and_asks_each_channel_
         assert "ONBEKEND" not in text and "GEHEIM" not in text
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "handlers.digest_sources"]
     assert len(warnings) == 1
-    assert "2 public question(s) from 1 channel(s) left out" in warnings[0].getMessage()
+    assert "2 public questions from 1 channel left out" in warnings[0].getMessage()
     assert GONE in warnings[0].getMessage()
 
 
@@ -231,7 +231,7 @@ def test_the_warning_counts_only_the_questions_this_weeks_digests_would_have_quo
         assert "PUBLIEK" in text and "WEG" not in text
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "handlers.digest_sources"]
     # the two the digests would have quoted, once though three digests quote them; not the 8 stored there
-    assert "2 public question(s) from 1 channel(s) left out" in warning.getMessage()
+    assert "2 public questions from 1 channel left out" in warning.getMessage()
     assert nowhere in warning.getMessage()
 
 

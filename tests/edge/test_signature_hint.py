@@ -108,7 +108,7 @@ def test_forged_requests_do_not_spend_the_hint(caplog: pytest.LogCaptureFixture)
     clock.at = NOW + MISMATCH_HINT_EVERY
     assert post(edge, PASTED) == 401
     first, second = hints(caplog)
-    assert "(the last one that verified came 59 minute(s) ago)" in second.getMessage(), second.getMessage()
+    assert "(the last one that verified came 59 minutes ago)" in second.getMessage(), second.getMessage()
     assert "5 requests in a row" in first.getMessage() and "16 requests in a row" in second.getMessage()
 
 

@@ -55,16 +55,16 @@ def test_erase_asks_and_reports_in_dutch(world: World, lieve: Ids) -> None:
     args = ["--database", world.db.url, "privacy", "erase", "--email", LIEVE_EMAIL]
     refused = CliRunner().invoke(main, args, input="n\n")
     assert refused.exit_code == 1
-    assert f"Alles over {LIEVE_EMAIL} wissen? Dit kan niet ongedaan worden gemaakt" in refused.output
+    assert f"Alles over '{LIEVE_EMAIL}' wissen? Dit kan niet ongedaan worden gemaakt" in refused.output
     erased = CliRunner().invoke(main, args, input="y\n")
     assert erased.exit_code == 0, erased.output
-    assert f"{LIEVE_EMAIL} gewist:\n" in erased.output and "  expert_profiles_deleted: 1\n" in erased.output
+    assert f"'{LIEVE_EMAIL}' gewist:\n" in erased.output and "  expert_profiles_deleted: 1\n" in erased.output
 
 
 def test_erase_in_english(world: World, lieve: Ids) -> None:
     erased = wieweet_in(world.db, "en", "privacy", "erase", "--slack-id", LIEVE, "--yes")
     assert erased.exit_code == 0, erased.output
-    assert erased.output.startswith(f"erased {LIEVE}:\n") and "  expert_profiles_deleted: 1\n" in erased.output
+    assert erased.output.startswith(f"erased '{LIEVE}':\n") and "  expert_profiles_deleted: 1\n" in erased.output
 
 
 def test_erase_json_is_codes_and_counts_in_every_language(world: World, lieve: Ids) -> None:
