@@ -39,12 +39,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
+
 from bot.needs.meaning import EmbedReport
 from bot.needs.model import ProposalView
+from bot.needs.proposals import Proposed
 from bot.needs.service import NeedsService
 from storage import embedding_repo
 from storage import needs_repo as repo
-from storage.db import Database
+from storage.db import Database, is_lock_error
 
 log = logging.getLogger("wieweet.needs")
 
@@ -98,7 +101,7 @@ class NeedsPass:
             update = self.service.update_topics(session, now=now, wait=False)
         if update.busy:
             return NeedsPassResult(ran=False, embedded=embedded, waiting=waiting)
-        proposals = propose_in_units(self.db, self.service, now=now, worker_id=self.worker_id)
+        proposals = propose_in_units(self.db, self.service, now=now, worker_id=self.worker_id).views
         purged = self._purge(now) if update.waiting == 0 else 0
         result = NeedsPassResult(
             ran=True,
@@ -142,20 +145,53 @@ class NeedsPass:
         return gone
 
 
-def propose_in_units(db: Database, service: NeedsService, *, now: datetime, worker_id: str) -> list[ProposalView]:
+@dataclass(frozen=True, slots=True)
+class ProposedInUnits:
+    """What ``propose_in_units`` claimed and queued, and whether it stopped before the last topic due."""
+
+    views: list[ProposalView]
+    stopped: bool = False  # a unit found the grouping lock held elsewhere: the topics left wait for a later run
+
+
+def propose_in_units(
+    db: Database, service: NeedsService, *, now: datetime, worker_id: str, wait: bool = False
+) -> ProposedInUnits:
     """Claim and queue the proposals of every topic at the threshold (``NeedsService.propose_due``), at most
     ``PROPOSALS_PER_UNIT`` per unit of work, each committed: each takes the grouping lock again and reads afresh
-    which topics are due (the topics before the last one done are not looked at again)."""
+    which topics are due (the topics before the last one done are not looked at again).
+
+    ``wait=False`` (the needs pass): a unit takes the lock without waiting, as the grouping and the purge do. When
+    another process holds it (its grouping, an import, on SQLite any writer), the units stop there: what the units
+    before claimed is committed and kept (and queued), the topics left wait for the next pass (``stopped``, logged).
+    ``wait=True`` (``wieweet needs proposals --propose``): a unit waits for the lock, as the command's grouping
+    does; on SQLite a wait past the busy timeout ("database is locked") stops the units the same way."""
     proposals: list[ProposalView] = []
     next_topic: int | None = 0
     while next_topic is not None:
-        with db.session() as session:
-            proposed = service.propose_due(
-                session, now=now, worker_id=worker_id, from_topic=next_topic, limit=PROPOSALS_PER_UNIT
+        try:
+            with db.session() as session:
+                proposed = service.propose_due(
+                    session,
+                    now=now,
+                    worker_id=worker_id,
+                    from_topic=next_topic,
+                    limit=PROPOSALS_PER_UNIT,
+                    wait=wait,
+                )
+        except OperationalError as error:
+            if not is_lock_error(error):
+                raise
+            proposed = Proposed([], next_topic, busy=True)
+        if proposed.busy:
+            log.info(
+                "needs proposals: the grouping lock is held by another process; %s proposed, the topics left "
+                "wait for a later run",
+                len(proposals),
             )
+            return ProposedInUnits(proposals, stopped=True)
         proposals.extend(proposed.views)
         next_topic = proposed.next_topic
-    return proposals
+    return ProposedInUnits(proposals)
 
 
 def embed_pending(

@@ -51,6 +51,7 @@ class Proposed:
 
     views: list[ProposalView]
     next_topic: int | None  # None: no topic due is left
+    busy: bool = False  # another process held the grouping lock (``wait=False``): nothing was read or claimed
 
 
 class Proposals:
@@ -67,15 +68,25 @@ class Proposals:
         return self.propose_due(session, now=now, worker_id=worker_id).views
 
     def propose_due(
-        self, session: Session, *, now: datetime, worker_id: str, from_topic: int = 0, limit: int | None = None
+        self,
+        session: Session,
+        *,
+        now: datetime,
+        worker_id: str,
+        from_topic: int = 0,
+        limit: int | None = None,
+        wait: bool = True,
     ) -> Proposed:
         """Claim a proposal for every topic at the threshold (those from topic id ``from_topic`` on, at most
         ``limit`` of them) and queue it for the triage channel, without grouping (the needs pass's units of work
-        after the grouping's: ``bot.needs.jobs``). It takes the grouping lock first (waiting for another process's
-        grouping; on SQLite the write lock, before its first read), so what it counts and quotes is read afresh
-        after whatever committed since the grouping or the unit before — an erasure, a closed question, a proposal
-        dismissed — and no grouping changes the topics while it reads them."""
-        repo.claim_needs_lock(session)
+        after the grouping's: ``bot.needs.jobs``). It takes the grouping lock first (on SQLite the write lock,
+        before its first read), so what it counts and quotes is read afresh after whatever committed since the
+        grouping or the unit before — an erasure, a closed question, a proposal dismissed — and no grouping changes
+        the topics while it reads them. ``wait=False`` (the needs pass): when another process holds the lock, return
+        at once ``busy``, having read and claimed nothing (``next_topic`` is ``from_topic``); ``wait=True`` waits
+        for it (on SQLite up to the busy timeout, then "database is locked")."""
+        if not repo.claim_needs_lock(session, wait=wait):
+            return Proposed([], from_topic, busy=True)
         due = self.due(session, now=now)
         topic_ids = sorted(t for t in due if t >= from_topic)
         rest = topic_ids[limit:] if limit is not None else []

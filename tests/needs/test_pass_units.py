@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -23,9 +25,10 @@ from bot.needs import jobs
 from bot.needs.jobs import NeedsPass
 from bot.needs.proposals import Proposals
 from bot.privacy import erase_person
-from storage import register_repo
+from storage import needs_repo, register_repo
 from storage.db import Database, create_db_engine
 from storage.models import NeedProposal, OutboxKind, OutboxMessage, ProposalStatus
+from tests.lock_waits import WAIT
 from tests.needs.conftest import NOW, STAFF, VACANCY, Network, add_question
 
 
@@ -171,5 +174,88 @@ def test_the_proposals_are_claimed_a_few_per_unit_with_other_writes_between(
     result = NeedsPass(network.database, network.service, worker_id="test").run(NOW)
     assert order == ["grouped", "proposing", "written", "proposing"]
     assert result.ran and len(result.proposals) == 2
+    with network.database.session() as session:
+        assert len(session.scalars(select(NeedProposal)).all()) == 2
+
+
+class _Holder:
+    """Another process's transaction holding the grouping lock (SQLite: the database's write lock, ``BEGIN
+    IMMEDIATE``; PostgreSQL: the advisory lock), from ``take`` until ``release``. A pass that waits for it instead of
+    going on is let go at the latest after ``lock_waits.WAIT`` (so it fails the test rather than hang)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.done = threading.Event()
+        self._release: Callable[[], None] | None = None
+        self._thread: threading.Thread | None = None
+
+    def take(self) -> None:
+        if self.database.dialect == "sqlite":
+            engine = create_db_engine(self.database.url, pooled=False)
+            connection = engine.connect()
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+            def release() -> None:
+                connection.exec_driver_sql("ROLLBACK")
+                connection.close()
+                engine.dispose()
+
+        else:
+            other = self.database.sessions()
+            assert needs_repo.claim_needs_lock(other, wait=False)
+
+            def release() -> None:
+                other.rollback()
+                other.close()
+
+        self._release = release
+        self._thread = threading.Thread(target=self._let_go)
+        self._thread.start()
+
+    def _let_go(self) -> None:
+        self.done.wait(WAIT)  # set when the pass has returned: never reached unless the pass waits for the lock
+        assert self._release is not None
+        self._release()
+
+    def release(self) -> None:
+        self.done.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
+@pytest.mark.parametrize(("after", "first"), [(("grouped",), 0), (("grouped", "proposing"), 1)])
+def test_a_lock_held_between_the_units_stops_the_proposals_until_the_next_pass(
+    network: Network,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+    after: tuple[str, ...],
+    first: int,
+) -> None:
+    """Another process takes the grouping lock once the pass has grouped (or claimed its first unit's proposal) and
+    holds it (another replica's first grouping, an import): the pass's next unit does not wait for it (on SQLite
+    20 s and then "database is locked"; on PostgreSQL as long as it is held). The pass returns what it claimed
+    (queued, so it is sent), says so in one line, and the next pass proposes the rest."""
+    monkeypatch.setattr(network.service.core, "config", replace(network.service.core.config, min_organisations=2))
+    monkeypatch.setattr(jobs, "PROPOSALS_PER_UNIT", 1)
+    holder = _Holder(network.database)
+    request.addfinalizer(holder.release)
+    order = _between_units(network, monkeypatch, request, holder.take, after=after)
+    with caplog.at_level(logging.INFO, logger="wieweet.needs"):
+        result = NeedsPass(network.database, network.service, worker_id="test").run(NOW)
+    holder.release()
+    assert order == [*after, "written"]  # the next unit read nothing: it did not get the lock
+    assert result.ran and len(result.proposals) == first
+    stopped = [r for r in caplog.records if "the grouping lock is held by another process" in r.getMessage()]
+    assert [(r.levelno, r.getMessage().split(";")[1].strip()) for r in stopped] == [
+        (logging.INFO, f"{first} proposed, the topics left wait for a later run")
+    ]
+    with network.database.session() as session:
+        claimed = session.scalars(select(NeedProposal.id)).all()
+        queued = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.NEEDS_PROPOSAL)).all()
+    assert sorted(claimed) == sorted(result.proposals) and len(queued) == first
+    following = NeedsPass(network.database, network.service, worker_id="test").run(NOW + timedelta(minutes=5))
+    assert following.ran and len(following.proposals) == 2 - first
     with network.database.session() as session:
         assert len(session.scalars(select(NeedProposal)).all()) == 2
