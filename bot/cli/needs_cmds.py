@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 from babel.numbers import format_decimal
 
-from bot.cli import LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, operator_language
+from bot.cli import EXIT_REFUSED, LANGUAGE_DEFAULT_HELP, CliContext, cli_actor, operator_language
 from bot.cli.ask_cmds import open_knowledge
 from bot.cli.options import parse_now
 from bot.cli.output import echo
@@ -289,12 +289,16 @@ def needs_proposals(
         _embed(cli, service, embed_seconds, quiet=as_json)
         # as the bot's needs pass (``bot.needs.jobs``): the grouping and the proposals (a few per unit) each in units
         # of work of their own, committed, so the grouping lock (SQLite: the database's write lock) is held briefly
+        # (the proposals wait for the lock as the grouping does; on SQLite a wait past the busy timeout stops them:
+        # what was proposed is kept and said, the rest waits for the bot's next pass; exit 1 only if none was)
         with cli.db.session() as grouping:
             service.update_topics(grouping, now=now)
-        created = propose_in_units(cli.db, service, now=now, worker_id=worker)
+        created = propose_in_units(cli.db, service, now=now, worker_id=worker, wait=True)
+        if created.stopped:
+            echo(t("cli.needs_proposals_stopped", operator_language(cli)), err=True)
     with cli.db.session() as session:
         if propose and not as_json:
-            n, lang = len(created), operator_language(cli)
+            n, lang = len(created.views), operator_language(cli)
             echo(
                 tn(
                     "cli.needs_new_proposals",
@@ -308,11 +312,12 @@ def needs_proposals(
         proposals = service.list_proposals(session, actor=cli_actor(), now=now, statuses=statuses)
     if as_json:
         echo(json.dumps([p.to_json() for p in proposals], ensure_ascii=False, indent=2))
-        return
-    if not proposals:
+    elif not proposals:
         echo(t("cli.needs_no_proposals", operator_language(cli)))
-    for p in proposals:
+    for p in [] if as_json else proposals:
         _print_proposal(p, ZoneInfo(cli.settings.timezone), operator_language(cli))
+    if propose and created.stopped and not created.views:
+        ctx.exit(EXIT_REFUSED)  # nothing proposed: a script sees it (the open proposals were listed all the same)
 
 
 @needs_group.command(name="dismiss")
