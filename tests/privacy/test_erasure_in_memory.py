@@ -16,7 +16,7 @@ import logging
 import threading
 import types
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -28,9 +28,11 @@ from sqlalchemy import event
 from bot.actors import Actor
 from bot.cli import main
 from bot.knowledge import KnowledgeBase
+from bot.needs.core import Asker, NeedsConfig
 from bot.needs.jobs import NeedsPass
 from bot.needs.meaning import QuestionMeaning
 from bot.needs.periods import parse_period
+from bot.needs.proposals import Proposals
 from bot.needs.service import NeedsService
 from bot.privacy import erase_person
 from storage.db import Database
@@ -389,32 +391,61 @@ def test_a_needs_pass_during_an_erasure_drops_the_texts_it_read_before(
     assert traces(grouping) == []
 
 
+def _everyone_in_one_city(_session: Any, slack_user_ids: Iterable[str]) -> dict[str, Asker]:
+    return dict.fromkeys(slack_user_ids, Asker("Stad Gent", "Gent"))
+
+
 def test_an_erasure_between_the_units_of_a_needs_pass_leaves_nothing_it_read(
     world: World, live: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """The pass's grouping read and analysed her private question and committed; the erasure commits before the
-    pass's proposals (on SQLite too: the pass holds no lock between its units) and is followed at once: nothing of
-    her is left in the grouping's memory once the pass is done, what the proposals read afterwards included."""
-    grouping = NeedsService(live)
-    update_topics = grouping.update_topics
-    erased: list[bool] = []
+    pass's proposals count what is due (on SQLite too: the pass holds no lock between its units) and is followed at
+    once. The proposals (one organisation is enough here, so there are some) read nothing of her and analyse no text
+    of hers for their "who could lead it" search; and nothing is left once the pass is done (the grouping's state,
+    kept at its commit, goes at the pass's end). The order is recorded: a pass that counted its proposals in the
+    grouping's unit of work would see the erasure only after them."""
+    grouping = NeedsService(live, config=NeedsConfig(min_organisations=1), directory=_everyone_in_one_city)
+    update_topics, state, search, due = grouping.update_topics, grouping.core.state, grouping.core.search, Proposals.due
+    order: list[str] = []
+    read: list[list[str]] = []  # what each proposal unit read of her: the members of the topics it proposes
+    searched: list[str] = []  # what the proposals' views analysed
 
     def grouped(*args: Any, **kwargs: Any) -> Any:
         report = update_topics(*args, **kwargs)
         assert traces(grouping), "the grouping must have read her question"
-        erased.append(False)
+        order.append("grouped")
         return report
 
     def committed(_session: Any) -> None:  # the grouping's unit of work committed: the erasure commits now
-        if erased == [False]:
-            erased[0] = True
+        if order == ["grouped"]:
+            order.append("erased")
             erase_as_slack_does(world)
 
+    def proposing(self: Proposals, *args: Any, **kwargs: Any) -> Any:
+        order.append("proposing")
+        return due(self, *args, **kwargs)
+
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        found = state(*args, **kwargs)
+        if "proposing" in order:
+            read.append(traces(found))
+        return found
+
+    def analysing(query: str, **kwargs: Any) -> Any:
+        searched.append(query)
+        return search(query, **kwargs)
+
     monkeypatch.setattr(grouping, "update_topics", grouped)
+    monkeypatch.setattr(grouping.core, "state", reading)
+    monkeypatch.setattr(grouping.core, "search", analysing)
+    monkeypatch.setattr(Proposals, "due", proposing)
     event.listen(world.db.sessions, "after_commit", committed)
     request.addfinalizer(lambda: event.remove(world.db.sessions, "after_commit", committed))
     result = NeedsPass(world.db, grouping, worker_id="test").run(LATER)
-    assert result.ran and erased == [True]
+    assert result.ran and order[:3] == ["grouped", "erased", "proposing"]
+    assert result.proposals and read and searched  # there were proposals, so what they read is checked
+    assert read == [[]] * len(read)
+    assert [q for q in searched if any(f in q.casefold() for f in FORBIDDEN)] == []
     assert traces(grouping) == []
 
 
