@@ -12,23 +12,29 @@ when nothing is new). A pass
    pass skips steps 2 to 4, ``ran=False``);
 3. claims a proposal for every topic that reached the threshold and queues it for the triage channel
    (``propose_due``: at most one live proposal per topic whatever the number of processes), ``PROPOSALS_PER_UNIT``
-   topics per unit of work (in topic order), each committed;
+   topics per unit of work (in topic order), each committed (``propose_in_units``); when another process holds the
+   lock at the start of a unit, the pass stops proposing there (logged): what it claimed is kept and sent, the
+   topics left wait for the next pass;
 4. every few hours, once nothing waits for a vector, deletes the vectors of question texts no question or gap has
    any more, in a last one (skipped until a later pass when the lock is held then).
 
-Each unit takes the grouping lock again at its start, before its first read, and reads what it needs afresh: so on
-SQLite, where that lock is the whole database's write lock, other writers (a Slack click, an erasure, a question
-recorded) commit between the units instead of waiting for the whole pass, and whatever they committed counts for the
-next unit — a question erased or closed, or a proposal dismissed, after the grouping is neither counted nor quoted by
-the proposals; a vector is purged only when no text read under that unit's lock needs it. Releasing the lock between
-the units is safe: the grouping's work is committed and complete (the placements and the run's ``need_fits`` state;
-``bot.needs.state``), the next grouping (of any process) starts from what is stored, and a proposal is claimed once
-per topic by the database itself (a unique index on the live proposal's topic), so another process's pass taking the
-lock between two units at worst groups or proposes what this one would have.
+Each unit takes the grouping lock again at its start, without waiting (never in the job thread: on SQLite a wait
+ends in "database is locked" after the busy timeout, on PostgreSQL it lasts as long as the holder), before its first
+read, and reads what it needs afresh: so on SQLite, where that lock is the whole database's write lock, other
+writers (a Slack click, an erasure, a question recorded) commit between the units instead of waiting for the whole
+pass, and whatever they committed counts for the next unit — a question erased or closed, or a proposal dismissed,
+after the grouping is neither counted nor quoted by the proposals; a vector is purged only when no text read under
+that unit's lock needs it. Releasing the lock between the units is safe: the grouping's work is committed and
+complete (the placements and the run's ``need_fits`` state; ``bot.needs.state``), the next grouping (of any process)
+starts from what is stored, and a proposal is claimed once per topic by the database itself (a unique index on the
+live proposal's topic), so another process's pass taking the lock between two units at worst groups or proposes what
+this one would have.
 
-With several replicas, passes may overlap: the one that gets the lock groups and proposes, the others skip steps 2
-to 4 (``ran=False``); step 1 may embed a text twice at worst (the first stored vector is kept). Nothing here sleeps:
-time is injected (``now``), so tests run passes back to back.
+With several replicas, passes may overlap: a pass whose grouping finds the lock held skips steps 2 to 4
+(``ran=False``); since the lock is given back between the units, two passes may also each group and propose in
+turn, their units interleaved (each unit reads afresh, and a topic is claimed once: the other's claim is skipped);
+step 1 may embed a text twice at worst (the first stored vector is kept). Nothing here sleeps: time is injected
+(``now``), so tests run passes back to back.
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ a method of the part that owns it, exposed under the names callers use:
 They share one ``bot.needs.core.NeedsCore`` (the knowledge base, the configuration, the meaning signal, one read
 of the needs, the search and the privacy rules). Every function takes the session of the caller's unit of work
 and never commits, except ``overview_after_grouping``'s grouping step (committed on its own before the overview
-reads, as ``bot.needs.report_data.collect_report_to_share``'s, unless the caller's unit has written on SQLite). The
-needs pass's units of work are ``bot.needs.jobs``. The steering-group report is ``bot.needs.report``.
+reads, as ``bot.needs.report_data.collect_report_to_share``'s; both skip it when the lock is held, on SQLite also by
+the caller's own unit when it has written). The needs pass's units of work are ``bot.needs.jobs``. The
+steering-group report is ``bot.needs.report``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from bot.needs.proposal_actions import ProposalActions
 from bot.needs.proposals import Proposals
 from bot.needs.recruiting import Recruiting
 from bot.needs.topics import Topics
-from storage.db import session_has_written
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -151,16 +151,13 @@ class NeedsService:
         """``overview`` with the new questions placed first, in a unit of work of its own on the knowledge base's
         database, committed before the overview reads in ``session`` (the caller's): the grouping holds its lock (on
         SQLite the whole database's write lock, so every other writer waits) for that step only, never while the
-        figures are read and shown. Skipped at once when another process holds the lock: the overview shows what
-        is placed so far. On SQLite, a caller whose unit of work has written holds the write lock until it commits
-        (a unit of its own could not take it): the grouping runs in the caller's unit then, which holds the lock
-        through its reads in any case, so that costs other writers only the grouping, as a unit of its own would."""
+        figures are read and shown. Skipped at once when another process (or, on SQLite, the caller's own
+        transaction, when it has written: it holds the write lock until it commits) holds the lock: the overview
+        shows what is placed so far, as a report does (``bot.needs.report_data.collect_report_to_share``). No
+        Slack request writes before it asks (the user's language is cached in a transaction of its own)."""
         actor.require_staff("see knowledge needs")
-        if session.get_bind().dialect.name == "sqlite" and session_has_written(session):
-            self.update_topics(session, now=now, wait=False)
-        else:
-            with self.knowledge.database.session() as grouping:
-                self.update_topics(grouping, now=now, wait=False)
+        with self.knowledge.database.session() as grouping:
+            self.update_topics(grouping, now=now, wait=False)
         return self.overview(
             session, actor=actor, period=period, now=now, update=False, min_items=min_items, limit=limit
         )

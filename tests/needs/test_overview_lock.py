@@ -62,10 +62,11 @@ def test_the_cli_overview_reads_after_the_grouping_committed(
     assert while_reading == [(True, 8)], while_reading
 
 
-def test_the_overview_groups_when_its_own_request_has_written(network: Network) -> None:
-    """A request that wrote before asking for the overview (on SQLite it holds the database's write lock until it
-    commits, so a unit of work of its own could not group): the new questions are placed all the same, in the
-    request's own unit of work, committed with it."""
+def test_the_overview_of_a_request_that_has_written_skips_the_grouping_on_sqlite(network: Network) -> None:
+    """A request that wrote before asking for the overview holds, on SQLite, the database's write lock until it
+    commits: the grouping's unit of work of its own cannot take it and is skipped at once (it neither waits nor
+    fails), as a report's is; the overview shows what is placed so far. (No Slack request writes before it asks.)
+    On PostgreSQL the request's writes hold no grouping lock: the new questions are placed first."""
     with network.database.session() as session:
         register_repo.create_audit_log(
             session, actor="test", action="test", entity_type="test", entity_key="1", before=None, after={}, now=NOW
@@ -74,6 +75,7 @@ def test_the_overview_groups_when_its_own_request_has_written(network: Network) 
         overview = network.service.overview_after_grouping(
             session, actor=STAFF, period=parse_period("2026-Q4"), now=NOW
         )
-    assert overview.topics  # the new questions were placed first
+    sqlite = network.database.dialect == "sqlite"
+    assert bool(overview.topics) is not sqlite
     with network.database.session() as session:
-        assert session.scalar(select(func.count()).select_from(NeedItem)) == 8
+        assert session.scalar(select(func.count()).select_from(NeedItem)) == (0 if sqlite else 8)
