@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from digests.errors import LookUpRefusedError, PermanentPostError
 from digests.period import TIMEZONE, IsoWeek
-from digests.subscriptions import refused_key
-from storage import digest_repo, outbox_repo, slack_repo
+from storage import digest_repo, slack_repo
 from storage.db import Database
 from storage.models import DigestRunStatus
 
@@ -25,13 +24,13 @@ from storage.models import DigestRunStatus
 # the others.
 REFUSALS_REMEMBERED_WEEKS = 4
 # How long a week's digests are held at most, from the week's first refusal held (``held_since``: the earliest among
-# the runs still held; or the "digests held" notice to staff, ``held_told_at``, when earlier), while no digest of the
-# week goes out, because Slack refused their posts in a way that may be the whole app's or each channel's own
-# (``no_permission``: ``handlers.digest_held.HeldRefusals``): two channels refused for their own reasons look like the
-# whole app refused in every pass, and would be asked again every 10 minutes all week. A pass after it takes each
-# refusal as its channel's own (failed for the week, told to staff as such once): a real refusal of the whole app,
-# not fixed within a day, costs that week's digests. Counted from the refusal, not from the notice, which a pass may
-# never confirm (another replica's claim that never ends): the bound holds whether or not staff were told.
+# the runs still held), while no digest of the week goes out, because Slack refused their posts in a way that may be
+# the whole app's or each channel's own (``no_permission``: ``handlers.digest_held.HeldRefusals``): two channels
+# refused for their own reasons look like the whole app refused in every pass, and would be asked again every 10
+# minutes all week. A pass after it takes each refusal as its channel's own (failed for the week, told to staff as
+# such once): a real refusal of the whole app, not fixed within a day, costs that week's digests. Counted from the
+# refusal, not from the "digests held" notice, which a pass may never confirm (another replica's claim that never
+# ends): the bound holds whether or not staff were told.
 HELD_AT_MOST = timedelta(hours=24)
 
 
@@ -153,26 +152,6 @@ def held_since(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> datet
         ),
         default=None,
     )
-
-
-def held_told_at(
-    db: Database, *, now: datetime, errors: Collection[str], methods: Collection[str], tz: ZoneInfo = TIMEZONE
-) -> datetime | None:
-    """When staff were first told this week (``now``'s) that the week's digests are held because Slack refuses the
-    app with one of ``errors`` on one of ``methods`` (the "digests held" notice, ``subscriptions.refused_key``,
-    whatever scope it names), or None: when a pass took the refusals it met for the whole app's and was certain of
-    it (``handlers.digest_held.HeldRefusals``), however many passes held the digests since. The bound of how long a
-    week's digests are held so (``HELD_AT_MOST``) counts from it when it is earlier than ``held_since``."""
-    period = str(IsoWeek.containing(now, tz))
-    with db.session() as session:
-        told = [
-            outbox_repo.get_outbox_message_first_keyed(
-                session, prefix=refused_key(period=period, method=method, error=error, needed="")
-            )
-            for method in methods
-            for error in errors
-        ]
-    return min((message.created_at for message in told if message is not None), default=None)
 
 
 def sent_this_week(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> bool:

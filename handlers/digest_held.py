@@ -22,7 +22,6 @@ from digests.refusals import (
     HELD_AT_MOST,
     claimed_unrefused,
     held_since,
-    held_told_at,
     refused_before,
     refused_this_week,
     sent_this_week,
@@ -78,11 +77,11 @@ class HeldRefusals:
     other refusal the pass's.
 
     A week's digests held so for ``HELD_AT_MOST`` from the week's first refusal held (``held_since``: the earliest
-    first refusal of the runs still held, ``digests.refusals.held_since``, or the week's "digests held" notice when
-    earlier, ``HELD_AT_MOST`` old or older; ``held_refusals``), whether or not a pass confirmed it and staff were
-    told, with still no digest of the week out, are held no longer: the pass takes each refusal as its channel's
-    own, as after a post gone out (said at WARNING once per pass), so two channels refused for their own reasons are
-    not asked again every 10 minutes all week."""
+    first refusal of the runs still held, ``digests.refusals.held_since``, ``HELD_AT_MOST`` old or older;
+    ``held_refusals``), whether or not a pass confirmed it and staff were told, with still no digest of the week
+    out, are held no longer: the pass takes each refusal as its channel's own, as after a post gone out (said at
+    WARNING once per pass), so two channels refused for their own reasons are not asked again every 10 minutes all
+    week."""
 
     ENOUGH = 2  # refusals with nothing sent after which the pass stops posting
 
@@ -202,11 +201,8 @@ def held_refusals(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> He
     """The ``HeldRefusals`` of a pass at ``now``, from what the week's runs and notices say: the channels refused for
     their own reasons in the weeks before, those held by an earlier pass of the week, whether a digest of the week
     went out, the runs claimed and never refused, and whether the week's digests were held for ``HELD_AT_MOST``
-    since their first refusal (``digests.refusals.held_since``; or since staff were told, ``held_told_at``, when
-    earlier)."""
-    told = held_told_at(db, now=now, errors=HELD_REFUSALS, methods=(POST, INFO), tz=tz)
-    first = held_since(db, now=now, tz=tz)
-    since = min((at for at in (first, told) if at is not None), default=None)
+    since their first refusal (``digests.refusals.held_since``)."""
+    since = held_since(db, now=now, tz=tz)
     return HeldRefusals(
         refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz),
         refused_earlier=refused_this_week(db, now=now, tz=tz),

@@ -17,7 +17,7 @@ from storage.models import DigestRunStatus
 from tests.digests.conftest import NOW, PERIOD
 from tests.digests.test_lookup_fails import seed
 from tests.digests.test_no_permission_everywhere import emulator, notices, passes_for  # noqa: F401
-from tests.digests.test_sending import run_of
+from tests.digests.test_sending import run_of, subscribe
 from tests.emulator import SlackEmulator
 
 POST = "chat.postMessage"
@@ -94,3 +94,24 @@ def test_the_bound_counts_from_the_first_refusal_held_when_staff_could_never_be_
     assert {c: capped[c].status for c in (A, B)} == dict.fromkeys((A, B), SendStatus.FAILED)
     [told] = notices(database)
     assert (told.refused, sorted((told.channel_id, *told.others))) == (True, [A, B])
+
+
+def test_refusals_held_and_ended_earlier_in_the_week_do_not_shorten_a_later_hold(
+    database: Database,
+    emulator: SlackEmulator,  # noqa: F811
+) -> None:
+    """The bound counts from the first refusal of the runs still held: two channels failed for their own refusals
+    once held a day do not make two channels subscribed later that week fail at their first refusal."""
+    _refusing(database, emulator, A, B)
+    passes = passes_for(database, emulator)
+    assert {r.status for r in passes.run(NOW).values()} == {SendStatus.RETRY}
+    capped = passes.run(NOW + HELD_AT_MOST + timedelta(minutes=10))
+    assert {r.status for r in capped.values()} == {SendStatus.FAILED}
+    later = ("C0CCLATE1", "C0CCLATE2")
+    for channel in later:
+        subscribe(database, channel)
+        emulator.add_channel(channel, name=channel.lower())
+        emulator.fail_next(POST, error="no_permission", channel=channel, times=1000)
+    held = passes.run(NOW + HELD_AT_MOST + timedelta(hours=2))
+    assert {c: r.status for c, r in held.items()} == dict.fromkeys(later, SendStatus.RETRY)
+    assert [run_of(database, c).status for c in later] == [DigestRunStatus.CLAIMED] * 2
