@@ -38,6 +38,11 @@ class DigestStopped:
     refused: bool = False
     others: tuple[str, ...] = ()
     more: int = 0
+    # ``refused``: ``channel_id`` is one of the ``others`` (or the ``more``) of the notice naming ``told_with`` first:
+    # this copy, queued under ``channel_id``'s own key and due later (``digests.subscriptions.GROUPED_WAIT``), is for a
+    # replica of a release before grouped notices, which reads only ``channel_id`` of that notice (a rolling upgrade):
+    # it tells this channel on its own. The replica that sends the grouped notice ends it unsent
+    told_with: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from digests.errors import LookUpRefusedError, PermanentPostError
 from digests.period import TIMEZONE, IsoWeek
-from digests.subscriptions import refused_key
-from storage import digest_repo, outbox_repo
+from storage import digest_repo, slack_repo
 from storage.db import Database
 from storage.models import DigestRunStatus
 
@@ -24,12 +23,14 @@ from storage.models import DigestRunStatus
 # unsubscribed, does not make a channel that keeps refusing come first again. It is never skipped: only asked after
 # the others.
 REFUSALS_REMEMBERED_WEEKS = 4
-# How long a week's digests are held at most, from the "digests held" notice to staff (``held_told_at``), while no
-# digest of the week goes out, because Slack refused their posts in a way that may be the whole app's or each
-# channel's own (``no_permission``: ``handlers.digest_held.HeldRefusals``): two channels refused for their own
-# reasons look like the whole app refused in every pass, and would be asked again every 10 minutes all week. A pass
-# after it takes each refusal as its channel's own (failed for the week, told to staff as such once): a real
-# refusal of the whole app, not fixed within a day, costs that week's digests.
+# How long a week's digests are held at most, from the week's first refusal held (``held_since``: the earliest among
+# the runs still held), while no digest of the week goes out, because Slack refused their posts in a way that may be
+# the whole app's or each channel's own (``no_permission``: ``handlers.digest_held.HeldRefusals``): two channels
+# refused for their own reasons look like the whole app refused in every pass, and would be asked again every 10
+# minutes all week. A pass after it takes each refusal as its channel's own (failed for the week, told to staff as
+# such once): a real refusal of the whole app, not fixed within a day, costs that week's digests. Counted from the
+# refusal, not from the "digests held" notice, which a pass may never confirm (another replica's claim that never
+# ends): the bound holds whether or not staff were told.
 HELD_AT_MOST = timedelta(hours=24)
 
 
@@ -117,24 +118,40 @@ def refused_this_week(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -
     }
 
 
-def held_told_at(
-    db: Database, *, now: datetime, errors: Collection[str], methods: Collection[str], tz: ZoneInfo = TIMEZONE
-) -> datetime | None:
-    """When staff were first told this week (``now``'s) that the week's digests are held because Slack refuses the
-    app with one of ``errors`` on one of ``methods`` (the "digests held" notice, ``subscriptions.refused_key``,
-    whatever scope it names), or None: when a pass took the refusals it met for the whole app's and was certain of
-    it (``handlers.digest_held.HeldRefusals``), however many passes held the digests since. The bound of how long a
-    week's digests are held so (``HELD_AT_MOST``) counts from it."""
+def held_mark(*, period: str, channel_id: str) -> str:
+    """The key (``processed_events``) marking when ``channel_id``'s digest of ``period`` was first held for a refusal
+    that may be its own (``refused_at`` is the latest such refusal: it orders the passes): written once, kept for the
+    retention of such keys (30 days)."""
+    return f"{HELD_MARK}{period}:{channel_id[:40]}"
+
+
+HELD_MARK = "digest_held:"
+
+
+def create_held_mark(session: Session, *, period: str, channel_id: str, now: datetime) -> None:
+    """Mark ``now`` as when ``channel_id``'s digest of ``period`` was first held (``held_mark``), unless it was."""
+    key = held_mark(period=period, channel_id=channel_id)
+    slack_repo.create_processed_event(session, event_key=key, kind=HELD_MARK.rstrip(":"), now=now)
+
+
+def held_since(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> datetime | None:
+    """Since when ``now``'s week's digests are held for a refusal that may be their channels' own: the earliest first
+    refusal (``held_mark``) of the runs still held (claimed, ``refused_at`` set; a run held by a release before the
+    mark counts from its ``refused_at``), or None when none is. Counted whether or not a pass confirmed the refusal as
+    the whole app's and staff were told; a channel whose refusal ended (its digest went out, or failed for the week)
+    no longer counts. The start of ``HELD_AT_MOST``."""
     period = str(IsoWeek.containing(now, tz))
     with db.session() as session:
-        told = [
-            outbox_repo.get_outbox_message_first_keyed(
-                session, prefix=refused_key(period=period, method=method, error=error, needed="")
-            )
-            for method in methods
-            for error in errors
-        ]
-    return min((message.created_at for message in told if message is not None), default=None)
+        runs = digest_repo.list_digest_runs(session, period=period)
+        marks = slack_repo.list_processed_events_received(session, key_prefix=f"{HELD_MARK}{period}:")
+    return min(
+        (
+            min(run.refused_at, marks.get(held_mark(period=period, channel_id=channel_id), run.refused_at))
+            for channel_id, run in runs.items()
+            if run.refused_at is not None and run.status is DigestRunStatus.CLAIMED
+        ),
+        default=None,
+    )
 
 
 def sent_this_week(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> bool:

@@ -58,7 +58,7 @@ from digests.errors import (
 )
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
 from digests.period import TIMEZONE, parse_period
-from digests.refusals import last_refused, refused_last
+from digests.refusals import create_held_mark, last_refused, refused_last
 from digests.schedule import STALE_AFTER, digest_window, due_digests, history_bounds
 from digests.subscriptions import CHANNEL_GONE, stop_gone_channel
 from storage import digest_repo
@@ -494,13 +494,12 @@ def _post_parts(
         except OperatorRefusalError as exc:  # the poster says it once per pass; due again once stale
             log.info("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, logged(exc))
             with db.session() as session:  # refused, perhaps for its own reasons: later passes ask it after the others
-                digest_repo.update_digest_run_error(
-                    session,
-                    run_id=run_id,
-                    worker_id=worker_id,
-                    error=_error_text(exc),
-                    refused_at=clock() if exc.held else None,  # the token's refusal is not the channel's
+                refused_at = clock() if exc.held else None  # the token's refusal is not the channel's
+                still_ours = digest_repo.update_digest_run_error(
+                    session, run_id=run_id, worker_id=worker_id, error=_error_text(exc), refused_at=refused_at
                 )
+                if still_ours and refused_at is not None:  # held since: ``HELD_AT_MOST`` counts from the first
+                    create_held_mark(session, period=period, channel_id=channel_id, now=refused_at)
             return SendResult(
                 channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc), exc.refused
             )

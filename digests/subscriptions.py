@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -325,7 +325,12 @@ def tell_channels_refused(
     counting the rest. Each channel is told once a week, however many passes, processes and replicas meet it: its
     week fails once, in one pass, and the notice's key names its first channel (the key the notice of one channel
     had before: a channel told so, by this release or the one before, is left out). Whoever's refusal it is, the
-    channels' or the whole app's, staff hear of it."""
+    channels' or the whole app's, staff hear of it.
+
+    Each channel after the first is also queued on its own, under its own key, due ``GROUPED_WAIT`` later
+    (``DigestStopped.told_with``): a replica of a release before grouped notices (a rolling upgrade) reads only the
+    first channel of the grouped one, and tells each other channel by that copy. This release ends the copies unsent
+    once it sent the grouped notice (``end_told_with``)."""
     told = [
         channel_id
         for channel_id in dict.fromkeys(channel_ids)
@@ -342,12 +347,40 @@ def tell_channels_refused(
         others=others,
         more=len(told) - 1 - len(others),
     )
-    outbox.enqueue(session, notice, dedupe_key=_channel_refused_key(period, first), now=now, concurrent=True)
+    if outbox.enqueue(session, notice, dedupe_key=_channel_refused_key(period, first), now=now, concurrent=True):
+        for channel_id in told[1:]:
+            copy = DigestStopped(
+                channel_id=channel_id, reason=error[:200], method=method[:60], refused=True, told_with=first
+            )
+            key = _channel_refused_key(period, channel_id)
+            outbox.enqueue(session, copy, dedupe_key=key, now=now, concurrent=True, not_before=now + GROUPED_WAIT)
+
+
+# How long the copy of a grouped notice for each channel after the first waits (``tell_channels_refused``): the
+# grouped notice is sent well before, and the replica sending it ends the copies (``end_told_with``); a release before
+# grouped notices sends them
+GROUPED_WAIT = timedelta(hours=1)
+TOLD_WITH = "told_with"  # why such a copy ended unsent: its channel was told in the grouped notice
+
+
+def end_told_with(session: Session, *, dedupe_key: str, now: datetime) -> list[int]:
+    """Once the notice queued under ``dedupe_key`` was sent: when it is a grouped notice of refused digest channels
+    (``tell_channels_refused``), end unsent the copies queued for each other channel it names or counts, not claimed
+    yet (one being sent goes out: told twice rather than never). The ids ended."""
+    prefix, _, first = dedupe_key.rpartition(":")
+    if not prefix.startswith(f"{_CHANNEL_REFUSED}:"):
+        return []
+    copies = outbox_repo.list_queued_outbox_messages_keyed(session, prefix=f"{prefix}:")
+    ids = [m.id for m in copies if str(m.payload.get("told_with") or "")[:40] == first]
+    return outbox_repo.update_outbox_messages_ended(session, ids=ids, now=now, reason=TOLD_WITH)
 
 
 def _channel_refused_key(period: str, channel_id: str) -> str:
     """The outbox key of the notice of ``period``'s refused digests that names ``channel_id`` first."""
-    return f"digest_channel_refused:{period}:{channel_id[:40]}"
+    return f"{_CHANNEL_REFUSED}:{period}:{channel_id[:40]}"
+
+
+_CHANNEL_REFUSED = "digest_channel_refused"
 
 
 def refused_key(*, period: str, method: str, error: str, needed: str) -> str:

@@ -21,7 +21,7 @@ from digests.period import TIMEZONE, IsoWeek
 from digests.refusals import (
     HELD_AT_MOST,
     claimed_unrefused,
-    held_told_at,
+    held_since,
     refused_before,
     refused_this_week,
     sent_this_week,
@@ -76,8 +76,9 @@ class HeldRefusals:
     towards ``ENOUGH`` while the pass held a channel that was not, so it neither stops the pass nor makes a single
     other refusal the pass's.
 
-    A week's digests held so for ``HELD_AT_MOST`` from the notice to staff (``held_since``: the week's "digests held"
-    notice of such a refusal, ``HELD_AT_MOST`` old or older; ``held_refusals``), with still no digest of the week
+    A week's digests held so for ``HELD_AT_MOST`` from the week's first refusal held (``held_since``: the earliest
+    first refusal of the runs still held, ``digests.refusals.held_since``, ``HELD_AT_MOST`` old or older;
+    ``held_refusals``), whether or not a pass confirmed it and staff were told, with still no digest of the week
     out, are held no longer: the pass takes each refusal as its channel's own, as after a post gone out (said at
     WARNING once per pass), so two channels refused for their own reasons are not asked again every 10 minutes all
     week."""
@@ -95,13 +96,14 @@ class HeldRefusals:
     ) -> None:
         # a digest that went out this week (``sent_before``, a run SENT) is a post gone out: the app may post
         self._sent = sent_before
-        # the week's digests held since staff were told, ``HELD_AT_MOST`` ago or longer
+        # the week's digests held since their first refusal, ``HELD_AT_MOST`` ago or longer
         self._held_since = held_since
         self._held: dict[str, Held] = {}  # channel -> Slack's refusal, in the order met
         self._refused_before = frozenset(refused_before)
         self._earlier = dict(refused_earlier or {})  # held by an earlier pass of the week: channel -> when
         self._unasked: set[str] = set()  # held without asking (``hold_if_stopped``)
         self._pending = frozenset(pending)  # the week's runs claimed, never refused: each could still go out
+        self._tried: set[str] = set()  # tried by this pass and not gone out, for a passing reason (``tried``)
         self._pass_refused = False  # ``settle`` found the refusal the pass's
 
     def _counted(self) -> int:
@@ -111,6 +113,13 @@ class HeldRefusals:
 
     def sent(self) -> None:
         self._sent = True
+
+    def tried(self, results: Collection[SendResult]) -> None:
+        """The digests this pass tried that did not go out, for a passing reason (``RETRY``: Slack's
+        ``internal_error``, a timeout; ``ERROR``: a build that raised): no evidence either way, so not ``pending``
+        any more. A digest that keeps failing so is tried in every pass; it no longer keeps the refusal from being
+        confirmed all week (``confirmed``)."""
+        self._tried.update(r.channel_id for r in results if r.status in (SendStatus.RETRY, SendStatus.ERROR))
 
     @property
     def pass_refused(self) -> bool:
@@ -124,7 +133,7 @@ class HeldRefusals:
             return False
         if self._held_since is not None:  # held long enough: each refusal is its channel's from now on
             log.warning(
-                "digests: the week's digests were held for %d h since staff were told Slack refuses them (%s) "
+                "digests: the week's digests were held for %d h since Slack first refused them (%s) "
                 "and no digest of the week went out: each channel refused now fails its week as its own refusal",
                 HELD_AT_MOST // timedelta(hours=1),
                 sender.logged(error),
@@ -177,10 +186,11 @@ class HeldRefusals:
         pass held without asking was refused in an earlier pass of the week (``refused_earlier``), or an earlier
         pass of the week was held so too and this one met only refusals again, on channels not refused before
         (its first ones). A first pass that asked every channel due confirms itself: nothing is left to ask. Never
-        while a run of the week that was never refused is still claimed and was not asked in this pass
-        (``pending``: another pass's claim not finished yet, a post tried again after a passing error): it could
-        still go out."""
-        if self._pending - self._held.keys() - self._unasked:
+        while a run of the week that was never refused is still claimed and this pass neither asked nor tried it
+        (``pending``: another pass's claim not finished yet, a post waiting for Slack's Retry-After): it could still
+        go out. One this pass tried that failed for a passing reason (``tried``) does not hold it back: it did not go
+        out either, and one that keeps failing so would hold back the notice all week."""
+        if self._pending - self._held.keys() - self._unasked - self._tried:
             return False
         if self._unasked <= self._earlier.keys():
             return True
@@ -191,14 +201,14 @@ def held_refusals(db: Database, *, now: datetime, tz: ZoneInfo = TIMEZONE) -> He
     """The ``HeldRefusals`` of a pass at ``now``, from what the week's runs and notices say: the channels refused for
     their own reasons in the weeks before, those held by an earlier pass of the week, whether a digest of the week
     went out, the runs claimed and never refused, and whether the week's digests were held for ``HELD_AT_MOST``
-    since staff were told (``digests.refusals.held_told_at``)."""
-    told = held_told_at(db, now=now, errors=HELD_REFUSALS, methods=(POST, INFO), tz=tz)
+    since their first refusal (``digests.refusals.held_since``)."""
+    since = held_since(db, now=now, tz=tz)
     return HeldRefusals(
         refused_before(db, now=now, errors=HELD_REFUSALS, tz=tz),
         refused_earlier=refused_this_week(db, now=now, tz=tz),
         sent_before=sent_this_week(db, now=now, tz=tz),
         pending=claimed_unrefused(db, now=now, tz=tz),
-        held_since=told if told is not None and now - told >= HELD_AT_MOST else None,
+        held_since=since if since is not None and now - since >= HELD_AT_MOST else None,
     )
 
 

@@ -430,6 +430,7 @@ def due_digests_poster(
             left_out=sources.left_out,
         )
         sources.report()
+        held.tried(results)  # tried and failed for a passing reason: nothing left to wait for
         results = fail_held(db, results, held.settle(refusals), worker_id=worker_id, now=now)
         tell_refused(db, results, now=now)
         settle_sources(db, sources, pass_refused=held.pass_refused, now=now, tz=tz)

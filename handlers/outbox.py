@@ -31,6 +31,7 @@ from bot.needs import end_if_label_gone, redraw_if_label_erased
 from bot.outbox import (
     AnswerToAsker,
     ExpertiseRequest,
+    FailOutcome,
     NeedsProposal,
     OutboxPayload,
     PayloadError,
@@ -48,6 +49,7 @@ from bot.register.refusals import Lookup
 from bot.routing.policy import RoutingPolicy
 from bot.routing.stopped import end_if_not_askable
 from bot.staffdm import STAFF_KINDS, aimed_at_triage, end_if_decided
+from digests.subscriptions import end_told_with
 from handlers.home import publish_homes
 from handlers.kit import Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
@@ -396,7 +398,8 @@ class OutboxSender:
         """Record the message sent — under this sender's claim only: when another worker took it over meanwhile
         (this one stalled past the stale time), the record is theirs to make; this one logs and leaves it. A
         recruiting DM whose label an erasure blanked meanwhile is queued to be drawn again
-        (``redraw_if_label_erased``)."""
+        (``redraw_if_label_erased``); a grouped notice of refused digest channels ends its copies for an older
+        release (``digests.subscriptions.end_told_with``)."""
         with self.services.db.session() as session:
             marked = mark_outbox_sent(
                 session,
@@ -406,6 +409,9 @@ class OutboxSender:
                 now=self.services.clock(),
                 worker_id=message.claimed_by or "",
             )
+            # a grouped notice of refused digest channels: the copies for a release before it are not sent
+            if marked and message.kind is OutboxKind.DIGEST_STOPPED and message.dedupe_key:
+                end_told_with(session, dedupe_key=message.dedupe_key, now=self.services.clock())
             # a recruiting DM whose label an erasure blanked while it was posted: drawn again without it
             if marked and redraw_if_label_erased(session, message_id=message.id, now=self.services.clock()):
                 log.info(
@@ -432,6 +438,9 @@ class OutboxSender:
                 worker_id=message.claimed_by or "",
                 not_before=not_before,
             )
+            # a grouped notice of refused digest channels given up reaches staff by DM, grouped: not its copies too
+            if recorded is FailOutcome.GIVEN_UP and message.kind is OutboxKind.DIGEST_STOPPED and message.dedupe_key:
+                end_told_with(session, dedupe_key=message.dedupe_key, now=self.services.clock())
         if recorded is None:
             log.warning(
                 "outbox %s (%s) failed after its claim was taken over: not recorded", message.id, message.kind.value

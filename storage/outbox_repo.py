@@ -34,8 +34,10 @@ def create_outbox_message(
     question_id: int | None = None,
     routing_id: int | None = None,
     concurrent: bool = False,
+    not_before: datetime | None = None,
 ) -> OutboxMessage | None:
-    """Queue one notification; None (and nothing written) if one with the same ``dedupe_key`` exists. The same
+    """Queue one notification (sent from ``not_before`` on, by default at once); None (and nothing written) if one
+    with the same ``dedupe_key`` exists. The same
     message queued again (a retried action) is dropped quietly; a different one under a key already used would be
     lost work, so it is logged as a WARNING with the key and kind (a caller that expects that checks the key first:
     ``get_outbox_message_keyed``).
@@ -59,7 +61,7 @@ def create_outbox_message(
         routing_id=routing_id,
         payload=payload,
         created_at=now,
-        next_attempt_at=now,
+        next_attempt_at=not_before or now,
     )
     if not concurrent:
         session.add(message)
@@ -112,6 +114,13 @@ def get_outbox_message_first_keyed(session: Session, *, prefix: str) -> OutboxMe
     """The message queued first (in any state) whose ``dedupe_key`` starts with ``prefix``; None when none is."""
     query = select(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
     return session.scalars(query.order_by(OutboxMessage.created_at, OutboxMessage.id).limit(1)).first()
+
+
+def list_queued_outbox_messages_keyed(session: Session, *, prefix: str) -> list[OutboxMessage]:
+    """The messages still to be sent (not sent, failed or ended) whose ``dedupe_key`` starts with ``prefix``, oldest
+    first."""
+    query = select(OutboxMessage).where(*_queued(), OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
+    return list(session.scalars(query.order_by(OutboxMessage.id)))
 
 
 def get_outbox_message_keyed(session: Session, *, dedupe_key: str) -> OutboxMessage | None:
@@ -245,6 +254,21 @@ def update_outbox_messages_discarded(
     ended = session.scalars(
         update(OutboxMessage)
         .where(*_queued(), not_held, or_(*chosen))
+        .values(ended_at=now, ended_reason=reason[:64])
+        .returning(OutboxMessage.id),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(ended)
+
+
+def update_outbox_messages_ended(session: Session, *, ids: Collection[int], now: datetime, reason: str) -> list[int]:
+    """End unsent, unclaimed messages among ``ids`` (``ended_at``/``ended_reason``); a claimed one is its sender's
+    to post or end. Returns the ids ended, in order."""
+    if not ids:
+        return []
+    ended = session.scalars(
+        update(OutboxMessage)
+        .where(*_queued(), OutboxMessage.claimed_by.is_(None), OutboxMessage.id.in_(sorted(ids)))
         .values(ended_at=now, ended_reason=reason[:64])
         .returning(OutboxMessage.id),
         execution_options={"synchronize_session": False},

@@ -38,6 +38,16 @@ def count_processed_events(session: Session, *, key_prefix: str, since: datetime
     return int(session.scalar(statement) or 0)
 
 
+def list_processed_events_received(session: Session, *, key_prefix: str) -> dict[str, datetime]:
+    """When each key starting with ``key_prefix`` was first recorded, by key (a mark written once, e.g. a week's
+    first refusal of each channel's digest)."""
+    escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    statement = select(ProcessedEvent.event_key, ProcessedEvent.received_at).where(
+        ProcessedEvent.event_key.like(f"{escaped}%", escape="\\")
+    )
+    return {str(key): received for key, received in session.execute(statement).all()}
+
+
 def update_processed_event_kind(session: Session, *, event_key: str, kind: str) -> None:
     """Note what a claimed delivery produced (e.g. ``log:12``), in the transaction that produced it."""
     event = session.scalars(select(ProcessedEvent).where(ProcessedEvent.event_key == event_key[:200])).first()

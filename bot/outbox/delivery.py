@@ -45,9 +45,11 @@ def enqueue(
     question_id: int | None = None,
     routing_id: int | None = None,
     concurrent: bool = False,
+    not_before: datetime | None = None,
 ) -> OutboxMessage | None:
-    """Queue ``payload`` (in the caller's transaction); None, and nothing written, if ``dedupe_key`` was queued
-    (``concurrent``: also by another transaction at the same moment, ``outbox_repo.create_outbox_message``)."""
+    """Queue ``payload`` (in the caller's transaction; sent from ``not_before`` on, by default at once); None, and
+    nothing written, if ``dedupe_key`` was queued (``concurrent``: also by another transaction at the same moment,
+    ``outbox_repo.create_outbox_message``)."""
     return outbox_repo.create_outbox_message(
         session,
         kind=payload.kind,
@@ -60,6 +62,7 @@ def enqueue(
         question_id=question_id,
         routing_id=routing_id,
         concurrent=concurrent,
+        not_before=not_before,
     )
 
 

@@ -55,6 +55,7 @@ def test_a_gone_channel_is_turned_off_staff_are_told_once_and_it_is_not_tried_ne
         "refused": False,
         "others": [],
         "more": 0,
+        "told_with": "",
     }
     with database.session() as s:
         [entry] = s.scalars(select(AuditLog).where(AuditLog.entity_type == "digest_subscription"))

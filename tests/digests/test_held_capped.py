@@ -1,7 +1,8 @@
 """fixleft43b item 2: two channels refused with ``no_permission`` for their own reasons (posting there limited to
 admins), while nothing went out yet that week, look in every pass just like a refusal of the whole app: they were
 held and asked again every 10 minutes all week, with no cap. Now a week's digests held so are held for
-``HELD_AT_MOST`` (24 hours) from the "digests held" notice at most: a pass after that, with still no digest of the
+``HELD_AT_MOST`` (24 hours) from the week's first refusal held at most (review53: not from the "digests held"
+notice, which a pass may never confirm, ``test_held_not_told``): a pass after that, with still no digest of the
 week out, takes each refusal as its channel's own — it fails its week and staff are told so, once, in one notice —
 and nothing is asked again that week."""
 
@@ -44,8 +45,8 @@ def test_two_channels_held_for_their_own_refusals_fail_their_week_once_held_long
     [held] = notices(database)
     assert (held.held, held.reason, held.method) == (True, "no_permission", method)
     # the notice says how long they wait: 24 hours, in the reader's words
-    assert "within 24 hours" in build_digest_stopped(held, "en").text
-    assert "binnen 24 uur" in build_digest_stopped(held, "nl").text
+    assert "within 24 hours of the first refusal" in build_digest_stopped(held, "en").text
+    assert "binnen 24 uur na de eerste weigering" in build_digest_stopped(held, "nl").text
     # within the bound: still held, asked again, nothing more told
     within = passes.run(NOW + HELD_AT_MOST - timedelta(minutes=1))
     assert {c: r.status for c, r in within.items()} == dict.fromkeys(TWO, SendStatus.RETRY)
@@ -68,11 +69,11 @@ def test_two_channels_held_for_their_own_refusals_fail_their_week_once_held_long
     assert emulator.call_count == mark and len(notices(database)) == 2  # nor told again
 
 
-def test_the_bound_counts_from_the_weeks_notice_not_from_each_pass(
+def test_the_bound_counts_from_the_weeks_first_refusal_not_from_each_pass(
     database: Database,
     emulator: SlackEmulator,  # noqa: F811
 ) -> None:
-    """Passes every 10 minutes all day long do not move the bound: it counts from when staff were told."""
+    """Passes all day long, each refusing the channels again, do not move the bound: it counts from the first."""
     seed(database, *TWO)
     for channel in TWO:
         emulator.add_channel(channel, name=channel.lower())

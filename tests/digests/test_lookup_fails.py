@@ -157,6 +157,7 @@ def test_a_channel_gone_at_the_lookup_is_turned_off_and_staff_are_told_once(data
         "refused": False,
         "others": [],
         "more": 0,
+        "told_with": "",
     }
     assert set(passes.run(NOW + timedelta(days=7))) == {"C0DIGEST2"}  # not tried again next week
     assert len(stopped_notices(database)) == 1
