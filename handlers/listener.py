@@ -103,6 +103,7 @@ from storage.db import session_has_written
 
 request_log = logging.getLogger("wieweet.requests")
 UPGRADING = "upgrading"  # the outcome, in the request log, of a request an old replica left alone (``_serve``)
+SERVING = "wieweet_serving"  # in the Bolt context: the listener that took the request (``_serve``)
 log = logging.getLogger(__name__)
 
 P = TypeVar("P")
@@ -239,7 +240,13 @@ def delivery_key(kind: str, body: Mapping[str, Any]) -> str | None:
 def _serve(
     spec: Spec, *, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
 ) -> None:
-    """One request, from the ack to the log line (see the module docstring)."""
+    """One request, from the ack to the log line (see the module docstring). A request another listener took
+    already is left to it: Bolt tries the next listener that matches when one did not ack within 3 s (a question
+    whose inbox record waits on a lock would be run again as a sub-command by the catch-all ``/wieweet``)."""
+    if context.get(SERVING) is not None:
+        log.info("request left to %s, which has not acked it yet (not run twice)", context[SERVING])
+        return
+    context[SERVING] = spec.name
     services = spec.services
     correlation_id = uuid.uuid4().hex[:12]
     context[REF] = correlation_id
