@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.error import URLError
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
+from slack_bolt.adapter.socket_mode.internals import build_headers, send_response
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import (
@@ -36,7 +36,7 @@ from bot.errors import ConfigError, Problem
 from bot.health import HealthMonitor
 from bot.network import Network
 from bot.text import shown_text
-from handlers.after_ack import after_ack
+from handlers.after_ack import after_ack, answering, sent_as
 from handlers.http_edge import HttpEdge, WsgiApp
 from handlers.services import Services, retry_after_seconds
 from handlers.slack_settings import MISSING_SECRET, quiet_client_failures, slack_unreachable
@@ -398,13 +398,16 @@ def _stop_listening(server: BaseWSGIServer | MultiSocketServer) -> None:
 
 class AckFirstSocketModeHandler(SocketModeHandler):
     """Bolt's Socket Mode handler that starts what a response leaves for after the ack (``handlers.after_ack``)
-    once the ack is written to the connection, not before."""
+    once the ack is written to the connection, not before (Bolt's ``run_bolt_app``, with the request's
+    ``Answering``)."""
 
     def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:
         start = time.time()
-        response = run_bolt_app(self.app, req)
+        request = BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
+        answering(request.context)
+        response = sent_as(self.app.dispatch(request))
         send_response(client, req, response, start)
-        after_ack(response)
+        after_ack(response, request.context)
 
 
 def run_socket_mode(app: App, settings: Settings, *, stopping: StopSignals) -> None:

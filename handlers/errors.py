@@ -11,15 +11,18 @@ else: no response_url, no message, no DM to whoever its unverified body names. A
 response_url on Slack's host (see ``slack_response_url``), else it answers through the Web API.
 
 An error before the request's ack (in a middleware, or in a listener before its ``ack``) says nothing to Slack before
-the ack: the ack is the answer (a modal's errors), or comes first and the message after it (``_before_ack``).
+the ack: the ack is the answer (a modal's errors, a slash command's ephemeral message), or comes first and the
+message after it (``_before_ack``). When that ack can no longer be sent (Bolt stopped waiting for it: see
+``handlers.after_ack``), the user is told at once, by other means, once. An event is told once, not once per
+delivery: Slack delivers a failed one again up to three times (``handlers.told_once``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,10 +36,11 @@ from bot.config import Settings
 from bot.error_texts import error_text
 from bot.errors import WieweetError, nul_text_error
 from bot.i18n import t
-from handlers.after_ack import defer
+from handlers.after_ack import ANSWER, Answering, BoundedPool, defer
 from handlers.claims import log_refusal
 from handlers.kit import escape, message
 from handlers.services import Services
+from handlers.told_once import ToldOnce
 from handlers.turn import LANG, Turn
 
 log = logging.getLogger("wieweet.errors")
@@ -47,8 +51,10 @@ VERIFIED = "wieweet_verified"
 REF = "wieweet_ref"  # the request's correlation id, in its Bolt context (set by the listener wrapper)
 # Hosts Slack's response_urls live on (commercial Slack and GovSlack).
 SLACK_HOOK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
-# Where an error before the ack is told, once Slack has the ack (``_before_ack``): never on the adapter's thread.
-_TELLING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="error-tell")
+# Where an error before the ack is told, once Slack has the ack (``_before_ack``): never on the adapter's thread, and
+# at most ``WAITING_MAX`` messages waiting (an outage fails every request: beyond that they are dropped, logged).
+_TELLING = BoundedPool(workers=2, name="error-tell")
+TOLD_KIND = "error_told"  # the deduplication key's kind: an event whose error before the ack was told
 
 
 def request_verified(context: BoltContext, request: BoltRequest | None = None) -> bool:
@@ -126,10 +132,11 @@ def handle_error(
     *,
     request: BoltRequest | None = None,
     response: BoltResponse | None = None,
+    told: ToldOnce | None = None,
 ) -> BoltResponse | None:
     """Log ``error`` and tell the user. Given Bolt's ``request`` not acknowledged yet (an error in a middleware, or
     in a listener before its ``ack``), nothing is said to Slack before the ack: the answer is the ack (``_before_ack``:
-    returned, for Bolt to send)."""
+    returned, for Bolt to send). ``told``: the events told already (once per event, not per delivery)."""
     ref = str(context.get(REF) or uuid.uuid4().hex[:12])
     error = nul_text_error(error) or error  # a NUL PostgreSQL refused: the user's text, not "try again later"
     if not request_verified(context, request):
@@ -144,7 +151,9 @@ def handle_error(
     else:
         log.error("unhandled error ref=%s user=%s channel=%s", ref, context.user_id, context.channel_id, exc_info=error)
     if request is not None and not _acknowledged(context):
-        return _before_ack(services, error, body, context, client, ref=ref, response=response)
+        return _before_ack(
+            services, error, body, context, client, ref=ref, request=request, response=response, told=told
+        )
     _tell(services, error, body, context, client, ref=ref)
     return None
 
@@ -165,6 +174,13 @@ def _tell(
         log.exception("could not tell the user about error ref=%s", ref)
 
 
+def _known_language(services: Services, context: BoltContext) -> str:
+    """The user's language as known without asking (this request's, cached, else the network's default): an error
+    before the ack asks neither the database nor Slack, often what failed."""
+    known = services.locales.cached(context.user_id) if context.user_id else None
+    return str(context.get(LANG) or known or services.settings.default_language)
+
+
 def _before_ack(
     services: Services,
     error: BaseException,
@@ -173,39 +189,86 @@ def _before_ack(
     client: WebClient,
     *,
     ref: str,
+    request: BoltRequest,
     response: BoltResponse | None,
-) -> BoltResponse:
-    """The answer to a request that failed before its ack. A modal submission: the error under its first field (the
-    ack's ``errors``), the modal stays open with what was typed, nothing else said — in the language known without
-    asking (cached, else the network's default: nothing slow before an ack). Anything else: acknowledged (Slack
-    shows no failure of its own), and the user told once Slack has the ack (``handlers.after_ack``), on a pool of its
-    own. An event is not acknowledged, so Slack delivers it again (nothing was taken on); its user is told once the
-    answer is out."""
-    if body.get("type") == "view_submission":
-        field = _first_input(body)
-        if field is not None:
-            known = services.locales.cached(context.user_id) if context.user_id else None
-            lang = str(context.get(LANG) or known or services.settings.default_language)
-            return BoltResponse(
-                status=200, body={"response_action": "errors", "errors": {field: user_message(error, lang, ref)}}
-            )
+    told: ToldOnce | None,
+) -> BoltResponse | None:
+    """The answer to a request that failed before its ack, in the language known without asking
+    (``_known_language``). A modal submission: the error under its first field (the ack's ``errors``), the modal
+    stays open with what was typed. A slash command: the message is the ack (ephemeral). Anything else: acknowledged
+    (Slack shows no failure of its own), and the user told once Slack has the ack (``handlers.after_ack``), on a
+    pool of its own. An event is not acknowledged, so Slack delivers it again (nothing was taken on); its user is
+    told once the answer is out, and once only (``_once_per_event``). When the ack can no longer be sent (the
+    adapter sent Bolt's own answer already: ``Answering``), the user is told at once instead: by DM for a modal,
+    through the command's response_url."""
+    text = user_message(error, _known_language(services, context), ref)
 
     def tell() -> None:
         try:
-            _tell(services, error, body, context, client, ref=ref)
-        except Exception:  # on the pool: nothing else would report it
+            tell_user(services.settings, body, context, client, text)
+        except (SlackApiError, OSError):
             log.exception("could not tell the user about error ref=%s", ref)
 
-    if response is None:  # no response to leave it on (Bolt gives one to an error before the ack)
-        tell()
-    else:
-        defer(response, lambda: _later(tell))
+    found = context.get(ANSWER)
+    answering = found if isinstance(found, Answering) else None
+    ack: BoltResponse | None = None
+    if body.get("type") == "view_submission" and (field := _first_input(body)) is not None:
+        ack = BoltResponse(status=200, body={"response_action": "errors", "errors": {field: text}})
+    elif body.get("command"):  # as the network check answers one: no window between the ack and the message
+        ack = BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+    if response is None:  # no response to answer with (Bolt gives one to an error before the ack)
+        _later(tell, ref)
+        return None
+    if ack is not None:
+        if answering is not None and answering.late():  # an ack now would reach Slack too late: told at once
+            log.info("error before the ack came too late for the ack: told at once ref=%s", ref)
+            _later(tell, ref)
+        elif answering is not None:  # told by other means only if another answer went instead of this one
+            answering.after(lambda: _later(tell, ref), unless_sent=ack.body)
+        return ack
+    work = _once_per_event(told, body, request, tell, ref)
+    if answering is not None:
+        answering.after(lambda: _later(work, ref))
+    else:  # dispatched without an adapter's ``Answering`` (a test): on the response Bolt sends
+        defer(response, lambda: _later(work, ref))
     return BoltResponse(status=500 if body.get("type") == "event_callback" else 200, body="")
 
 
-def _later(work: Callable[[], None]) -> None:
-    """``work`` handed to the telling pool: an adapter's thread never waits on it."""
-    _TELLING.submit(work)
+def _event_key(body: dict[str, Any]) -> str | None:
+    """What one message keeps across Slack's deliveries of it (its channel and ts, as the inbox records it: its
+    mention and its message event are one), else the event's id (None: not an event)."""
+    if body.get("type") != "event_callback":
+        return None
+    event = body.get("event")
+    if isinstance(event, dict) and isinstance(event.get("channel"), str) and isinstance(event.get("ts"), str):
+        return f"msg:{event['channel']}:{event['ts']}"
+    event_id = body.get("event_id")
+    return f"event:{event_id}" if isinstance(event_id, str) and event_id else None
+
+
+def _once_per_event(
+    told: ToldOnce | None, body: dict[str, Any], request: BoltRequest, tell: Callable[[], None], ref: str
+) -> Callable[[], None]:
+    """``tell``, for an event only when its message was not told before (in any process: the database is asked only
+    for Slack's retry, the first delivery cannot have been told). The first failure is told at once; a retry that
+    fails as well says nothing; a retry that is recorded is answered as usual."""
+    key = _event_key(body)
+    if told is None or key is None:
+        return tell
+    retry = bool(request.headers.get("x-slack-retry-num"))
+
+    def once() -> None:
+        if told.first(key, ask_database=retry):
+            tell()
+        else:
+            log.info("error before the ack: the author of this event was told already, not again ref=%s", ref)
+
+    return once
+
+
+def _later(work: Callable[[], None], ref: str) -> None:
+    """``work`` handed to the telling pool: an adapter's thread never waits on it (dropped when too much waits)."""
+    _TELLING.submit(work, what=f"the message about error ref={ref}")
 
 
 def _first_input(body: dict[str, Any]) -> str | None:
@@ -227,6 +290,14 @@ def refuse_in_form(turn: Turn, error: WieweetError, block_id: str) -> None:
 
 
 def register(app: App, services: Services) -> None:
+    told = ToldOnce(
+        kind=TOLD_KIND,
+        clock=time.monotonic,
+        database=services.db,
+        now=services.clock,
+        later=lambda note: _TELLING.submit(note, what="a note of an event told"),
+    )
+
     @app.middleware
     def mark_socket_mode(req: BoltRequest, resp: BoltResponse, next: Any) -> BoltResponse:
         """Socket Mode requests come over Slack's authenticated connection: mark them verified for the listeners'
@@ -244,4 +315,4 @@ def register(app: App, services: Services) -> None:
         request: BoltRequest,
         response: BoltResponse | None,
     ) -> BoltResponse | None:
-        return handle_error(services, error, body, context, client, request=request, response=response)
+        return handle_error(services, error, body, context, client, request=request, response=response, told=told)

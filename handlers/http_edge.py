@@ -36,11 +36,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.text import counted
-from handlers.after_ack import ThenBody, work_after
+from handlers.after_ack import ThenBody, after_ack, answering, sent_as
 from handlers.errors import VERIFIED
 
 log = logging.getLogger("wieweet.http")
@@ -242,6 +242,7 @@ class HttpEdge:
             raise Refused(400, "unreadable_body") from None
         if request.body != body:  # Bolt would read it differently than checked here: do not guess
             raise Refused(400, "ambiguous_body")
+        answering(request.context)
         return self.dispatch(request)
 
     def signed(self, environ: WSGIEnvironment, text: str) -> bool:
@@ -288,7 +289,7 @@ class HttpEdge:
         return form.get("ssl_check") == "1" and set(form) <= {"ssl_check", "token"}
 
     def dispatch(self, request: BoltRequest) -> Answer:
-        response: BoltResponse = self.app.dispatch(request)
+        response = sent_as(self.app.dispatch(request))
         content_type = "text/plain;charset=utf-8"
         extra: list[tuple[str, str]] = []
         for name, values in response.headers.items():
@@ -297,5 +298,9 @@ class HttpEdge:
             elif name.lower() != "content-length":
                 extra.extend((name, str(value)) for value in values)
         body = response.body if isinstance(response.body, str) else json.dumps(response.body)
-        then = work_after(response)  # said to Slack after this answer
+        context = request.context
+
+        def then() -> None:  # said to Slack after this answer
+            after_ack(response, context)
+
         return Answer(response.status, body.encode("utf-8"), content_type, extra, then)

@@ -103,6 +103,7 @@ from storage.db import session_has_written
 
 request_log = logging.getLogger("wieweet.requests")
 UPGRADING = "upgrading"  # the outcome, in the request log, of a request an old replica left alone (``_serve``)
+SERVING = "wieweet_serving"  # in the Bolt context: the listener that took the request (``_serve``)
 log = logging.getLogger(__name__)
 
 P = TypeVar("P")
@@ -204,7 +205,8 @@ def listener(
     def bolt_listener(
         ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond
     ) -> None:
-        _serve(spec, ack=ack, body=body, client=client, context=context, respond=respond)
+        if not _taken(spec, context, body):
+            _serve(spec, ack=ack, body=body, client=client, context=context, respond=respond)
 
     bolt_listener.__name__ = f"{kind}:{handler.__name__}"
     return bolt_listener
@@ -286,6 +288,19 @@ def _serve(
             outcome,
             correlation_id,
         )
+
+
+def _taken(spec: Spec, context: BoltContext, body: dict[str, Any]) -> bool:
+    """Whether another listener took this request (``body``: Bolt gives every listener of one request the same)
+    already — it is left to that one — else take it. Bolt tries the next listener that matches when one did not ack
+    within 3 s: a question whose inbox record waits on a lock would be run again as a sub-command by the catch-all
+    ``/wieweet``, and recorded after its person was told it went wrong."""
+    taken = context.get(SERVING)
+    if isinstance(taken, tuple) and taken[1] is body:
+        log.info("request left to %s, which has not acked it yet (not run twice)", taken[0])
+        return True
+    context[SERVING] = (spec.name, body)
+    return False
 
 
 def _schema_moved(services: Services) -> bool:

@@ -19,9 +19,8 @@ acknowledged at once all the same (asked with a short timeout and no retry, so t
 and Slack neither shows its own timeout nor retries), the person gets one message ("could not check who you are,
 try again"), one ``network check failed ref=…`` line is logged, and nothing is recorded, searched or routed. A
 redelivery of that same request (Slack's retry, by its event id or trigger id) is acknowledged and ignored: the
-person was told once and tries again with a request of their own. This process remembers it for ``UNCHECKED_TTL``;
-every other process sharing the database learns it from the deduplication keys Slack deliveries already claim
-(``bot.inbox``, ``processed_events``, kept for their retention): the key is written after the acknowledgement, on
+person was told once and tries again with a request of their own. This process remembers it, and every other
+process sharing the database learns it (``handlers.told_once``): the key is written after the acknowledgement, on
 the gate's own pool, and read only where the payload alone does not decide (where ``users.info`` had failed).
 
 An event gets that one message (refused, or could not check) only when it is a question wieweet would have
@@ -32,10 +31,8 @@ answered (``handlers.addressed``: a mention, a person's direct message, with a f
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -47,7 +44,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import PlainTextObject
 from slack_sdk.models.views import View
 
-from bot import inbox as inbox_core
 from bot.i18n import locale_language, t
 from bot.network import Network, guest_kept_out, is_inside
 from handlers.addressed import addressed_to_the_bot
@@ -56,6 +52,7 @@ from handlers.claims import log_refusal
 from handlers.errors import REF, tell_user
 from handlers.kit import section
 from handlers.services import Services, SlackUnavailableError
+from handlers.told_once import SeenOnce, ToldOnce
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -64,8 +61,6 @@ REFUSED_ACTION = "use wieweet from outside the network"
 # The network check's own users.info: answered within this many seconds or not at all (no retry, no rate-limit
 # wait), so that a request is acknowledged within Slack's 3 s even when Slack cannot say who is acting.
 CHECK_TIMEOUT = 2
-UNCHECKED_TTL = 600.0  # seconds a request told "could not check" is remembered, so Slack's retry says nothing more
-UNCHECKED_KEPT = 10_000
 # people outside the network whose profile changes (``user_change``: sent for every status of every member of a
 # Slack Connect channel) were refused at WARNING once in this process; after that DEBUG
 PROFILES_LOGGED_KEPT = 10_000
@@ -95,38 +90,6 @@ def delivery_id(body: Mapping[str, Any]) -> str | None:
         if isinstance(value, str) and value:
             return f"{name}:{value}"
     return None
-
-
-class SeenOnce:
-    """Delivery ids remembered for ``ttl`` seconds (at most ``kept``; the oldest go first): ``first`` is True only
-    for an id not remembered yet."""
-
-    def __init__(self, *, ttl: float = UNCHECKED_TTL, kept: int = UNCHECKED_KEPT, clock: Callable[[], float]) -> None:
-        self.ttl, self.kept, self.clock = ttl, kept, clock
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def seen(self, key: str) -> bool:
-        now = self.clock()
-        with self._lock:
-            self._expire(now)
-            return key in self._seen
-
-    def remember(self, key: str) -> None:
-        now = self.clock()
-        with self._lock:
-            self._expire(now)
-            self._seen[key] = now
-            self._seen.move_to_end(key)
-            while len(self._seen) > self.kept:
-                self._seen.popitem(last=False)
-
-    def _expire(self, now: float) -> None:
-        while self._seen:
-            key, at = next(iter(self._seen.items()))
-            if now - at < self.ttl:
-                return
-            del self._seen[key]
 
 
 def _event_user(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -205,9 +168,14 @@ class NetworkGate:
         self.network = network
         self.client = client  # ``quick_client``; None: the request's own client
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outside")
-        self._unchecked = SeenOnce(clock=clock)
+        self._unchecked = ToldOnce(
+            kind=UNCHECKED_KIND,
+            clock=clock,
+            database=database,
+            now=services.clock,
+            later=self._pool.submit,
+        )
         self._profiles_logged = SeenOnce(ttl=float("inf"), kept=PROFILES_LOGGED_KEPT, clock=clock)
-        self._database = database
 
     def inside(self, *, client: WebClient, body: Mapping[str, Any], user_id: str) -> tuple[bool, str, str | None]:
         """Whether ``user_id`` is inside; the team it was decided on (for the log) and the locale Slack gave.
@@ -291,32 +259,11 @@ class NetworkGate:
     def _told_before(self, delivery: str, body: Mapping[str, Any]) -> bool:
         """Whether this delivery was told "could not check": here, or by another process (asked of the database
         only when the payload alone does not decide, as it did not then)."""
-        if self._unchecked.seen(delivery):
-            return True
-        if self._database is None or not self._looks_up(body):
-            return False
-        try:
-            return inbox_core.delivery_claimed(self._database, key=f"{UNCHECKED_KIND}:{delivery}")
-        except Exception:  # the database cannot say: checked as a new request (Slack is asked again)
-            log.warning("network check: could not read whether %s was told before", delivery, exc_info=True)
-            return False
+        return self._unchecked.told_before(delivery, ask_database=self._looks_up(body))
 
     def _remember(self, delivery: str) -> None:
         """Remember a delivery told "could not check": here at once, for the other processes after the ack."""
         self._unchecked.remember(delivery)
-        database = self._database
-        if database is None:
-            return
-        now = self.services.clock()
-
-        def note() -> None:
-            try:
-                with database.session() as session:
-                    inbox_core.claim_delivery(session, key=f"{UNCHECKED_KIND}:{delivery}", kind=UNCHECKED_KIND, now=now)
-            except Exception:  # only this process knows then: logged, the person was told all the same
-                log.warning("network check: could not note %s for the other processes", delivery, exc_info=True)
-
-        self._pool.submit(note)
 
     def _answer(
         self,
