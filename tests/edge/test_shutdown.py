@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
+from queue import Empty, Queue
 
 import pytest
+from slack_bolt import App
 
-from handlers.app import MAX_RATE_LIMIT_WAIT
+from handlers.app import MAX_RATE_LIMIT_WAIT, AckFirstSocketModeHandler
 from storage.db import Database, current_revision, head_revision
 from tests.e2e.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotProcess
 from tests.emulator import SlackEmulator
@@ -125,3 +128,27 @@ def test_a_second_stop_signal_ends_a_hung_shutdown_at_once(
         assert code == 128 + second, log
         assert log.count("shutdown cut short") == 1, log
         assert "Traceback" not in log and "Aborted!" not in log, log
+
+
+def test_closing_socket_mode_wakes_the_message_thread_instead_of_waiting_for_its_read_to_time_out() -> None:
+    """slack_sdk's message thread reads its queue with a 1 s timeout; closing the handler puts it out of that read at
+    once (``AckFirstSocketModeHandler.close``), so a stop takes no extra second. By what the read returned, not time:
+    without the wake-up the read ends in ``Empty``."""
+    app = App(token=BOT_TOKEN, signing_secret=SIGNING_SECRET, token_verification_enabled=False)
+    handler = AckFirstSocketModeHandler(app, app_token=APP_TOKEN)
+    reading, timed_out = threading.Event(), threading.Event()
+
+    class Watched(Queue[str | None]):
+        def get(self, block: bool = True, timeout: float | None = None) -> str | None:
+            reading.set()
+            try:
+                return super().get(block, timeout)
+            except Empty:
+                timed_out.set()
+                raise
+
+    handler.client.message_queue = Watched()
+    assert reading.wait(30), "the message thread never read the queue"  # it reads the new queue from now on
+    handler.close()
+    assert not handler.client.message_processor.is_alive()
+    assert not timed_out.is_set(), "close waited for the message thread's read to time out"
