@@ -222,8 +222,15 @@ def send_digest(
             data = without_gone(session, data)
         messages = outlet.render(data, view, period=period)
     except Exception as exc:
-        # with its traceback (where it failed), masked by the log's formatter as the head line is by ``logged``
-        log.exception("building the digest for %s %s failed: %s", channel_id, period, logged(_error_text(exc)))
+        # with its traceback (where it failed), masked by the log's formatter as the head line is by ``logged``; a
+        # network failure (Slack out of reach: URLError, a timeout) is one line, as every command line says it
+        log.error(
+            "building the digest for %s %s failed: %s",
+            channel_id,
+            period,
+            logged(_error_text(exc)),
+            exc_info=not isinstance(exc, OSError),
+        )
         with db.session() as session:
             digest_repo.update_digest_run_error(session, run_id=run_id, worker_id=worker_id, error=_error_text(exc))
         return SendResult(channel_id, period, SendStatus.ERROR, resumed=resumed, error=_error_text(exc))
