@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from storage.db import Database, create_db_engine
 
 WAIT = 20  # seconds at most (never reached: the other thread arrives)
 _SQLITE_WAITS = ("begin immediate", "insert", "update", "delete", "replace")
@@ -54,3 +57,21 @@ def arrivals(engine: Engine, *, table: str | None = None) -> Iterator[Arrivals]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", seen.before_cursor_execute)
+
+
+@contextlib.contextmanager
+def impatient(database: Database) -> Iterator[Session]:
+    """A session of its own whose statements do not wait for a lock another transaction holds: they fail at once
+    (closed, its transaction rolled back, at the end)."""
+    if database.dialect == "sqlite":
+        engine = create_db_engine(database.url, busy_timeout_ms=0, pooled=False)
+        session = Session(engine)
+    else:
+        session = database.sessions()
+        session.connection().exec_driver_sql("SET LOCAL lock_timeout = '1ms'")
+    try:
+        yield session
+    finally:
+        session.close()
+        if database.dialect == "sqlite":
+            engine.dispose()

@@ -5,9 +5,7 @@ read a row on SQLite, both change it, and the second write silently undoes the f
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -17,9 +15,9 @@ from sqlalchemy.orm import Session
 from bot.register import stop_locks
 from storage import db as db_module
 from storage import register_repo
-from storage.db import Database, create_db_engine, is_lock_error
+from storage.db import Database, is_lock_error
 from storage.models import Expert
-from tests.lock_waits import WAIT, arrivals
+from tests.lock_waits import WAIT, arrivals, impatient
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -47,24 +45,6 @@ def _add(session: Session, expert_id: int, item: str) -> None:
     expert.expertise = [*expert.expertise, item]
 
 
-@contextlib.contextmanager
-def _impatient(database: Database) -> Iterator[Session]:
-    """A session of its own whose statements do not wait for a lock another transaction holds: they fail at once
-    (closed, its transaction rolled back, at the end)."""
-    if database.dialect == "sqlite":
-        engine = create_db_engine(database.url, busy_timeout_ms=0, pooled=False)
-        session = Session(engine)
-    else:
-        session = database.sessions()
-        session.connection().exec_driver_sql("SET LOCAL lock_timeout = '1ms'")
-    try:
-        yield session
-    finally:
-        session.close()
-        if database.dialect == "sqlite":
-            engine.dispose()
-
-
 def test_a_lock_read_waits_for_another_lock_read_of_the_row(database: Database) -> None:
     """Two units of work (one thread, so the order is fixed): the second's ``lock=True`` read cannot read the row
     while the first holds it (it would read what the first is about to change); once the first committed, it reads
@@ -73,7 +53,7 @@ def test_a_lock_read_waits_for_another_lock_read_of_the_row(database: Database) 
     with database.session() as first:
         _add(first, expert_id, "first")
         first.flush()
-        with _impatient(database) as second, pytest.raises(DBAPIError):
+        with impatient(database) as second, pytest.raises(DBAPIError):
             register_repo.get_expert(second, expert_id=expert_id, lock=True)  # not while the first holds the row
     with database.session() as second:  # again, after the first committed
         _add(second, expert_id, "second")
@@ -116,7 +96,7 @@ def test_share_read_waits_for_a_lock_read_of_the_row(database: Database) -> None
     with database.session() as first:
         _add(first, expert_id, "first")
         first.flush()
-        with _impatient(database) as second, pytest.raises(DBAPIError):
+        with impatient(database) as second, pytest.raises(DBAPIError):
             register_repo.get_experts_by_ids(second, expert_ids=[expert_id], share=True)
     with database.session() as second:
         assert register_repo.get_experts_by_ids(second, expert_ids=[expert_id], share=True)[expert_id].expertise == [
@@ -165,10 +145,10 @@ def test_a_lock_read_in_a_savepoint_that_began_the_transaction_holds_until_commi
     with database.session() as session:
         expert = stop_locks.lock_expert_to_stop(session, expert_id=expert_id)
         assert expert is not None
-        with _impatient(database) as other, pytest.raises(DBAPIError):
+        with impatient(database) as other, pytest.raises(DBAPIError):
             register_repo.get_expert(other, expert_id=expert_id, lock=True)  # not while the unit holds the row
         _add(session, expert_id, "stopped")  # and the unit still writes under its lock (no stale snapshot)
-    with _impatient(database) as other:  # committed: free again
+    with impatient(database) as other:  # committed: free again
         _add(other, expert_id, "after")
         other.commit()
     assert _expertise(database, expert_id) == ["stopped", "after"]

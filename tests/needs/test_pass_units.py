@@ -7,11 +7,10 @@ a busy timeout of 0; PostgreSQL: a lock timeout of 1 ms), so a pass still holdin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -28,30 +27,13 @@ from bot.privacy import erase_person
 from storage import needs_repo, register_repo
 from storage.db import Database, create_db_engine
 from storage.models import NeedProposal, OutboxKind, OutboxMessage, ProposalStatus
-from tests.lock_waits import WAIT
+from tests.lock_waits import WAIT, impatient
 from tests.needs.conftest import NOW, STAFF, VACANCY, Network, add_question
-
-
-@contextlib.contextmanager
-def _impatient(database: Database) -> Iterator[Session]:
-    """A session of its own whose statements never wait for a lock another transaction holds: they fail at once."""
-    if database.dialect == "sqlite":
-        engine = create_db_engine(database.url, busy_timeout_ms=0, pooled=False)
-        session = Session(engine)
-    else:
-        session = database.sessions()
-        session.connection().exec_driver_sql("SET LOCAL lock_timeout = '1ms'")
-    try:
-        yield session
-    finally:
-        session.close()
-        if database.dialect == "sqlite":
-            engine.dispose()
 
 
 def _erase(database: Database, *people: str) -> Callable[[], None]:
     def erase() -> None:
-        with _impatient(database) as session:
+        with impatient(database) as session:
             for person in people:
                 erase_person(session=session, actor=Actor.cli("test"), slack_user_id=person, now=NOW, db=database)
             session.commit()
@@ -142,7 +124,7 @@ def test_a_proposal_dismissed_between_the_units_is_not_proposed_again(
         add_question(session, "Hoe hoog is de leegstandsheffing op winkels?", asker="ULEUVEN", created_at=later)
 
     def dismiss() -> None:
-        with _impatient(network.database) as session:
+        with impatient(network.database) as session:
             network.service.dismiss_proposal(session, actor=STAFF, proposal_id=first.proposals[0], now=later)
             session.commit()
 
@@ -164,7 +146,7 @@ def test_the_proposals_are_claimed_a_few_per_unit_with_other_writes_between(
     monkeypatch.setattr(jobs, "PROPOSALS_PER_UNIT", 1)
 
     def write() -> None:
-        with _impatient(network.database) as session:
+        with impatient(network.database) as session:
             register_repo.create_audit_log(
                 session, actor="test", action="test", entity_type="test", entity_key="1", before=None, after={}, now=NOW
             )
