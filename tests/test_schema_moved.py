@@ -270,9 +270,13 @@ def test_an_old_replicas_listeners_say_it_is_being_upgraded_and_record_what_outl
         )
         turn.ack()
 
+    # a second request: Bolt gives each its own context and body (one shared by two listeners is one request,
+    # left to the listener that took it first: ``handlers.listener._taken``)
+    click_context = BoltContext(user_id="U0OLD001", channel_id="C0OLD001", response_url="https://hooks.slack.test/1")
+    click_body = {"response_url": "https://hooks.slack.test/1", "trigger_id": "1.2.4"}
     with mock.patch.dict(handlers_inbox.KINDS, _test_kind([])):
         bolt = listener(services, RequestKind.ACTION, record_it, inbox=True)
-        bolt(ack=Ack(), body=body, client=WebClient(token="xoxb-test"), context=context, respond=respond)
+        bolt(ack=Ack(), body=click_body, client=WebClient(token="xoxb-test"), context=click_context, respond=respond)
     with database.inbox_session() as session:  # recorded for the new replica: nothing is lost
         row = inbox_repo.get_inbox_request(session, request_key="share:9:1.2.3")
         assert row is not None and row.done_at is None
