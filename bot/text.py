@@ -164,4 +164,10 @@ def shown_value(value: str) -> str:
 def counted(n: int, word: str, words: str | None = None) -> str:
     """``n`` and the English noun for it, for a log line (logs are English, without the catalogue): "1 question",
     "3 questions" (``words``: a plural that is not ``word`` + "s")."""
-    return f"{n} {word if n == 1 else words or word + 's'}"
+    return f"{n} {noun(n, word, words)}"
+
+
+def noun(n: int, word: str, words: str | None = None) -> str:
+    """The English noun for ``n`` of it, without the number: "column" for one, "columns" for the rest (an English
+    line without the catalogue, e.g. "lacks the required columns 'a', 'b'")."""
+    return word if n == 1 else words or word + "s"

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from bot.config import Settings, settings_error
 from bot.errors import ConfigError, Count, Detail, Problem
-from bot.text import shown_text
+from bot.text import counted, shown_text
 
 # checked with ``fullmatch`` (``$`` would let a line break through): a token pasted with a space, a line break or
 # a second token after it is refused at start, not by Slack later in an obscure way (``token_problem``)
@@ -30,8 +30,8 @@ def signing_secret_problem(secret: str) -> Problem:
     others = sum(not (char.isascii() and char.isalnum()) for char in secret)
     if others:
         return Problem(
-            f"SLACK_SIGNING_SECRET holds {others} character(s) other than letters and digits (a space, quote or line "
-            f"break copied along?); {SLACK_SIGNING_SECRET_IS}",
+            f"SLACK_SIGNING_SECRET holds {counted(others, 'character')} other than letters and digits (a space, quote "
+            f"or line break copied along?); {SLACK_SIGNING_SECRET_IS}",
             "setting_secret_characters",
             {"count": Count(others)},
         )
@@ -43,17 +43,18 @@ def signing_secret_problem(secret: str) -> Problem:
 
 
 QUOTES = "'\"`‘’“”"
-# the kinds of character a token or secret may hold by mistake: (the English words, the operator text's code)
-_LINE_BREAKS = ("line break(s)", "setting_chars_line_breaks")
-_SPACES = ("space(s) or tab(s)", "setting_chars_spaces")
-_QUOTE_MARKS = ("quote(s)", "setting_chars_quotes")
-_OTHERS = ("other character(s)", "setting_chars_other")
+# the kinds of character a token or secret may hold by mistake: (the English word for one, for more, the operator
+# text's code)
+_LINE_BREAKS = ("line break", "line breaks", "setting_chars_line_breaks")
+_SPACES = ("space or tab", "spaces or tabs", "setting_chars_spaces")
+_QUOTE_MARKS = ("quote", "quotes", "setting_chars_quotes")
+_OTHERS = ("other character", "other characters", "setting_chars_other")
 
 
 def _other_characters(value: str, allowed: Callable[[str], bool]) -> tuple[Problem, ...]:
     """What kind of characters ``value`` holds that ``allowed`` refuses, counted, without showing ``value``: "2 line
-    break(s), 1 space" (each kind a ``Problem`` the operator's language says)."""
-    kinds: dict[tuple[str, str], int] = {}
+    breaks, 1 space or tab" (each kind a ``Problem`` the operator's language says)."""
+    kinds: dict[tuple[str, str, str], int] = {}
     for char in value:
         if allowed(char):
             continue
@@ -67,7 +68,10 @@ def _other_characters(value: str, allowed: Callable[[str], bool]) -> tuple[Probl
             else _OTHERS
         )
         kinds[kind] = kinds.get(kind, 0) + 1
-    return tuple(Problem(f"{count} {words}", code, {"count": Count(count)}) for (words, code), count in kinds.items())
+    return tuple(
+        Problem(counted(count, word, words), code, {"count": Count(count)})
+        for (word, words, code), count in kinds.items()
+    )
 
 
 def _token_char(char: str) -> bool:
@@ -94,7 +98,7 @@ def token_problem(name: str, token: str, *, prefix: str) -> Problem:
         )
     if before:
         return Problem(
-            f"{name} holds {len(token[:start])} character(s) before {prefix} (a name or a word copied along?); "
+            f"{name} holds {counted(start, 'character')} before {prefix} (a name or a word copied along?); "
             f"give {kind} ({prefix}…) alone",
             "setting_token_before",
             {**values, "count": Count(len(token[:start]))},

@@ -220,7 +220,7 @@ def test_run_names_a_malformed_setting_in_one_line(setting: str, value: str, pro
 def test_a_signing_secret_ending_in_a_line_break_is_refused_saying_so() -> None:
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1-operator", "SLACK_SIGNING_SECRET": f"{SECRET}\n"})
     [problem] = settings_problems(settings, http=True)  # every request would have failed its signature check
-    assert problem.startswith("SLACK_SIGNING_SECRET holds 1 character(s) other than letters and digits"), problem
+    assert problem.startswith("SLACK_SIGNING_SECRET holds 1 character other than letters and digits"), problem
     assert "32 characters" in problem and SECRET not in problem, problem
 
 
@@ -231,27 +231,27 @@ APP = "xapp-1-A0123-4567-abcdef"
 @pytest.mark.parametrize(
     ("env", "http", "problem"),
     [
-        ({"SLACK_BOT_TOKEN": f"{BOT}\n"}, True, "SLACK_BOT_TOKEN holds 1 line break(s) besides the token's letters"),
-        ({"SLACK_BOT_TOKEN": f"{BOT} {BOT}"}, True, "SLACK_BOT_TOKEN holds 1 space(s) or tab(s) besides"),
-        ({"SLACK_BOT_TOKEN": f"{BOT}\r\n{BOT}"}, True, "2 line break(s) besides"),
+        ({"SLACK_BOT_TOKEN": f"{BOT}\n"}, True, "SLACK_BOT_TOKEN holds 1 line break besides the token's letters"),
+        ({"SLACK_BOT_TOKEN": f"{BOT} {BOT}"}, True, "SLACK_BOT_TOKEN holds 1 space or tab besides"),
+        ({"SLACK_BOT_TOKEN": f"{BOT}\r\n{BOT}"}, True, "2 line breaks besides"),
         ({"SLACK_BOT_TOKEN": f"'{BOT}'"}, True, "SLACK_BOT_TOKEN is in quotes, kept as part of the value"),
         ({"SLACK_BOT_TOKEN": f'"{BOT}"'}, True, "SLACK_BOT_TOKEN is in quotes, kept as part of the value (docker"),
         ({"SLACK_BOT_TOKEN": f"“{BOT}”\n"}, True, "; give a bot token (xoxb-…) without them"),
         ({"SLACK_BOT_TOKEN": f"Bearer {BOT}"}, True, 'SLACK_BOT_TOKEN starts with "Bearer ", the word before a token'),
         ({"SLACK_BOT_TOKEN": f'"bearer {BOT}"'}, True, 'SLACK_BOT_TOKEN starts with "Bearer "'),
-        ({"SLACK_BOT_TOKEN": f"token={BOT}"}, True, "SLACK_BOT_TOKEN holds 6 character(s) before xoxb- (a name or"),
-        ({"SLACK_BOT_TOKEN": f"'{BOT}"}, True, "SLACK_BOT_TOKEN holds 1 quote(s) besides"),
-        ({"SLACK_BOT_TOKEN": f'"{BOT} {BOT}"'}, True, "holds 2 quote(s), 1 space(s) or tab(s) besides"),
-        ({"SLACK_BOT_TOKEN": f"{BOT}'"}, True, "SLACK_BOT_TOKEN holds 1 quote(s) besides"),
+        ({"SLACK_BOT_TOKEN": f"token={BOT}"}, True, "SLACK_BOT_TOKEN holds 6 characters before xoxb- (a name or"),
+        ({"SLACK_BOT_TOKEN": f"'{BOT}"}, True, "SLACK_BOT_TOKEN holds 1 quote besides"),
+        ({"SLACK_BOT_TOKEN": f'"{BOT} {BOT}"'}, True, "holds 2 quotes, 1 space or tab besides"),
+        ({"SLACK_BOT_TOKEN": f"{BOT}'"}, True, "SLACK_BOT_TOKEN holds 1 quote besides"),
         ({"SLACK_BOT_TOKEN": "xoxp-1-user"}, True, "SLACK_BOT_TOKEN must be a bot token starting with xoxb-"),
         ({"SLACK_BOT_TOKEN": "xoxb-"}, True, "SLACK_BOT_TOKEN must be a bot token starting with xoxb-, followed by"),
-        ({"SLACK_APP_TOKEN": f"{APP}\n"}, False, "SLACK_APP_TOKEN holds 1 line break(s) besides"),
+        ({"SLACK_APP_TOKEN": f"{APP}\n"}, False, "SLACK_APP_TOKEN holds 1 line break besides"),
         ({"SLACK_APP_TOKEN": f"{APP} {APP}"}, False, "(two tokens pasted together?); give an app-level token"),
         ({"SLACK_APP_TOKEN": BOT}, False, "SLACK_APP_TOKEN must be an app-level token starting with xapp-"),
         ({"SLACK_APP_TOKEN": f'"{APP}"'}, False, "SLACK_APP_TOKEN is in quotes, kept as part of the value"),
         ({"SLACK_APP_TOKEN": f"Bearer {APP}"}, False, 'SLACK_APP_TOKEN starts with "Bearer "'),
         ({"SLACK_BOT_TOKEN": '"xoxp-1-user"'}, True, "SLACK_BOT_TOKEN must be a bot token starting with xoxb-"),
-        ({"SLACK_BOT_TOKEN": '"xoxb-"'}, True, "SLACK_BOT_TOKEN holds 2 quote(s) besides"),
+        ({"SLACK_BOT_TOKEN": '"xoxb-"'}, True, "SLACK_BOT_TOKEN holds 2 quotes besides"),
     ],
 )
 def test_a_slack_token_with_something_pasted_along_is_refused_saying_what(

@@ -19,6 +19,7 @@ from bot.errors import ImportFailed, Problem
 from bot.register.files import RegisterFile
 from bot.register.report import ImportReport, check_header
 from bot.register.themes import ThemeResolver, ensure_default_themes
+from bot.text import noun
 from storage import register_repo as repo
 
 
@@ -40,8 +41,8 @@ def start_import(
     if absent:
         report.warnings.append(
             Problem(
-                f"{file.name}: no column(s) {', '.join(absent)}: those fields of existing {kind} are left as they are "
-                "(new ones get them empty)",
+                f"{file.name}: no {noun(len(absent), 'column')} {', '.join(absent)}: those fields of existing {kind} "
+                "are left as they are (new ones get them empty)",
                 f"absent_columns_{kind}",
                 {"file": file.name, "columns": ", ".join(absent)},
             )

@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from bot.errors import Count, ImportFailed, Problem
 from bot.register.files import RawRow, RegisterFile
 from bot.register.validation import FieldError
-from bot.text import shown_value
+from bot.text import counted, noun, shown_value
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while an import writes (the CLI draws a bar on a terminal)."""
@@ -109,7 +109,7 @@ def check_header(
         raise ImportFailed(
             "missing_columns",
             Problem(
-                f"{file.name}: the header (row 1) lacks the required column(s) {', '.join(hints)}; "
+                f"{file.name}: the header (row 1) lacks the required {noun(len(hints), 'column')} {', '.join(hints)}; "
                 f"the columns are: {','.join(known)}",
                 "missing_columns",
                 {"file": file.name, "missing": hints, "known": ",".join(known)},
@@ -165,13 +165,14 @@ def extra_cells_error(file: RegisterFile, row: RawRow) -> Problem:
     values = {"file": file.name, "row": row.line, "count": count, "columns": columns, "shown": shown}
     if file.delimiter:
         return Problem(
-            f"{where}: {len(row.extra)} cell(s) more than the {len(file.columns)} columns of the header ({shown}); "
+            f"{where}: {counted(len(row.extra), 'cell')} more than the {counted(len(file.columns), 'column')} of the "
+            f"header ({shown}); "
             f"a value containing {file.delimiter!r} must be in double quotes",
             "extra_cells_quote",
             {**values, "delimiter": repr(file.delimiter)},
         )
     return Problem(
-        f"{where}: {len(row.extra)} cell(s) to the right of the last column of the header ({shown})",
+        f"{where}: {counted(len(row.extra), 'cell')} to the right of the last column of the header ({shown})",
         "extra_cells",
         values,
     )
@@ -207,7 +208,7 @@ def fail_if_errors(errors: list[str], file: RegisterFile) -> None:
     if errors:
         raise ImportFailed(
             "invalid_rows",
-            f"{file.name}: {len(errors)} problem(s) found, nothing was imported",
+            f"{file.name}: {counted(len(errors), 'problem')} found, nothing was imported",
             errors=list(errors),
         )
 

@@ -175,7 +175,7 @@ def test_xlsx_import(database: Database, tmp_path: Path) -> None:
             "An,x@gent.be,,Stad Gent,,,,,dutch,",
             "bad.csv: row 2, column languages: 'dutch' is not a two-letter language code",
         ),
-        ("An,x@gent.be,,Stad Gent,,,,,,,surplus", "bad.csv: row 2: 1 cell(s) more than the 10 columns of the header"),
+        ("An,x@gent.be,,Stad Gent,,,,,,,surplus", "bad.csv: row 2: 1 cell more than the 10 columns of the header"),
     ],
 )
 def test_each_bad_row_names_file_row_and_column(database: Database, write: Write, row: str, expected: str) -> None:
@@ -196,7 +196,7 @@ def test_every_problem_is_reported_not_just_the_first(database: Database, write:
         "e.csv: row 3, column themes: unknown theme 'woonen' (did you mean 'wonen'?)",
         "e.csv: row 4, column organisation: missing required value",
     ]
-    assert info.value.message == "e.csv: 4 problem(s) found, nothing was imported"
+    assert info.value.message == "e.csv: 4 problems found, nothing was imported"
 
 
 def test_one_bad_row_leaves_the_database_unchanged(database: Database, write: Write) -> None:
@@ -264,7 +264,7 @@ def test_header_problems_are_one_clear_error(database: Database, write: Write) -
     with pytest.raises(ImportFailed) as info:
         run_import(database, "experts", write("e.csv", "name,emial,city\nAn,an@x.be,Gent\n"))
     assert info.value.errors == [
-        "e.csv: the header (row 1) lacks the required column(s) 'email' (found 'emial'), 'organisation'; the columns "
+        "e.csv: the header (row 1) lacks the required columns 'email' (found 'emial'), 'organisation'; the columns "
         "are: name,email,slack_user_id,organisation,city,role,expertise,themes,languages,bio"
     ]
     with pytest.raises(ImportFailed, match=r"^empty.csv: the file is empty"):
@@ -291,7 +291,7 @@ def test_an_older_file_without_optional_columns_leaves_those_fields_alone(databa
     report = run_import(database, "experts", older)
     assert report.changes == [RecordChange("an.peeters@gent.be", "changed", ("role",))]
     assert report.warnings == [
-        "old.csv: no column(s) slack_user_id, city, expertise, themes, languages, bio: those fields of existing "
+        "old.csv: no columns slack_user_id, city, expertise, themes, languages, bio: those fields of existing "
         "experts are left as they are (new ones get them empty)"
     ]
     an = experts_by_email(database)["an.peeters@gent.be"]
