@@ -138,6 +138,15 @@ def is_lock_error(error: BaseException) -> bool:
     return isinstance(error, OperationalError) and "locked" in str(error.orig or error).lower()
 
 
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock waited for past ``lock_timeout``
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """PostgreSQL's ``lock_timeout`` reached while waiting for a lock another transaction holds (SQLSTATE 55P03,
+    psycopg's ``LockNotAvailable``; ``bound_lock_wait``)."""
+    return isinstance(error, OperationalError) and getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
 class SchemaVerdict(enum.Enum):
     """What a process running this code makes of the database's schema revision (``Database.schema_verdict``)."""
 
@@ -334,6 +343,15 @@ def waiting_briefly(session: Session, wait_ms: int = CACHE_LOCK_WAIT_MS) -> Iter
         yield
     finally:
         connection.exec_driver_sql(f"PRAGMA busy_timeout = {previous}")
+
+
+def bound_lock_wait(session: Session, wait_ms: int) -> None:
+    """The rest of ``session``'s transaction waits at most ``wait_ms`` for a lock held elsewhere on PostgreSQL
+    (``SET LOCAL lock_timeout``), then fails with ``OperationalError`` (``is_lock_timeout``). On SQLite nothing is
+    changed: a statement waits for the write lock up to the engine's busy timeout already (``is_lock_error``)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":  # at least 1 ms: a lock_timeout of 0 would wait for ever
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(wait_ms))}")
 
 
 _waits = threading.local()

@@ -22,7 +22,7 @@ from bot.cli.wording import state
 from bot.files import check_folder, replace_file
 from bot.i18n import N_, format_number, local_day, locale, t, tn
 from bot.needs import recruit_reasons
-from bot.needs.jobs import embed_pending, propose_in_units
+from bot.needs.jobs import embed_pending, group_and_propose
 from bot.needs.model import (
     COVERED,
     NOT_COVERED,
@@ -289,11 +289,9 @@ def needs_proposals(
         _embed(cli, service, embed_seconds, quiet=as_json)
         # as the bot's needs pass (``bot.needs.jobs``): the grouping and the proposals (a few per unit) each in units
         # of work of their own, committed, so the grouping lock (SQLite: the database's write lock) is held briefly
-        # (the proposals wait for the lock as the grouping does; on SQLite a wait past the busy timeout stops them:
-        # what was proposed is kept and said, the rest waits for the bot's next pass; exit 1 only if none was)
-        with cli.db.session() as grouping:
-            service.update_topics(grouping, now=now)
-        created = propose_in_units(cli.db, service, now=now, worker_id=worker, wait=True)
+        # (each waits for the lock a bounded time, on SQLite and PostgreSQL alike; a wait past it stops them: what
+        # was proposed is kept and said, the rest waits for the bot's next pass; exit 1 only if none was)
+        created = group_and_propose(cli.db, service, now=now, worker_id=worker)
         if created.stopped:
             echo(t("cli.needs_proposals_stopped", operator_language(cli)), err=True)
     with cli.db.session() as session:

@@ -53,13 +53,16 @@ from bot.needs.proposals import Proposed
 from bot.needs.service import NeedsService
 from storage import embedding_repo
 from storage import needs_repo as repo
-from storage.db import Database, is_lock_error
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, Database, bound_lock_wait, is_lock_error, is_lock_timeout
 
 log = logging.getLogger("wieweet.needs")
 
 NEEDS_INTERVAL_SECONDS = 300.0  # how often the job runner should run a pass
 EMBED_BUDGET_SECONDS = 10.0  # the most one pass spends computing vectors before it groups
 PROPOSALS_PER_UNIT = 20  # proposals claimed (and their posts rendered) per unit of work of the pass
+# how long ``wieweet needs proposals --propose`` waits for the grouping lock on PostgreSQL (``lock_timeout``), as a
+# SQLite statement waits for the write lock (its busy timeout); then it says the database stayed busy
+PROPOSE_LOCK_WAIT_MS = SQLITE_BUSY_TIMEOUT_MS
 PURGE_EVERY = timedelta(hours=6)
 PURGE_GRACE = timedelta(days=1)  # a vector stored less than this long ago is kept (its question may be on its way)
 
@@ -170,12 +173,15 @@ def propose_in_units(
     another process holds it (its grouping, an import, on SQLite any writer), the units stop there: what the units
     before claimed is committed and kept (and queued), the topics left wait for the next pass (``stopped``, logged).
     ``wait=True`` (``wieweet needs proposals --propose``): a unit waits for the lock, as the command's grouping
-    does; on SQLite a wait past the busy timeout ("database is locked") stops the units the same way."""
+    does, for a bounded time: a wait past SQLite's busy timeout ("database is locked") or PostgreSQL's
+    ``PROPOSE_LOCK_WAIT_MS`` (``lock_timeout``, SQLSTATE 55P03) stops the units the same way."""
     proposals: list[ProposalView] = []
     next_topic: int | None = 0
     while next_topic is not None:
         try:
             with db.session() as session:
+                if wait:
+                    bound_lock_wait(session, PROPOSE_LOCK_WAIT_MS)
                 proposed = service.propose_due(
                     session,
                     now=now,
@@ -185,7 +191,7 @@ def propose_in_units(
                     wait=wait,
                 )
         except OperationalError as error:
-            if not is_lock_error(error):
+            if not (is_lock_error(error) or (wait and is_lock_timeout(error))):
                 raise
             proposed = Proposed([], next_topic, busy=True)
         if proposed.busy:
@@ -198,6 +204,23 @@ def propose_in_units(
         proposals.extend(proposed.views)
         next_topic = proposed.next_topic
     return ProposedInUnits(proposals)
+
+
+def group_and_propose(db: Database, service: NeedsService, *, now: datetime, worker_id: str) -> ProposedInUnits:
+    """``wieweet needs proposals --propose``: place the new questions in a unit of work of its own, committed, then
+    ``propose_in_units`` waiting for the lock. Each waits for the grouping lock a bounded time (SQLite's busy timeout,
+    PostgreSQL's ``PROPOSE_LOCK_WAIT_MS``), never for as long as another process's grouping holds it: a grouping
+    that waited past it proposes nothing (``stopped``, logged), as a proposal unit that did."""
+    try:
+        with db.session() as grouping:
+            bound_lock_wait(grouping, PROPOSE_LOCK_WAIT_MS)
+            service.update_topics(grouping, now=now)
+    except OperationalError as error:
+        if not (is_lock_error(error) or is_lock_timeout(error)):
+            raise
+        log.info("needs proposals: the grouping lock is held by another process; nothing grouped or proposed")
+        return ProposedInUnits([], stopped=True)
+    return propose_in_units(db, service, now=now, worker_id=worker_id, wait=True)
 
 
 def embed_pending(
