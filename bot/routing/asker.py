@@ -15,11 +15,11 @@ from bot.i18n import DEFAULT_LANGUAGE, normalise_language
 from bot.outbox import AskerUpdateKind, CloseReason
 from bot.privacy import MarkedItems, mark_for_refresh
 from bot.routing import payloads
-from bot.routing.core import MAX_NOTE, SYSTEM, Q, RoutingCore, clean, clean_title, open_routings
+from bot.routing.core import MAX_NOTE, SYSTEM, Q, RoutingCore, clean, clean_title
 from bot.routing.errors import RoutingInputError, StaleActionError
 from bot.routing.guards import require_active, require_asker
 from bot.routing.selection import record_gap
-from bot.routing.states import record_event, transition
+from bot.routing.states import open_routings, record_event, transition
 from storage import question_repo, register_repo
 from storage import routing_repo as repo
 from storage.models import EscalationReason, EventKind, Question, QuestionEvent, TimerKind, Visibility

@@ -1,7 +1,8 @@
 """What every routing actor shares: the knowledge base, the policy and the calendar, and the steps they compose.
 
-``RoutingCore`` asks experts (``route``, ``create_routing``), hands questions to staff (``escalate``), closes the
-routings still open, tells the asker, schedules timers and queues outbox messages. The actors —
+``RoutingCore`` asks experts (``route``, ``create_routing``), hands questions to staff (``escalate``) and schedules
+timers; what it tells people — closing the routings still open, telling the asker, queueing outbox messages — it
+has from ``bot.routing.telling.Telling``. The actors —
 ``bot.routing.asker``, ``expert``, ``staff``, ``reactions`` (timers) and ``queries`` — each hold the one core of the
 process; ``bot.routing.service.RoutingService`` puts them behind one API.
 
@@ -19,35 +20,29 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import outbox
 from bot.actors import Actor
 from bot.errors import NotFoundError
 from bot.i18n import t
 from bot.knowledge import KnowledgeBase
-from bot.outbox import AskerUpdateKind, CloseReason, OutboxPayload, Person
+from bot.outbox import AskerUpdateKind
 from bot.register import profiles
 from bot.routing import payloads
 from bot.routing.business_time import BusinessCalendar
 from bot.routing.chosen import chosen_expert, routing_for
 from bot.routing.errors import NotYours, RoutingInputError
 from bot.routing.guards import is_recipient, require_active, require_not_closed
-from bot.routing.keys import routing_key
 from bot.routing.policy import RoutingPolicy
 from bot.routing.selection import SKIP_BEING_CHANGED, Candidate, Selection, expert_language, select_experts
-from bot.routing.states import ROUTING_OPEN, record_event, transition
-from bot.routing.told import person_key, told_asker_of
+from bot.routing.states import ROUTING_OPEN, open_routings, record_event, transition
+from bot.routing.telling import Telling
 from bot.text import is_slack_user_id, strip_bidi, strip_invisible
 from storage import question_repo, register_repo, slack_repo
 from storage import routing_repo as repo
 from storage.models import (
-    Answer,
     Availability,
     EscalationReason,
-    EventKind,
     Expert,
-    OutboxMessage,
     Question,
-    QuestionEvent,
     QuestionStatus,
     Routing,
     RoutingStatus,
@@ -88,17 +83,8 @@ def slack_id(value: str | None) -> str:
     return value
 
 
-def open_routings(question: Question) -> list[Routing]:
-    """The question's routings still waiting for an answer (asked or claimed)."""
-    return [r for r in question.routings if r.status in ROUTING_OPEN]
-
-
 def theme_keys(question: Question) -> list[str]:
     return [th.key for th in question.themes]
-
-
-def person(routing: Routing) -> Person:
-    return payloads.person(routing.expert, routing.recipient_slack_id)
 
 
 def slack_name(session: Session, slack_user_id: str) -> str | None:
@@ -106,7 +92,7 @@ def slack_name(session: Session, slack_user_id: str) -> str | None:
     return user.name if user is not None and user.name else None
 
 
-class RoutingCore:
+class RoutingCore(Telling):
     """The process's routing state (knowledge base, policy, calendar) and the steps the actors share."""
 
     def __init__(self, *, knowledge: KnowledgeBase, policy: RoutingPolicy, calendar: BusinessCalendar) -> None:
@@ -133,11 +119,6 @@ class RoutingCore:
             raise NotYours("answer a question sent to someone else", target=f"routing:{routing.id}", code="not_yours")
         require_not_closed(question)
         return routing, question
-
-    def additions(self, session: Session, question: Question) -> list[str]:
-        """Information the asker added after asking, in order."""
-        events = question_repo.list_question_events(session, question_id=question.id)
-        return [e.note for e in events if e.kind == EventKind.INFO]
 
     # --- asking experts ----------------------------------------------------------------------------------------
 
@@ -406,7 +387,7 @@ class RoutingCore:
                 due = min(due, wanted)
         return repo.create_timer(session, kind=TimerKind.ESCALATE, due_at=due, now=now, question_id=question.id)
 
-    # --- staff, the asker, the people still asked --------------------------------------------------------------
+    # --- staff (the asker and the people still asked: ``Telling``) ---------------------------------------------
 
     def escalate(self, session: Session, question: Question, reason: EscalationReason, *, now: datetime) -> None:
         """Hand the question to staff (the triage channel) and tell the asker."""
@@ -441,111 +422,6 @@ class RoutingCore:
         # outbox's unique key makes it once across replicas and restarts too.
         self.notify_asker(
             session, question, event, AskerUpdateKind.ESCALATED, now, reason=reason, cause=f"q{question.id}"
-        )
-
-    def close_open_routings(
-        self,
-        session: Session,
-        question: Question,
-        why: CloseReason,
-        *,
-        actor: str,
-        now: datetime,
-        answer: Answer | None = None,
-    ) -> None:
-        """Everyone still asked is told they are no longer needed (with the answer when there is one)."""
-        additions = self.additions(session, question)
-        for routing in open_routings(question):
-            event = transition(
-                session, routing, R.EXPIRED, actor=actor, now=now, note=why.value, values={"snoozed_until": None}
-            )
-            session.flush()
-            closed = payloads.routing_closed(question, routing, additions, why, answer)
-            self.enqueue(session, closed, cause=f"e{event.id}", now=now, routing=routing)
-
-    def notify_asker(
-        self,
-        session: Session,
-        question: Question,
-        event: QuestionEvent,
-        update: AskerUpdateKind,
-        now: datetime,
-        *,
-        experts: Sequence[Person] = (),
-        expert: Person | None = None,
-        reason: EscalationReason | None = None,
-        note: str | None = None,
-        cause: str | None = None,
-    ) -> None:
-        """Queue an update for the asker, once per ``cause`` (default: the event's; a wider one, like the
-        question's, makes an update once whatever events repeat it)."""
-        if not question.asker_slack_id:
-            return
-        self.enqueue(
-            session,
-            payloads.asker_update(question, update, experts=experts, expert=expert, reason=reason, note=note),
-            cause=cause or f"e{event.id}",
-            now=now,
-            question=question,
-            recipient_slack_id=question.asker_slack_id,
-        )
-
-    def tell_asker_asked(
-        self,
-        session: Session,
-        question: Question,
-        update: AskerUpdateKind,
-        routings: Sequence[Routing],
-        now: datetime,
-        *,
-        cause: str,
-    ) -> None:
-        """Tell the asker who was asked (``ROUTED``, ``ADDED``), once per question and person: someone they were
-        told of before (the matcher's choice whom staff assign again, someone asked again after declining) is not
-        named again; with nobody new, nothing is sent. Routing actions hold the question's lock, so two replicas
-        cannot both find someone untold; the outbox's unique key keeps each message once across retries."""
-        told = told_asker_of(session, question.id)
-        fresh = [p for p in (person(r) for r in routings) if person_key(p) not in told]
-        if fresh and question.asker_slack_id:
-            self.enqueue(
-                session,
-                payloads.asker_update(question, update, experts=fresh),
-                cause=cause,
-                now=now,
-                question=question,
-                recipient_slack_id=question.asker_slack_id,
-            )
-
-    def enqueue(
-        self,
-        session: Session,
-        payload: OutboxPayload,
-        *,
-        cause: str,
-        now: datetime,
-        routing: Routing | None = None,
-        question: Question | None = None,
-        recipient_slack_id: str | None = None,
-        channel_id: str | None = None,
-        thread_ts: str | None = None,
-    ) -> OutboxMessage | None:
-        """Queue ``payload`` once per cause (an event or a timer) and target: a retried action queues nothing."""
-        if routing is not None:
-            recipient_slack_id = recipient_slack_id or routing.recipient_slack_id
-            if recipient_slack_id is None and routing.expert is not None:
-                recipient_slack_id = routing.expert.slack_user_id
-        question_id = question.id if question is not None else (routing.question_id if routing else None)
-        target = recipient_slack_id or channel_id or "staff"
-        return outbox.enqueue(
-            session,
-            payload,
-            dedupe_key=routing_key(payload.kind, cause, target),
-            now=now,
-            recipient_slack_id=recipient_slack_id,
-            channel_id=channel_id,
-            thread_ts=thread_ts,
-            question_id=question_id,
-            routing_id=routing.id if routing else None,
         )
 
     # --- the registers -----------------------------------------------------------------------------------------

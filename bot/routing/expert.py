@@ -13,11 +13,12 @@ from bot.i18n import N_, t
 from bot.outbox import AskerUpdateKind, CloseReason
 from bot.routing import payloads
 from bot.routing.chosen import chosen_expert, routing_for
-from bot.routing.core import MAX_NOTE, Q, R, RoutingCore, clean, clean_title, person, slack_id, slack_name, theme_keys
+from bot.routing.core import MAX_NOTE, Q, R, RoutingCore, clean, clean_title, slack_id, slack_name, theme_keys
 from bot.routing.errors import RoutingInputError, StaleActionError
 from bot.routing.guards import require_open_routing
 from bot.routing.selection import expert_language
 from bot.routing.states import record_event, record_routing_event, transition
+from bot.routing.telling import person
 from storage import routing_repo as repo
 from storage.models import Answer, Availability, EventKind, Expert, Question, Routing, TimerKind, Visibility
 

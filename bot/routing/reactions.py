@@ -11,9 +11,10 @@ from bot.outbox import AskerUpdateKind, DeliveryFailed, Person
 from bot.register import stop_locks, unreachable
 from bot.routing import payloads, stopped
 from bot.routing.chosen import routable_expert
-from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore, person
+from bot.routing.core import STAFF_PREFIX, SYSTEM, Q, R, RoutingCore
 from bot.routing.keys import marked_away_cause
 from bot.routing.states import QUESTION_ACTIVE, ROUTING_OPEN, record_routing_event, transition
+from bot.routing.telling import person
 from bot.text import is_slack_user_id
 from storage import outbox_repo, question_repo, register_repo
 from storage import routing_repo as repo

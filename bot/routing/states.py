@@ -57,6 +57,11 @@ QUESTION_ACTIVE = frozenset({Q.OPEN, Q.ROUTED, Q.CLAIMED, Q.ESCALATED})
 ROUTING_OPEN = frozenset({R.ASKED, R.CLAIMED})
 
 
+def open_routings(question: Question) -> list[Routing]:
+    """The question's routings still waiting for an answer (asked or claimed)."""
+    return [r for r in question.routings if r.status in ROUTING_OPEN]
+
+
 def no_longer_quoted(status: str, answered_at: datetime | None) -> bool:
     """Whether a question's words are no longer quoted in knowledge needs (topics, labels, proposals) though it is
     still counted there: withdrawn by its asker, or closed by staff before anyone answered it in wieweet. Staff
