@@ -1,4 +1,5 @@
-"""Question routing in Slack: the ask modal, the expert's buttons, the asker's questions, staff triage.
+"""Question routing in Slack: the ask modal, the asker's questions, staff triage (the expert's buttons on a request
+DM: ``handlers.expert_requests``).
 
 Thin listeners: the wrapper (``handlers.listener``) has acknowledged the request and parsed its subject or form; a
 handler calls ``RoutingService`` (which checks the acting user against the database), renders with
@@ -20,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot import asking, directory
 from bot import inbox as inbox_core
 from bot.errors import QueryError
-from bot.i18n import format_clock, format_date, local_day, t
+from bot.i18n import format_date, local_day, t
 from bot.knowledge import searchable_start
 from bot.matching.loader import load_themes
 from bot.register.marked import DEACTIVATED
@@ -29,29 +30,25 @@ from bot.routing.states import no_longer_quoted
 from handlers import claims, ids, inbox, inbox_job, staff_posts
 from handlers.blocks.modals import (
     build_add_info_modal,
-    build_answer_modal,
     build_ask_modal,
-    build_decline_modal,
     build_triage_close_modal,
 )
 from handlers.blocks.routing import (
-    DmState,
     MyQuestion,
     build_assign_away,
-    build_expert_request,
     build_my_questions,
 )
 from handlers.claims import UserPick
 from handlers.deactivated import account_admitted
 from handlers.errors import user_message
-from handlers.forms import AddInfoForm, AnswerForm, AskForm, DeclineForm, Draft, TriageCloseForm
+from handlers.forms import AddInfoForm, AnswerForm, AskForm, Draft, TriageCloseForm
 from handlers.home import publish_homes
 from handlers.kit import escape_truncate, theme_choices, user_mention
 from handlers.needs_refresh import refresh_in_turn, show_proposal_updates
 from handlers.slack_text import question_from_slack
 from handlers.staff_posts import update_staff_posts
 from handlers.turn import Turn
-from storage.models import Question, Routing, SearchLog, Visibility
+from storage.models import Question, SearchLog, Visibility
 
 log = logging.getLogger(__name__)
 
@@ -374,50 +371,7 @@ def route_command(turn: Turn, text: str) -> bool:
     return False
 
 
-# --- the expert's buttons ----------------------------------------------------------------------------------------
-
-
-def _update_requests(turn: Turn, routing: Routing, *, state: DmState, status: str) -> None:
-    """Re-render the DMs that asked this expert (the database's, not the clicked container) to the new state."""
-    payload = _routing(turn).request_payload(turn.session, routing)
-    rendered = build_expert_request(payload, turn.lang, state=state, status=status)
-    refs = _routing(turn).request_messages(turn.session, routing)
-    turn.update_messages(refs, rendered.text, rendered.blocks, about=f"routing:{routing.id}")
-
-
-def handle_claim(turn: Turn, routing_id: int) -> None:
-    routing = _routing(turn).claim(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now)
-    turn.queued_messages()
-    turn.home_changed(turn.user_id)
-    update_staff_posts(turn, routing.question_id, staff_posts.CLAIMED, name=user_mention(_actor(turn)) or "?")
-    _update_requests(turn, routing, state=DmState.CLAIMED, status=t("routing.state_claimed", turn.lang))
-
-
-def handle_snooze(turn: Turn, routing_id: int) -> None:
-    until = _routing(turn).snooze(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), now=turn.now)
-    routing = _routing(turn).get_routing_for(turn.session, routing_id=routing_id, actor_slack_id=_actor(turn))
-    local = _routing(turn).calendar.local(until)
-    shown = f"{format_date(local.date(), turn.lang, year=True)} {format_clock(local.hour, local.minute, turn.lang)}"
-    status = t("routing.state_snoozed", turn.lang, date=shown)
-    _update_requests(turn, routing, state=DmState.SNOOZED, status=status)
-
-
-def handle_decline_button(turn: Turn, routing_id: int) -> None:
-    routing = _routing(turn).get_routing_for(
-        turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), actionable=True
-    )
-    view = build_decline_modal(turn.lang, routing_id=routing.id, metadata={})
-    turn.client.views_open(trigger_id=turn.trigger_id, view=view)
-
-
-def handle_decline_submission(turn: Turn, form: DeclineForm) -> None:
-    routing = _routing(turn).decline(
-        turn.session, routing_id=form.routing_id, actor_slack_id=_actor(turn), now=turn.now, reason=form.reason
-    )
-    turn.ack()
-    turn.queued_messages()
-    turn.home_changed(turn.user_id)
-    _update_requests(turn, routing, state=DmState.DONE, status=t("routing.state_declined", turn.lang))
+# --- someone chosen by hand (passing a question on, staff assigning) ---------------------------------------------
 
 
 # Slack's own bot, whose users.info says neither is_bot nor deleted
@@ -461,41 +415,6 @@ def require_reachable(turn: Turn, user_id: str, *, question_id: int) -> None:
         ):
             turn.services.marked_away.marked(user_id)  # this process's matcher sees the reactivation at once
         raise RoutingInputError("ask_deactivated", keep_changes=True)
-
-
-def handle_forward(turn: Turn, pick: UserPick) -> None:
-    # the routing is the clicker's (a claim checked first), then the one they chose is asked about
-    old = _routing(turn).get_routing_for(turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn))
-    require_reachable(turn, pick.user_id, question_id=old.question_id)
-    _routing(turn).forward(
-        turn.session, routing_id=pick.subject_id, actor_slack_id=_actor(turn), to_slack_id=pick.user_id, now=turn.now
-    )
-    turn.queued_messages()
-    turn.home_changed(turn.user_id)
-    status = t("routing.state_forwarded", turn.lang, name=user_mention(pick.user_id) or "?")
-    _update_requests(turn, old, state=DmState.DONE, status=status)
-
-
-def handle_answer_button(turn: Turn, routing_id: int) -> None:
-    routing = _routing(turn).get_routing_for(
-        turn.session, routing_id=routing_id, actor_slack_id=_actor(turn), actionable=True
-    )
-    # the question as stored, not as the clicked message shows it
-    view = build_answer_modal(turn.lang, routing_id=routing.id, question=routing.question.text, metadata={})
-    turn.client.views_open(trigger_id=turn.trigger_id, view=view)
-
-
-def handle_answer_submission(turn: Turn, form: AnswerForm) -> None:
-    # not theirs, taken or answered meanwhile: refused, nothing written, the user told by DM (``run_submission``)
-    _routing(turn).answer(
-        turn.session, routing_id=form.routing_id, actor_slack_id=_actor(turn), text=form.text, now=turn.now
-    )
-    turn.ack()
-    turn.queued_messages()
-    turn.home_changed(turn.user_id)
-    routing = _routing(turn).get_routing_for(turn.session, routing_id=form.routing_id, actor_slack_id=_actor(turn))
-    _update_requests(turn, routing, state=DmState.DONE, status=t("routing.state_answered", turn.lang))
-    update_staff_posts(turn, routing.question_id, staff_posts.ANSWERED, name=user_mention(_actor(turn)) or "?")
 
 
 # --- staff triage ------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from slack_bolt import App
 
 from bot import knowledge
-from handlers import answers, claims, digests, ids, needs, practices, privacy, profiles, routing
+from handlers import answers, claims, digests, expert_requests, ids, needs, practices, privacy, profiles, routing
 from handlers.claims import Subject
 from handlers.listener import listener
 from handlers.requestspec import Kind
@@ -100,11 +100,13 @@ def register(app: App, services: Services) -> None:
     changes(ids.ACTION_RESOLVE_QUESTION, routing.handle_resolve, claims.QUESTION)
     about(ids.ACTION_ADD_INFO, routing.handle_add_info_button, claims.QUESTION)
     changes_with(re.compile(ids.ACTION_RATE_PATTERN), routing.handle_rate, claims.rated)
-    changes(ids.ACTION_CLAIM, routing.handle_claim, claims.ROUTING)
-    changes(ids.ACTION_SNOOZE, routing.handle_snooze, claims.ROUTING)
-    about(ids.ACTION_DECLINE, routing.handle_decline_button, claims.ROUTING)
-    about(ids.ACTION_ANSWER, routing.handle_answer_button, claims.ROUTING)
-    changes_with(ids.ACTION_FORWARD, routing.handle_forward, lambda body: claims.picked_user(body, claims.ROUTING))
+    changes(ids.ACTION_CLAIM, expert_requests.handle_claim, claims.ROUTING)
+    changes(ids.ACTION_SNOOZE, expert_requests.handle_snooze, claims.ROUTING)
+    about(ids.ACTION_DECLINE, expert_requests.handle_decline_button, claims.ROUTING)
+    about(ids.ACTION_ANSWER, expert_requests.handle_answer_button, claims.ROUTING)
+    changes_with(
+        ids.ACTION_FORWARD, expert_requests.handle_forward, lambda body: claims.picked_user(body, claims.ROUTING)
+    )
     changes_with(
         ids.ACTION_TRIAGE_ASSIGN, routing.handle_triage_assign, lambda body: claims.picked_user(body, claims.TRIAGE)
     )

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from slack_bolt import App
 
-from handlers import digests, forms, ids, needs, needs_invite, practices, profiles, routing
+from handlers import digests, expert_requests, forms, ids, needs, needs_invite, practices, profiles, routing
 from handlers.listener import listener
 from handlers.requestspec import Kind
 from handlers.services import Services
@@ -56,6 +56,6 @@ def register(app: App, services: Services) -> None:
     # the question is made by the inbox worker from its own record (``routing.ask_question``)
     app.view(ids.VIEW_ASK)(listener(services, Kind.VIEW, routing.handle_ask_submission, form=forms.AskForm, inbox=True))
     view(ids.VIEW_ADD_INFO, routing.handle_add_info_submission, forms.AddInfoForm, routing.check_add_info_form)
-    view(ids.VIEW_DECLINE, routing.handle_decline_submission, forms.DeclineForm)
-    view(ids.VIEW_ANSWER, routing.handle_answer_submission, forms.AnswerForm, routing.check_answer_form)
+    view(ids.VIEW_DECLINE, expert_requests.handle_decline_submission, forms.DeclineForm)
+    view(ids.VIEW_ANSWER, expert_requests.handle_answer_submission, forms.AnswerForm, routing.check_answer_form)
     view(ids.VIEW_TRIAGE_CLOSE, routing.handle_triage_close_submission, forms.TriageCloseForm)
