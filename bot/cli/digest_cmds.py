@@ -19,6 +19,7 @@ from bot.errors import ConfigError, NotFoundError, Problem
 from bot.i18n import LANGUAGES, N_, format_number, normalise_language, t, tn
 from bot.register.themes import ensure_default_themes
 from bot.text import shown_text, shown_value
+from digests.errors import ServiceUnreachableError
 from digests.period import parse_period
 from digests.restored import mark_posted
 from digests.schedule import digest_window, next_run_time
@@ -244,8 +245,13 @@ def _send_due(cli: CliContext, *, now: datetime, as_json: bool = False) -> bool:
     check_bot_token(settings)  # a malformed token refused as `wieweet run` does, before a call quotes it
 
     post_due = due_digests_poster(cli.db, create_web_client(settings), ChannelDirectory(), tz=_zone(cli))
-    results = post_due(now, _worker_id())
     lang = operator_language(cli)
+    try:
+        results = post_due(now, _worker_id())
+    except ServiceUnreachableError as exc:  # the pass stopped: what went out before, then the one line (exit 2)
+        for result in exc.results:
+            echo(json.dumps(send_json(result), ensure_ascii=False) if as_json else describe_send(result, lang))
+        raise exc.said from exc
     if as_json:
         for result in results:
             echo(json.dumps(send_json(result), ensure_ascii=False))
