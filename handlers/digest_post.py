@@ -411,6 +411,7 @@ def due_digests_poster(
             refusals=refusals,
             refused_channels=refused_channels,
             tz=tz,
+            stop_unreachable=True,  # Slack out of reach: the pass stops at its first look-up
         )
         post = not_shared_outside(
             slack_post(client, refusals, held),

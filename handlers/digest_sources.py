@@ -290,7 +290,10 @@ class RefusedChannels:
 
 
 class SourceChannels:
-    """``private_channel(channel_id) -> bool`` (``digests.model.PrivateChannel``) for one digest pass."""
+    """``private_channel(channel_id) -> bool`` (``digests.model.PrivateChannel``) for one digest pass.
+    ``stop_unreachable`` (the weekly pass's): Slack out of reach (``out_of_reach``: no connection, no answer in time,
+    an answer that is not Slack's) raises ``ServiceUnreachableError``, which stops the pass before it asks about
+    every other channel; else (a preview) that look-up, like any passing failure, is answered by the database."""
 
     def __init__(
         self,
@@ -304,8 +307,10 @@ class SourceChannels:
         refusals: OperatorRefusals | None = None,
         refused_channels: RefusedChannels | None = None,
         tz: ZoneInfo = TIMEZONE,
+        stop_unreachable: bool = False,
     ) -> None:
         self.db = db
+        self.stop_unreachable = stop_unreachable  # Slack out of reach stops the pass (``reaching``), not the DB's
         self.client = client
         self.channels = channels
         self.now = now
@@ -340,7 +345,13 @@ class SourceChannels:
         if self.limit.seconds_left() or self._refused(channel_id, known):
             return known[0] if known is not None else self._stored(channel_id)
         try:
-            private = self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
+            if self.stop_unreachable:
+                with reaching(self.client):  # the pass's first call Slack does not answer stops it
+                    private = self.channels.private_or_raise(
+                        client=self.client, channel_id=channel_id, now=self.clock()
+                    )
+            else:
+                private = self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
         except (OSError, SlackApiError) as exc:  # OSError: no answer in time, or the connection failed
             failure = sort_failed_look_up(exc)
         else:

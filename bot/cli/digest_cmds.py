@@ -99,7 +99,10 @@ def digest_group(
     the previous week. Only public content appears. Times are in WIEWEET_TIMEZONE (default Europe/Brussels).
     --send-due prints a line per digest: channel, week, the status code in brackets (the third field in every
     language: "[failed]", "[error]", "[retry]", "[sent]" …), then the outcome in words; it exits 1 when a digest
-    failed (not for one tried again later or left to another process). --send-due --json prints one JSON object per
+    failed (not for one tried again later or left to another process). With Slack out of reach (no connection, no
+    answer in time, an answer that is not Slack's) it stops with one line, "error: cannot reach Slack at …", and exits
+    2, as every command that needs Slack: nothing is marked sent or failed, the next run sends them.
+    --send-due --json prints one JSON object per
     line instead: channel, week, status (the same codes), parts_posted, parts_total, resumed, error (the error
     recorded on the run, as the line says it: "PermanentPostError: not_in_channel"), slack_error (Slack's bare code:
     "not_in_channel") and method (the Slack call refused: "chat.postMessage", or "conversations.info", the look-up

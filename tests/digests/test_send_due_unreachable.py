@@ -8,20 +8,26 @@ claimed for the stale timeout) and the next run sends every digest (fixleft44a i
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 
+from bot.config import load_settings
 from bot.errors import ConfigError
 from digests.errors import ServiceUnreachableError
 from digests.sender import SendStatus
-from handlers.digest_post import send_due_digests
+from handlers.app import create_web_client
+from handlers.channels import ChannelDirectory
+from handlers.digest_post import due_digests_poster, send_due_digests
 from storage import digest_repo
 from storage.db import Database
 from storage.models import DigestRunStatus
 from tests.digests.conftest import NOW, PERIOD
 from tests.digests.test_cli import NOW_ARG, emulator, seeded, wieweet  # noqa: F401
 from tests.digests.test_sending import seed_busy_week, subscribe
+from tests.digests.test_source_lookup import seed_week
 from tests.emulator import SlackEmulator
 from tests.register.test_check_slack_unreachable import (  # noqa: F401
     SAID,
@@ -121,3 +127,27 @@ def test_the_pass_stops_at_the_first_call_slack_does_not_answer(database: Databa
     assert held[CHANNELS[1]].status is DigestRunStatus.CLAIMED and held[CHANNELS[1]].parts_sent == []
     again = send_due_digests(database, now=NOW + timedelta(minutes=1), worker_id="w2", post=GoneAfter(10).post)
     assert [(r.channel_id, r.status) for r in again] == [(c, SendStatus.SENT) for c in CHANNELS[1:]]
+
+
+def test_the_source_channels_are_not_each_asked_once_slack_is_out_of_reach(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass's first call is a source channel's look-up: Slack out of reach stops the pass there, not after a
+    look-up of every source channel (each waiting for its connection to fail) and then a post; nothing claimed."""
+    seed_week(database)  # five public source channels, and digest channels to post in
+    asked: list[str] = []
+    original = WebClient.conversations_info
+
+    def counted(self: WebClient, *, channel: str, **kw: Any) -> Any:
+        asked.append(channel)
+        return original(self, channel=channel, **kw)
+
+    monkeypatch.setattr(WebClient, "conversations_info", counted)
+    url = f"http://127.0.0.1:{closed_port()}/api/"
+    client = create_web_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": url}))
+    with pytest.raises(ServiceUnreachableError) as raised:
+        due_digests_poster(database, client, ChannelDirectory(), clock=lambda: NOW)(NOW, "w1")
+    assert len(asked) == 1 and raised.value.results == []
+    assert "cannot reach Slack" in str(raised.value)
+    with database.session() as s:
+        assert digest_repo.list_digest_runs(s, period=PERIOD) == {}
