@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import timedelta
+from typing import Any
 
+import msgspec
 import pytest
 
 from bot.staff_notices import DigestStopped
-from digests.subscriptions import SHOWN_CHANNELS
+from digests.subscriptions import GROUPED_WAIT, SHOWN_CHANNELS, TOLD_WITH, tell_sources_refused
 from handlers.blocks.digest_stopped import build_digest_stopped
 from storage.db import Database
-from tests.digests.conftest import IN_WEEK, NOW, add_expert, add_question, local
+from tests.digests.conftest import IN_WEEK, NOW, PERIOD, add_expert, add_question, local
 from tests.digests.test_operator_refusals import notices
+from tests.digests.test_refused_grouped_upgrade import TRIAGE, DigestStoppedBefore, Outbox, _rows
 from tests.digests.test_source_lookup import DIGESTS, DONE, GONE, MARKED, PUBLIC_SOURCES, seed_week
 from tests.digests.test_source_refused_notice import INFO, poster_for
 from tests.emulator import SlackEmulator
@@ -95,3 +99,52 @@ def test_the_counts_are_grouped_in_the_readers_language() -> None:
     )
     assert "and 1,234 more" in rendered(notice, "en") and "5,678" in rendered(notice, "en")
     assert "en nog 1.234 andere" in rendered(notice, "nl") and "5.678" in rendered(notice, "nl")
+
+
+def _told_sources(database: Database) -> None:
+    with database.session() as s:
+        tell_sources_refused(
+            s, refused=dict.fromkeys(SOURCES, 2), error="no_permission", method=INFO, period=PERIOD, now=NOW
+        )
+
+
+def test_a_replica_of_the_release_before_tells_every_source_channel_of_a_grouped_notice(database: Database) -> None:
+    """During a rolling upgrade a replica of the release before reads a grouped notice as its first channel's only
+    (unknown fields ignored): each other channel is also queued on its own, due an hour later, as for the refused
+    digest channels' notice (``test_refused_grouped_upgrade``)."""
+    _told_sources(database)
+    [grouped] = notices(database)
+    assert (grouped.channel_id, *grouped.others) == SOURCES[:5] and grouped.more == 3 and grouped.questions == 16
+    rows = _rows(database)
+    read: list[Any] = [msgspec.convert(row.payload, type=DigestStoppedBefore) for row in rows]
+    assert sorted(notice.channel_id for notice in read) == sorted(SOURCES)  # each channel told, once
+    assert all((n.source, n.reason, n.method) == (True, "no_permission", INFO) for n in read)
+    copies = [row for row in rows if row.payload.get("told_with")]
+    assert {row.next_attempt_at for row in copies} == {NOW + GROUPED_WAIT} and len(copies) == len(SOURCES) - 1
+    for row in copies:  # said as the old release said it: that channel's questions left out, its own count
+        before = msgspec.convert(row.payload, type=DigestStoppedBefore)
+        shown = str(build_digest_stopped(DigestStopped(**asdict(before)), "en").blocks)
+        assert f"<#{row.payload['channel_id']}>" in shown and "more" not in shown and "(2 so far)" in shown
+
+
+@pytest.fixture
+def triage() -> Iterator[SlackEmulator]:
+    emu = SlackEmulator(bot_token="xoxb-digest-test")
+    emu.start()
+    emu.add_channel(TRIAGE, name="triage")
+    yield emu
+    emu.stop()
+
+
+def test_this_release_sends_the_grouped_source_notice_and_ends_the_copies(
+    database: Database, triage: SlackEmulator
+) -> None:
+    _told_sources(database)
+    outbox = Outbox(database, triage)
+    assert outbox.run(NOW) == 1
+    [posted] = triage.messages(TRIAGE)
+    assert all(f"<#{channel}>" in str(posted) for channel in SOURCES[:5]) and "en nog 3 andere" in str(posted)
+    ended = [row for row in _rows(database) if row.payload.get("told_with")]
+    assert [(row.ended_reason, row.sent_at) for row in ended] == [(TOLD_WITH, None)] * (len(SOURCES) - 1)
+    assert outbox.run(NOW + GROUPED_WAIT + timedelta(minutes=1)) == 0  # told once
+    assert len(triage.messages(TRIAGE)) == 1
