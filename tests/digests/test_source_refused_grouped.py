@@ -15,10 +15,13 @@ from typing import Any
 import msgspec
 import pytest
 
+from bot.outbox import StaffDM
 from bot.staff_notices import DigestStopped
 from digests.subscriptions import GROUPED_WAIT, SHOWN_CHANNELS, TOLD_WITH, tell_sources_refused
 from handlers.blocks.digest_stopped import build_digest_stopped
+from handlers.blocks.staffdm import build_staff_dm
 from storage.db import Database
+from storage.models import OutboxKind
 from tests.digests.conftest import IN_WEEK, NOW, PERIOD, add_expert, add_question, local
 from tests.digests.test_operator_refusals import notices
 from tests.digests.test_refused_grouped_upgrade import TRIAGE, DigestStoppedBefore, Outbox, _rows
@@ -148,3 +151,18 @@ def test_this_release_sends_the_grouped_source_notice_and_ends_the_copies(
     assert [(row.ended_reason, row.sent_at) for row in ended] == [(TOLD_WITH, None)] * (len(SOURCES) - 1)
     assert outbox.run(NOW + GROUPED_WAIT + timedelta(minutes=1)) == 0  # told once
     assert len(triage.messages(TRIAGE)) == 1
+
+
+def test_a_staff_dm_standing_in_for_a_grouped_notice_says_channels() -> None:
+    """No triage channel: the grouped notice reaches staff by DM, whose subject speaks of several channels."""
+    grouped = DigestStopped(
+        channel_id=SOURCES[0], reason="no_permission", method=INFO, source=True, others=SOURCES[1:3]
+    )
+    alone = DigestStopped(channel_id=SOURCES[0], reason="no_permission", method=INFO, source=True)
+    for notice, en, nl in (
+        (grouped, "Questions of several channels", "Vragen uit meerdere kanalen"),
+        (alone, "Questions of a channel", "Vragen uit een kanaal"),
+    ):
+        dm = StaffDM(original_kind=OutboxKind.DIGEST_STOPPED, original=asdict(notice))
+        assert en in build_staff_dm(dm, build_digest_stopped(notice, "en"), "en").text
+        assert nl in build_staff_dm(dm, build_digest_stopped(notice, "nl"), "nl").text
