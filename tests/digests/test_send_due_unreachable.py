@@ -151,3 +151,13 @@ def test_the_source_channels_are_not_each_asked_once_slack_is_out_of_reach(
     assert "cannot reach Slack" in str(raised.value)
     with database.session() as s:
         assert digest_repo.list_digest_runs(s, period=PERIOD) == {}
+
+
+def test_json_lines_then_the_one_line(seeded: Database) -> None:  # noqa: F811
+    """``--send-due --json``: the same one line (stderr) and exit code, no JSON object for a digest not tried."""
+    subscribed(seeded)
+    url = f"http://127.0.0.1:{closed_port()}/api/"
+    env = {"SLACK_BOT_TOKEN": "xoxb-digest-test", "SLACK_API_URL": url, "WIEWEET_LANGUAGE": "en"}
+    result = wieweet(seeded.url, "digest", "--send-due", "--json", NOW_ARG, env=env)
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    assert result.stderr.strip().startswith(SAID["en"].format(url=url)), result.stderr
