@@ -74,6 +74,8 @@ from bot.privacy import (
 from bot.register import consent
 from bot.routing import RoutingService, run_due_timers
 from bot.staff_notices import ChannelCheckFailed
+from bot.text import shown_text
+from digests.errors import ServiceUnreachableError
 from storage.db import Database, SchemaVerdict
 
 log = logging.getLogger("wieweet.jobs")
@@ -513,7 +515,11 @@ class JobRunner:
         """Weekly digests that are due (also catching up on this week's missed slot after a restart). Like the main
         pass, none while the database is not at this code's schema (``on_its_own``)."""
         assert self.digests is not None
-        results = self.digests(self.services.clock(), self.worker_id)
+        try:
+            results = self.digests(self.services.clock(), self.worker_id)
+        except ServiceUnreachableError as exc:  # the pass stopped: one line, the due digests go out next pass
+            log.warning("digests: %s; the digests due are tried again next pass", shown_text(str(exc), 500))
+            results = exc.results
         for result in results:
             log.info("digest %s", result)
         return len(results)

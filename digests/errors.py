@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.errors import WieweetError
 
@@ -126,3 +127,18 @@ class OperatorRefusalError(Exception):
         self.needed = needed  # the scope the service says is needed, when it says
         self.asked = asked
         self.held = held and asked  # a post not asked was refused by nothing: nothing to keep
+
+
+class ServiceUnreachableError(Exception):
+    """Raised by a ``post`` function (or the look-ups a digest needs) when the chat service cannot be reached at all:
+    no connection, no answer in time, an answer that is not the service's (a proxy's page). Not the channel's doing,
+    and every other channel's call would meet it too: the pass stops there (``digests.sender.send_due_digests``),
+    the run it was sending is given up at once (stale, so the next pass takes it up, however soon; nothing marked
+    sent or failed) and the channels after it are not claimed. ``said``: what the operator is told, in the chat
+    layer's words (the one line every command that needs the service says when it is out of reach); ``results``:
+    the digests the pass finished before, set by the pass."""
+
+    def __init__(self, said: WieweetError) -> None:
+        super().__init__(said.message)
+        self.said = said
+        self.results: list[Any] = []  # ``digests.sender.SendResult`` (set by the pass)

@@ -30,7 +30,10 @@ goes out once the operator fixed it (the poster logs it and tells staff); ``Retr
 with a Retry-After) keeps the claim and moves its ``claimed_at`` so that it turns stale exactly when that wait ends,
 counted from the refusal (``clock``, or the run's ``now`` plus the time this sender measured since it started), not
 from the run's start: no sender, this one or another replica's, takes it up before then (every takeover is the
-database's compare-and-set on a stale claim), nor later than needed; any other exception is recorded on the run,
+database's compare-and-set on a stale claim), nor later than needed; ``ServiceUnreachableError`` (the chat service
+out of reach, met by a post, a look-up or a permalink while rendering) stops the pass: the run it was sending is
+given up at once (``_give_up``: stale already, nothing marked sent or failed), the channels after it are not
+claimed, and the error carries the results before it (``results``); any other exception is recorded on the run,
 which stays claimed and is resumed once stale.
 """
 
@@ -55,6 +58,7 @@ from digests.errors import (
     PermanentPostError,
     Refused,
     RetryLaterError,
+    ServiceUnreachableError,
 )
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView, quoted_questions
 from digests.period import TIMEZONE, parse_period
@@ -221,6 +225,9 @@ def send_digest(
         with db.session() as session:  # read again just before posting: an erasure or a "stop" since it was collected
             data = without_gone(session, data)
         messages = outlet.render(data, view, period=period)
+    except ServiceUnreachableError as exc:  # a permalink asked while rendering: the pass stops
+        _give_up(db, claim, worker_id=worker_id, period=period, at=clock(), stale_after=stale_after, exc=exc)
+        raise
     except Exception as exc:
         # with its traceback (where it failed), masked by the log's formatter as the head line is by ``logged``; a
         # network failure (Slack out of reach: URLError, a timeout) is one line, as every command line says it
@@ -323,6 +330,9 @@ def send_due_digests(
                     clock=clock,
                 )
             )
+        except ServiceUnreachableError as exc:  # every channel after this one would meet it: tried next pass
+            exc.results = results
+            raise
         except Exception as exc:
             log.exception("digest for %s %s failed: %s", view.channel_id, period, logged(_error_text(exc)))
             results.append(SendResult(view.channel_id, period, SendStatus.ERROR, error=_error_text(exc)))
@@ -442,6 +452,34 @@ def _claim(
         return _Claim(view, run.id, list(run.parts_sent or []), run.parts_total, resumed)
 
 
+GIVEN_UP = timedelta(days=1)  # how much further back than stale a given-up claim is moved (``_give_up``)
+
+
+def _give_up(
+    db: Database,
+    claim: _Claim,
+    *,
+    worker_id: str,
+    period: str,
+    at: datetime,
+    stale_after: timedelta,
+    exc: ServiceUnreachableError,
+) -> None:
+    """The chat service could not be reached while this sender held ``claim``: the run is left as it is (the parts
+    posted kept, nothing marked sent or failed) with its claim stale already (``at``: the clock's time now, moved
+    back ``GIVEN_UP`` more: a next pass that says it is earlier, another replica's clock, a replay's ``--now``), so
+    the next pass, this process's or another's, takes it up at once rather than after ``stale_after``."""
+    log.info("digest %s %s: the chat service is out of reach: %s", claim.view.channel_id, period, logged(exc))
+    with db.session() as session:
+        digest_repo.update_digest_run_error(
+            session,
+            run_id=claim.run_id,
+            worker_id=worker_id,
+            error=_error_text(exc),
+            claimed_at=at - stale_after - GIVEN_UP,
+        )
+
+
 def _post_parts(
     db: Database,
     outlet: DigestOutlet[Message],
@@ -498,6 +536,9 @@ def _post_parts(
             return SendResult(
                 channel_id, period, SendStatus.RETRY, total, posted, resumed, _error_text(exc), exc.refused
             )
+        except ServiceUnreachableError as exc:  # the pass stops; this run is the next pass's, however soon
+            _give_up(db, claim, worker_id=worker_id, period=period, at=clock(), stale_after=stale_after, exc=exc)
+            raise
         except OperatorRefusalError as exc:  # the poster says it once per pass; due again once stale
             log.info("digest %s %s: part %d/%d not posted: %s", channel_id, period, index + 1, total, logged(exc))
             with db.session() as session:  # refused, perhaps for its own reasons: later passes ask it after the others

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -299,20 +299,61 @@ def tell_digests_refused(
     outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
 
 
-def tell_source_refused(
-    session: Session, *, channel_id: str, error: str, method: str, questions: int, period: str, now: datetime
+def tell_sources_refused(
+    session: Session, *, refused: Mapping[str, int], error: str, method: str, period: str, now: datetime
 ) -> None:
-    """Tell staff that Slack refused to tell about ``channel_id``, a channel questions were asked in (``error``, on
-    ``method``), so ``questions`` of them were left out of ``period``'s digests: once per week per channel and error,
-    however many passes, processes and replicas meet it (the outbox key; two at once queue it once). The notice
-    names the channel by its id (a mention, which Slack shows only to its members when it is private)."""
-    key = f"digest_source_refused:{period}:{channel_id[:40]}:{method[:40]}:{error[:60]}"
-    if outbox_repo.get_outbox_message_keyed(session, dedupe_key=key) is not None:
+    """Tell staff that Slack refused to tell about the channels of ``refused`` (channel -> how many of its questions
+    were left out of ``period``'s digests; in the order met), channels questions were asked in (``error``, on
+    ``method``): in one notice, however many channels, naming the first ``SHOWN_CHANNELS`` and counting the rest,
+    with the questions left out of all the channels told. Each channel is told once a week per error, however many
+    passes, processes and replicas meet it (its own outbox key, the key its notice had when each channel was told on
+    its own: a channel told so is left out); a channel refused only in a later pass of the week is told then. The
+    notice names the channels by their ids (a mention, which Slack shows only to a private channel's members).
+
+    As ``tell_channels_refused`` does: the grouped notice is queued under its first channel's key, and each other
+    channel's copy under its own key, due ``GROUPED_WAIT`` later, for a replica of a release before grouped notices
+    (which reads only the first channel); this release ends the copies unsent once it sent the grouped notice."""
+    told = [
+        channel_id
+        for channel_id in dict.fromkeys(refused)
+        if outbox_repo.get_outbox_message_keyed(session, dedupe_key=_source_key(period, channel_id, method, error))
+        is None
+    ]
+    if not told:
         return
+    first, others = told[0], tuple(told[1:SHOWN_CHANNELS])
+    reason, call = error[:200], method[:60]
     notice = DigestStopped(
-        channel_id=channel_id, reason=error[:200], method=method[:60], source=True, questions=questions
+        channel_id=first,
+        reason=reason,
+        method=call,
+        source=True,
+        questions=sum(refused[channel_id] for channel_id in told),
+        others=others,
+        more=len(told) - 1 - len(others),
     )
-    outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True)
+    key = _source_key(period, first, method, error)
+    if outbox.enqueue(session, notice, dedupe_key=key, now=now, concurrent=True):
+        for channel_id in told[1:]:
+            copy = DigestStopped(
+                channel_id=channel_id,
+                reason=reason,
+                method=call,
+                source=True,
+                questions=refused[channel_id],
+                told_with=first,
+            )
+            key = _source_key(period, channel_id, method, error)
+            outbox.enqueue(session, copy, dedupe_key=key, now=now, concurrent=True, not_before=now + GROUPED_WAIT)
+
+
+def _source_key(period: str, channel_id: str, method: str, error: str) -> str:
+    """The outbox key of the notice of ``period``'s refused source channels that names ``channel_id`` first (the key
+    of the notice that told of that channel alone, before they were grouped)."""
+    return f"{_SOURCE_REFUSED}:{period}:{channel_id[:40]}:{method[:40]}:{error[:60]}"
+
+
+_SOURCE_REFUSED = "digest_source_refused"
 
 
 def tell_channels_refused(
@@ -365,8 +406,18 @@ TOLD_WITH = "told_with"  # why such a copy ended unsent: its channel was told in
 
 def end_told_with(session: Session, *, dedupe_key: str, now: datetime) -> list[int]:
     """Once the notice queued under ``dedupe_key`` was sent: when it is a grouped notice of refused digest channels
-    (``tell_channels_refused``), end unsent the copies queued for each other channel it names or counts, not claimed
-    yet (one being sent goes out: told twice rather than never). The ids ended."""
+    (``tell_channels_refused``) or source channels (``tell_sources_refused``), end unsent the copies queued for each
+    other channel it names or counts, not claimed yet (one being sent goes out: told twice rather than never). The
+    ids ended."""
+    if dedupe_key.startswith(f"{_SOURCE_REFUSED}:"):  # of refused source channels (``tell_sources_refused``)
+        _, period, first, cause = dedupe_key.split(":", 3)
+        copies = outbox_repo.list_queued_outbox_messages_keyed(session, prefix=f"{_SOURCE_REFUSED}:{period}:")
+        ids = [
+            m.id
+            for m in copies
+            if str(m.payload.get("told_with") or "")[:40] == first and (m.dedupe_key or "").endswith(f":{cause}")
+        ]
+        return outbox_repo.update_outbox_messages_ended(session, ids=ids, now=now, reason=TOLD_WITH)
     prefix, _, first = dedupe_key.rpartition(":")
     if not prefix.startswith(f"{_CHANNEL_REFUSED}:"):
         return []

@@ -59,7 +59,7 @@ def slack_account(client: WebClient, user_id: str, *, reachable: bool = False) -
     except (SlackApiError, OSError) as exc:
         kind = unreachable_kind(exc)
         if reachable and kind is not None:
-            raise _unreachable(client, exc, kind) from exc
+            raise unreachable_error(client, exc, kind) from exc
         if not isinstance(exc, SlackApiError):
             raise
         error = str(exc.response.get("error") or "")
@@ -71,7 +71,7 @@ def slack_account(client: WebClient, user_id: str, *, reachable: bool = False) -
     return SlackAccount(name, email, checked=True)
 
 
-def _unreachable(client: WebClient, exc: Exception, kind: str) -> ConfigError:
+def unreachable_error(client: WebClient, exc: Exception, kind: str) -> ConfigError:
     """``slack_unreachable`` for ``client``'s Slack: a status says its code, a page not Slack's its start."""
     status = getattr(getattr(exc, "response", None), "status_code", None)
     detail = f"HTTP {status}" if kind == "server_error" else None

@@ -27,7 +27,7 @@ from digests.refusals import (
     sent_this_week,
 )
 from digests.sender import SendResult, SendStatus
-from digests.subscriptions import tell_channels_refused, tell_source_refused
+from digests.subscriptions import tell_channels_refused, tell_sources_refused
 from handlers.digest_sources import INFO, OperatorRefusals, SourceChannels
 from storage.db import Database
 
@@ -255,24 +255,19 @@ def settle_sources(
     """At the end of a pass: the source channels Slack refused to tell about (``sources.refused``). When the pass's
     digest channels were refused so as the whole app's (``pass_refused``: ``HeldRefusals.settle``), they are part of
     that refusal: staff hear of it by its notice, once it is confirmed. Else each is its channel's own, as a digest
-    channel's lone refusal is, and staff are told of each whose questions a digest of the pass would have quoted,
-    once per week per channel and error (``subscriptions.tell_source_refused``). The channels told, in the order
-    met."""
+    channel's lone refusal is, and staff are told of those whose questions a digest of the pass would have quoted:
+    in one notice per error naming them, each channel once per week and error
+    (``subscriptions.tell_sources_refused``). The channels told, in the order met."""
     if pass_refused:
         return []
     own = [channel_id for channel_id in sources.refused if sources.left_out_of(channel_id)]
     if not own:
         return []
     period = str(IsoWeek.containing(now, tz))
+    by_error: dict[str, dict[str, int]] = {}  # one notice per error, naming its channels
+    for channel_id in own:
+        by_error.setdefault(sources.refused[channel_id], {})[channel_id] = sources.left_out_of(channel_id)
     with db.session() as session:
-        for channel_id in own:
-            tell_source_refused(
-                session,
-                channel_id=channel_id,
-                error=sources.refused[channel_id],
-                method=INFO,
-                questions=sources.left_out_of(channel_id),
-                period=period,
-                now=now,
-            )
+        for error, refused in by_error.items():
+            tell_sources_refused(session, refused=refused, error=error, method=INFO, period=period, now=now)
     return own

@@ -51,6 +51,7 @@ from handlers.digest_sources import (
     OperatorRefusals,
     RefusedChannels,
     SourceChannels,
+    reaching,
     slack_needed_scope,
     sort_failed_look_up,
 )
@@ -97,9 +98,10 @@ def slack_post(
     def post(channel: str, blocks: list[Block], text: str) -> str:
         _refuse_unasked(channel, refusals, held)
         try:
-            response = client.chat_postMessage(
-                channel=channel, blocks=blocks, text=text, unfurl_links=False, unfurl_media=False
-            )
+            with reaching(client):  # Slack out of reach: the pass stops (``ServiceUnreachableError``)
+                response = client.chat_postMessage(
+                    channel=channel, blocks=blocks, text=text, unfurl_links=False, unfurl_media=False
+                )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
             refused = Refused(error, POST)
@@ -272,7 +274,8 @@ def slack_permalink(client: WebClient, refusals: OperatorRefusals | None = None)
         if refusals is not None and refusals.refusing(method) is not None:
             return None
         try:
-            response = client.chat_getPermalink(channel=channel, message_ts=ts)
+            with reaching(client):  # Slack out of reach: the pass stops, as at its post
+                response = client.chat_getPermalink(channel=channel, message_ts=ts)
             known[key] = str(response.get("permalink") or "") or None
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
@@ -387,7 +390,8 @@ def due_digests_poster(
         tick = clock or elapsed_clock(now)
 
         def shared_outside(channel: str) -> bool:
-            return channels.shared_outside_or_raise(client=client, channel_id=channel, now=tick())
+            with reaching(client):  # Slack out of reach: the pass stops (``ServiceUnreachableError``)
+                return channels.shared_outside_or_raise(client=client, channel_id=channel, now=tick())
 
         def known_shared(channel: str) -> bool | None:
             facts = channels.known(channel_id=channel, now=tick())
@@ -407,6 +411,7 @@ def due_digests_poster(
             refusals=refusals,
             refused_channels=refused_channels,
             tz=tz,
+            stop_unreachable=True,  # Slack out of reach: the pass stops at its first look-up
         )
         post = not_shared_outside(
             slack_post(client, refusals, held),

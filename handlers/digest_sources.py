@@ -24,7 +24,8 @@ vouch for (``left_out``, told by the collection), so a week's digests missing th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -36,9 +37,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.privacy import get_stored_channel_privacy
 from bot.text import counted
+from digests.errors import ServiceUnreachableError
 from digests.period import TIMEZONE, IsoWeek
 from digests.sender import logged
 from digests.subscriptions import CHANNEL_GONE, tell_digests_refused
+from handlers.accounts import NOT_JSON, unreachable_error, unreachable_kind
 from handlers.channels import ChannelDirectory
 from handlers.services import slack_rate_limit_wait, slack_transient
 from storage.db import Database
@@ -93,11 +96,35 @@ def slack_needed_scope(exc: SlackApiError) -> str:
     return str(exc.response.get("needed") or "")
 
 
+def out_of_reach(exc: Exception) -> str | None:
+    """Why ``exc`` says Slack could not be reached at all, as ``handlers.accounts.unreachable_kind`` says it (no
+    connection, no answer in time, an answer that is not Slack's: a proxy's page, whatever its status); None when
+    Slack answered, also with an error on its side (``internal_error`` with a 500: its answer, tried again later)."""
+    if isinstance(exc, SlackApiError) and not str(exc.response.get("error") or "").startswith(NOT_JSON):
+        return None
+    return unreachable_kind(exc)
+
+
+@contextmanager
+def reaching(client: WebClient) -> Iterator[None]:
+    """Run a digest pass's call to Slack: Slack out of reach (``out_of_reach``) raises ``ServiceUnreachableError``
+    saying so in the one line every command that needs Slack says (``handlers.slack_settings.slack_unreachable``):
+    the pass stops there (``digests.sender``), not each channel failing on its own."""
+    try:
+        yield
+    except (SlackApiError, OSError) as exc:
+        kind = out_of_reach(exc)
+        if kind is None:
+            raise
+        raise ServiceUnreachableError(unreachable_error(client, exc, kind)) from exc
+
+
 def sort_failed_look_up(exc: Exception) -> FailedLookUp:
     """What a failed ``conversations.info`` is: the one classification both the source-channel look-up and the
-    check before each post use. A connection failure or timeout (``OSError``) is passing."""
-    if not isinstance(exc, SlackApiError):
-        return FailedLookUp(LookUpFailure.PASSING, str(exc))
+    check before each post use. A connection failure or timeout (``OSError``), or an answer that is not Slack's (a
+    proxy's page), is passing."""
+    if not isinstance(exc, SlackApiError) or out_of_reach(exc) is not None:
+        return FailedLookUp(LookUpFailure.PASSING, str(exc) if not isinstance(exc, SlackApiError) else NOT_JSON)
     error = str(exc.response.get("error") or "")
     if error in CHANNEL_GONE:
         return FailedLookUp(LookUpFailure.GONE, error)
@@ -263,7 +290,10 @@ class RefusedChannels:
 
 
 class SourceChannels:
-    """``private_channel(channel_id) -> bool`` (``digests.model.PrivateChannel``) for one digest pass."""
+    """``private_channel(channel_id) -> bool`` (``digests.model.PrivateChannel``) for one digest pass.
+    ``stop_unreachable`` (the weekly pass's): Slack out of reach (``out_of_reach``: no connection, no answer in time,
+    an answer that is not Slack's) raises ``ServiceUnreachableError``, which stops the pass before it asks about
+    every other channel; else (a preview) that look-up, like any passing failure, is answered by the database."""
 
     def __init__(
         self,
@@ -277,8 +307,10 @@ class SourceChannels:
         refusals: OperatorRefusals | None = None,
         refused_channels: RefusedChannels | None = None,
         tz: ZoneInfo = TIMEZONE,
+        stop_unreachable: bool = False,
     ) -> None:
         self.db = db
+        self.stop_unreachable = stop_unreachable  # Slack out of reach stops the pass (``reaching``), not the DB's
         self.client = client
         self.channels = channels
         self.now = now
@@ -313,7 +345,13 @@ class SourceChannels:
         if self.limit.seconds_left() or self._refused(channel_id, known):
             return known[0] if known is not None else self._stored(channel_id)
         try:
-            private = self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
+            if self.stop_unreachable:
+                with reaching(self.client):  # the pass's first call Slack does not answer stops it
+                    private = self.channels.private_or_raise(
+                        client=self.client, channel_id=channel_id, now=self.clock()
+                    )
+            else:
+                private = self.channels.private_or_raise(client=self.client, channel_id=channel_id, now=self.clock())
         except (OSError, SlackApiError) as exc:  # OSError: no answer in time, or the connection failed
             failure = sort_failed_look_up(exc)
         else:

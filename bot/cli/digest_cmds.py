@@ -19,6 +19,7 @@ from bot.errors import ConfigError, NotFoundError, Problem
 from bot.i18n import LANGUAGES, N_, format_number, normalise_language, t, tn
 from bot.register.themes import ensure_default_themes
 from bot.text import shown_text, shown_value
+from digests.errors import ServiceUnreachableError
 from digests.period import parse_period
 from digests.restored import mark_posted
 from digests.schedule import digest_window, next_run_time
@@ -98,7 +99,10 @@ def digest_group(
     the previous week. Only public content appears. Times are in WIEWEET_TIMEZONE (default Europe/Brussels).
     --send-due prints a line per digest: channel, week, the status code in brackets (the third field in every
     language: "[failed]", "[error]", "[retry]", "[sent]" …), then the outcome in words; it exits 1 when a digest
-    failed (not for one tried again later or left to another process). --send-due --json prints one JSON object per
+    failed (not for one tried again later or left to another process). With Slack out of reach (no connection, no
+    answer in time, an answer that is not Slack's) it stops with one line, "error: cannot reach Slack at …", and exits
+    2, as every command that needs Slack: nothing is marked sent or failed, the next run sends them.
+    --send-due --json prints one JSON object per
     line instead: channel, week, status (the same codes), parts_posted, parts_total, resumed, error (the error
     recorded on the run, as the line says it: "PermanentPostError: not_in_channel"), slack_error (Slack's bare code:
     "not_in_channel") and method (the Slack call refused: "chat.postMessage", or "conversations.info", the look-up
@@ -244,8 +248,13 @@ def _send_due(cli: CliContext, *, now: datetime, as_json: bool = False) -> bool:
     check_bot_token(settings)  # a malformed token refused as `wieweet run` does, before a call quotes it
 
     post_due = due_digests_poster(cli.db, create_web_client(settings), ChannelDirectory(), tz=_zone(cli))
-    results = post_due(now, _worker_id())
     lang = operator_language(cli)
+    try:
+        results = post_due(now, _worker_id())
+    except ServiceUnreachableError as exc:  # the pass stopped: what went out before, then the one line (exit 2)
+        for result in exc.results:
+            echo(json.dumps(send_json(result), ensure_ascii=False) if as_json else describe_send(result, lang))
+        raise exc.said from exc
     if as_json:
         for result in results:
             echo(json.dumps(send_json(result), ensure_ascii=False))

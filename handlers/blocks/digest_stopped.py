@@ -66,12 +66,29 @@ def _held_hours(lang: str) -> str:
 
 
 def _build_source_refused(payload: DigestStopped, lang: str) -> Rendered:
-    """A channel questions were asked in that Slack refused to tell about: its questions left out of the week's
-    digests. Named as a mention only (Slack shows a private channel's name to its members alone), never by name."""
-    channel = triage_channel_label(payload.channel_id)
-    head = t("digest.source_refused", lang, channel=channel, questions=format_number(payload.questions, lang))
+    """Channels questions were asked in that Slack refused to tell about: their questions left out of the week's
+    digests. One channel, or several met by one pass (``others`` named, ``more`` counted; ``questions``: left out
+    of them all). Named as mentions only (Slack shows a private channel's name to its members alone), never by
+    name."""
+    questions = format_number(payload.questions, lang)
     code = f" (`{escape_truncate(payload.method, 40)}`: `{escape_truncate(payload.reason, 60)}`)"
-    return Rendered(text=fallback(head), blocks=[section("ℹ️ " + head + code), context(t("digest.source_fix", lang))])
+    if not payload.others and not payload.more:
+        head = t("digest.source_refused", lang, channel=triage_channel_label(payload.channel_id), questions=questions)
+        fix = t("digest.source_fix", lang)
+    else:
+        head = t("digest.sources_refused", lang, channels=_channels_text(payload, lang), questions=questions)
+        fix = t("digest.sources_fix", lang)
+    return Rendered(text=fallback(head), blocks=[section("ℹ️ " + head + code), context(fix)])
+
+
+def _channels_text(payload: DigestStopped, lang: str) -> str:
+    """The channels a grouped notice names (``channel_id``, then ``others``) as mentions, and how many ``more`` it
+    counts ("and 15 more", the count grouped as the reader's language does: "1.234", "1,234")."""
+    labels = [triage_channel_label(payload.channel_id), *(triage_channel_label(other) for other in payload.others)]
+    if not payload.more:
+        return format_list(labels, lang)
+    count = format_number(payload.more, lang)
+    return ", ".join(labels) + tn("digest.refused_more", "digest.refused_more_plural", payload.more, lang, count=count)
 
 
 def _build_channel_refused(payload: DigestStopped, lang: str) -> Rendered:
@@ -85,13 +102,6 @@ def _build_channel_refused(payload: DigestStopped, lang: str) -> Rendered:
         head = t("digest.refused_channel", lang, channel=channel)
         fix = t("digest.refused_channel_fix", lang, channel=channel)
         return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(fix)])
-    labels = [channel, *(triage_channel_label(other) for other in payload.others)]
-    if payload.more:
-        count = format_number(payload.more, lang)  # grouped as the reader's language does: "1.234", "1,234"
-        more = tn("digest.refused_more", "digest.refused_more_plural", payload.more, lang, count=count)
-        channels = ", ".join(labels) + more
-    else:
-        channels = format_list(labels, lang)
-    head = t("digest.refused_channels", lang, channels=channels)
+    head = t("digest.refused_channels", lang, channels=_channels_text(payload, lang))
     fix = t("digest.refused_channels_fix", lang)
     return Rendered(text=fallback(head), blocks=[section("⚠️ " + head + code), context(fix)])

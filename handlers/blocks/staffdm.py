@@ -71,5 +71,7 @@ def _subject(payload: StaffDM, lang: str) -> str:
     if payload.original_kind is OutboxKind.DIGEST_STOPPED and payload.original.get("held") is True:
         return t("staffdm.subject_digest_held", lang)
     if payload.original_kind is OutboxKind.DIGEST_STOPPED and payload.original.get("source") is True:
-        return t("staffdm.subject_digest_source", lang)
+        several = payload.original.get("others") or payload.original.get("more")  # a pass's channels, grouped
+        key = N_("staffdm.subject_digest_sources") if several else N_("staffdm.subject_digest_source")
+        return t(key, lang)
     return t(STAFF_DM_SUBJECT.get(payload.original_kind, N_("staffdm.subject_other")), lang)

@@ -94,7 +94,7 @@ def test_source_refusals_with_no_digest_refused_are_each_channels_own(
 ) -> None:
     """review51 item 5: every source channel's look-up refused, no digest channel refused (their posts only fail
     for a passing reason: nothing went out): no "digests held" notice (no digest is held for it), but each source
-    channel told once, its questions left out, as a lone refusal is."""
+    channel told once, its questions left out, as a lone refusal is: in one notice naming them (fixleft44a item 2)."""
     seed_week(database)
     for channel in PUBLIC_SOURCES:
         emulator.fail_next(INFO, error="no_permission", channel=channel, times=100)
@@ -103,4 +103,6 @@ def test_source_refusals_with_no_digest_refused_are_each_channels_own(
     assert {r.status for r in results} == {SendStatus.RETRY}
     told = notices(database)
     assert not any(n.held for n in told)
-    assert sorted((n.channel_id, n.source, n.method) for n in told) == [(c, True, INFO) for c in PUBLIC_SOURCES]
+    [notice] = told
+    assert (notice.source, notice.method, notice.more) == (True, INFO, 0)
+    assert sorted((notice.channel_id, *notice.others)) == sorted(PUBLIC_SOURCES)
