@@ -117,11 +117,11 @@ class BoundedPool:
         self._held = 0
         self.name = name
 
-    def has_room(self) -> bool:
-        """Whether a job submitted now would be kept (a caller deciding before the ack; another thread may still
+    def has_room(self, jobs: int = 1) -> bool:
+        """Whether ``jobs`` submitted now would be kept (a caller deciding before the ack; another thread may still
         take the last place first, and that job is then dropped as any other)."""
         with self._lock:
-            return self._held < self._limit
+            return self._held + jobs <= self._limit
 
     def submit(self, work: Callable[[], None], *, what: str) -> bool:
         """Queue ``work``; False (and logged) when ``waiting`` jobs wait already."""

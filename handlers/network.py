@@ -317,7 +317,7 @@ class NetworkGate:
         left on the pool: no ack (500), so that Slack delivers the request again (an event) or shows the person it
         failed (a click), rather than the person hearing nothing."""
         what = f"the network check's message to {context.user_id} ref={context.get(REF)}"
-        if unchecked and not self._pool.has_room():
+        if unchecked and not self._pool.has_room(2):  # the message, and the note of it for the other processes
             log.warning("network check: too many messages waiting, %s not acknowledged (Slack delivers again)", what)
             return BoltResponse(status=500, body="")
         return AckThen(status=200, body=body, then=lambda: self._later(work, what))
