@@ -16,9 +16,11 @@ error handler answers is never sent. So each adapter gives every request an ``An
 handed over after that starts at once, and a message meant to be the ack itself is sent by other means when another
 answer went instead, or when the ack would come too late for Slack anyway (``ACK_WITHIN``).
 
-Work handed to a pool after the ack goes to a ``BoundedPool``: a few threads and a bounded queue. During an outage
-(the database, Slack) every request may fail and queue a message: beyond ``WAITING_MAX`` waiting, a message is dropped
-with one WARNING line, not kept in memory to be sent minutes late.
+Work handed to a pool after the ack goes to a ``BoundedPool``: a few threads and a bounded queue (one for the error
+handler's messages, one for the network check's). During an outage (the database, Slack) every request may fail and
+queue a message: beyond ``WAITING_MAX`` waiting, a message is dropped with one WARNING line, not kept in memory to be
+sent minutes late. A caller whose dropped message would leave a person's request unanswered without a word asks
+first (``has_room``) and does not acknowledge the request then, so Slack delivers it again.
 """
 
 from __future__ import annotations
@@ -110,12 +112,24 @@ class BoundedPool:
 
     def __init__(self, *, workers: int, waiting: int = WAITING_MAX, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-        self._room = threading.BoundedSemaphore(workers + waiting)  # running + waiting
+        self._lock = threading.Lock()
+        self._limit = workers + waiting  # running + waiting
+        self._held = 0
         self.name = name
+
+    def has_room(self, jobs: int = 1) -> bool:
+        """Whether ``jobs`` submitted now would be kept (a caller deciding before the ack; another thread may still
+        take the last place first, and that job is then dropped as any other)."""
+        with self._lock:
+            return self._held + jobs <= self._limit
 
     def submit(self, work: Callable[[], None], *, what: str) -> bool:
         """Queue ``work``; False (and logged) when ``waiting`` jobs wait already."""
-        if not self._room.acquire(blocking=False):
+        with self._lock:
+            full = self._held >= self._limit
+            if not full:
+                self._held += 1
+        if full:
             log.warning("%s: too many messages waiting, dropped %s", self.name, what)
             return False
 
@@ -125,7 +139,8 @@ class BoundedPool:
             except Exception:  # a thread of its own: nothing else would report it
                 log.exception("%s: %s failed", self.name, what)
             finally:
-                self._room.release()
+                with self._lock:
+                    self._held -= 1
 
         self._pool.submit(run)
         return True

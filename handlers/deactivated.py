@@ -36,10 +36,10 @@ from handlers.inbox_job import wall_clock
 from handlers.services import Services
 from handlers.staff_posts import ASKER_GONE, update_staff_posts
 from handlers.turn import PostUpdates, Turn
+from handlers.users_info import GONE  # Slack no longer knows the account: as deactivated as it gets
 
 log = logging.getLogger(__name__)
 
-GONE = frozenset({"user_not_found"})  # Slack no longer knows the account: as deactivated as it gets
 # Slack knows the account but this token may not see it (a Grid workspace's member, a guest): no reading of whether
 # it is deactivated, on either path — the outbox treats it as not deactivated, the event path does nothing
 NOT_VISIBLE = "user_not_visible"

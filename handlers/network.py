@@ -23,6 +23,13 @@ person was told once and tries again with a request of their own. This process r
 process sharing the database learns it (``handlers.told_once``): the key is written after the acknowledgement, on
 the gate's own pool, and read only where the payload alone does not decide (where ``users.info`` had failed).
 
+The messages go to the gate's own ``BoundedPool`` (``handlers.after_ack``: ``POOL_WORKERS`` threads, at most
+``WAITING_MAX`` waiting): a burst of refused requests during an outage never grows threads or memory without bound.
+Beyond that a refusal's message is dropped with one WARNING line (the request is refused either way). A request the
+check could not decide on whose message would not fit is not acknowledged (and not remembered as told): Slack
+delivers an event again, and shows the person that a click did not go through, so what they asked is never dropped
+without a word.
+
 An event gets that one message (refused, or could not check) only when it is a question wieweet would have
 answered (``handlers.addressed``: a mention, a person's direct message, with a file or without); any other event
 (an edit, a join) is acknowledged without a word, as it would have been inside.
@@ -34,7 +41,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.error import URLError
 
@@ -47,7 +53,7 @@ from slack_sdk.models.views import View
 from bot.i18n import locale_language, t
 from bot.network import Network, guest_kept_out, is_inside
 from handlers.addressed import addressed_to_the_bot
-from handlers.after_ack import AckThen
+from handlers.after_ack import AckThen, BoundedPool
 from handlers.claims import log_refusal
 from handlers.errors import REF, tell_user
 from handlers.kit import section
@@ -65,6 +71,7 @@ CHECK_TIMEOUT = 2
 # Slack Connect channel) were refused at WARNING once in this process; after that DEBUG
 PROFILES_LOGGED_KEPT = 10_000
 UNCHECKED_KIND = "network_unchecked"  # the deduplication key's kind: a request told "could not check"
+POOL_WORKERS = 2  # the threads that send what the gate tells people (``BoundedPool``: a bounded queue too)
 
 
 class Unchecked(Exception):
@@ -150,8 +157,8 @@ def build_notice_modal(text: str) -> View:
 
 
 class NetworkGate:
-    """The middleware (``__call__``) and what it tells a person it refuses (on a small pool of its own, so the
-    refusal is acknowledged at once)."""
+    """The middleware (``__call__``) and what it tells a person it refuses (on a small bounded pool of its own, so
+    the refusal is acknowledged at once)."""
 
     def __init__(
         self,
@@ -167,13 +174,13 @@ class NetworkGate:
         self.services = services
         self.network = network
         self.client = client  # ``quick_client``; None: the request's own client
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="outside")
+        self._pool = BoundedPool(workers=POOL_WORKERS, name="network-check")
         self._unchecked = ToldOnce(
             kind=UNCHECKED_KIND,
             clock=clock,
             database=database,
             now=services.clock,
-            later=self._pool.submit,
+            later=lambda note: self._pool.submit(note, what="a note of a request told could not check"),
         )
         self._profiles_logged = SeenOnce(ttl=float("inf"), kept=PROFILES_LOGGED_KEPT, clock=clock)
 
@@ -223,10 +230,11 @@ class NetworkGate:
         except Unchecked as exc:
             context[REF] = ref
             log.warning("network check failed ref=%s user=%s: %s", ref, user_id, exc)
-            if delivery is not None:
-                self._remember(delivery)
             lang = self.services.locales.cached(user_id) or self.services.locales.default_language
-            return self._answer(body, context, t("network.unchecked", lang), unchecked=True)
+            answer = self._answer(body, context, t("network.unchecked", lang), unchecked=True)
+            if delivery is not None and answer.status == 200:  # told: a redelivery is ignored
+                self._remember(delivery)
+            return answer
         if inside:
             return next()
         context[REF] = ref
@@ -288,26 +296,36 @@ class NetworkGate:
         if kind == "event_callback":
             event = body.get("event") or {}
             if event.get("type") == "app_home_opened":
-                return self._then(lambda: self._publish_home(context, text))
+                return self._then(context, lambda: self._publish_home(context, text), unchecked=unchecked)
             if addressed_to_the_bot(event):  # what wieweet would have answered
-                return self._then(lambda: tell_user(self.services.settings, dict(body), context, context.client, text))
+                tell_event = lambda: tell_user(self.services.settings, dict(body), context, context.client, text)  # noqa: E731
+                return self._then(context, tell_event, unchecked=unchecked)
             return BoltResponse(status=200, body="")
         if kind == "view_submission" and unchecked:  # the form stays as typed, under a notice to close
             return BoltResponse(
                 status=200, body={"response_action": "push", "view": build_notice_modal(text).to_dict()}
             )
         tell = lambda: tell_user(self.services.settings, dict(body), context, context.client, text)  # noqa: E731
-        return self._then(tell, {"response_action": "clear"} if kind == "view_submission" else "")
+        ack = {"response_action": "clear"} if kind == "view_submission" else ""
+        return self._then(context, tell, ack, unchecked=unchecked)
 
-    def _then(self, work: Callable[[], None], body: str | dict[str, Any] = "") -> BoltResponse:
+    def _then(
+        self, context: BoltContext, work: Callable[[], None], body: str | dict[str, Any] = "", *, unchecked: bool
+    ) -> BoltResponse:
         """The ack (``body``), and ``work`` on the gate's pool once Slack has it (``handlers.after_ack``): the
-        message never reaches Slack before the ack."""
-        return AckThen(status=200, body=body, then=lambda: self._later(work))
+        message never reaches Slack before the ack. ``unchecked`` (nothing was decided, nothing done) and no room
+        left on the pool: no ack (500), so that Slack delivers the request again (an event) or shows the person it
+        failed (a click), rather than the person hearing nothing."""
+        what = f"the network check's message to {context.user_id} ref={context.get(REF)}"
+        if unchecked and not self._pool.has_room(2):  # the message, and the note of it for the other processes
+            log.warning("network check: too many messages waiting, %s not acknowledged (Slack delivers again)", what)
+            return BoltResponse(status=500, body="")
+        return AckThen(status=200, body=body, then=lambda: self._later(work, what))
 
     def _publish_home(self, context: BoltContext, text: str) -> None:
         context.client.views_publish(user_id=str(context.user_id), view=build_notice_home(text))
 
-    def _later(self, work: Callable[[], None]) -> None:
+    def _later(self, work: Callable[[], None], what: str) -> None:
         def run() -> None:
             try:
                 work()
@@ -316,7 +334,7 @@ class NetworkGate:
             except Exception:  # a thread of its own: nothing else would report it
                 log.exception("could not tell a person outside the network")
 
-        self._pool.submit(run)
+        self._pool.submit(run, what=what)
 
 
 def register(app: App, services: Services, network: Network) -> None:

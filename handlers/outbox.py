@@ -45,7 +45,6 @@ from bot.outbox import (
     payload_json,
     read_payload,
 )
-from bot.register.refusals import Lookup
 from bot.routing.policy import RoutingPolicy
 from bot.routing.stopped import end_if_not_askable
 from bot.staffdm import STAFF_KINDS, aimed_at_triage, end_if_decided
@@ -58,6 +57,7 @@ from handlers.outbox_refused import after_failure
 from handlers.outbox_render import render_message, render_payload
 from handlers.services import Services, slack_retry_after
 from handlers.turn import update_post
+from handlers.users_info import BatchAnswers
 from storage.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger("wieweet.outbox")
@@ -134,17 +134,17 @@ class OutboxSender:
         self.services = services
         self.client = client
         self.policy = policy or RoutingPolicy()
-        # what ``users.info`` answered of a refused recipient in this batch (``handlers.outbox_refused``): asked once
-        # per person and batch however many of their DMs Slack refuses; a new batch asks again
-        self._lookups: dict[str, Lookup] = {}
+        # what ``users.info`` answered in this batch, for a DM's language and a refused DM's recipient
+        # (``handlers.outbox_refused``) alike: asked once per person and batch; a new batch asks again
+        self._answers = BatchAnswers()
 
     def send_pending(self, *, worker_id: str) -> BatchResult:
         """Claim a batch and send it: counted sent, failed (to be retried or given up), ended unsent (decided while
         it waited) or lost (another worker took it over)."""
         messages = claim_outbox(self.services.db, now=self.services.clock(), worker_id=worker_id, limit=self.batch_size)
-        self._lookups = {}
+        self._answers.clear()
         outcomes = Counter(self.send(message) for message in messages)
-        self._lookups = {}
+        self._answers.clear()
         return BatchResult(
             claimed=len(messages),
             sent=outcomes[SENT],
@@ -161,7 +161,11 @@ class OutboxSender:
             return self.services.settings.default_language
         with self.services.db.session() as session:
             return self.services.locales.language(
-                session=session, client=self.client, user_id=message.recipient_slack_id, now=self.services.clock()
+                session=session,
+                client=self.client,
+                user_id=message.recipient_slack_id,
+                now=self.services.clock(),
+                answers=self._answers,
             )
 
     def _channel(self, message: OutboxMessage) -> str:
@@ -179,7 +183,7 @@ class OutboxSender:
 
     def send_one(self, message: OutboxMessage) -> bool:
         """Send one claimed message; True when sent. Failures are recorded (retried later, or given up)."""
-        self._lookups = {}  # a batch of its own
+        self._answers.clear()  # a batch of its own
         return self.send(message) == SENT
 
     def send(self, message: OutboxMessage) -> str:
@@ -447,7 +451,7 @@ class OutboxSender:
             )
             return
         after_failure(
-            self.services, self.client, message, error, permanent=permanent, recorded=recorded, lookups=self._lookups
+            self.services, self.client, message, error, permanent=permanent, recorded=recorded, answers=self._answers
         )
 
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 import logging
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.outbox import FailOutcome, redraw_of
 from bot.register.marked import UNCONFIRMED_REASONS
 from bot.register.refusals import LOOKED_UP, Lookup, Verdict, verdict
 from bot.staffdm import FALLBACK_KINDS, NO_STAFF, aimed_at_triage, tell_staff
-from handlers.deactivated import account_at_slack, is_deactivated, person_gone_after_send
+from handlers.deactivated import is_deactivated, person_gone_after_send
 from handlers.recruit_refused import recruit_refused
 from handlers.services import Services
+from handlers.users_info import BatchAnswers
 from storage.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger("wieweet.outbox")
@@ -41,11 +41,12 @@ def after_failure(
     *,
     permanent: bool,
     recorded: FailOutcome,
-    lookups: dict[str, Lookup] | None = None,
+    answers: BatchAnswers | None = None,
 ) -> None:
     """What follows a failed send of ``message`` recorded as ``recorded`` (see the module docstring); ``permanent``:
-    Slack's ``error`` is one a retry will not fix. ``lookups``: what ``users.info`` answered of each recipient so far
-    in this batch (``Lookups``), filled as it is asked, so a storm of refusals for one person asks Slack once."""
+    Slack's ``error`` is one a retry will not fix. ``answers``: what ``users.info`` answered of each person so far in
+    this batch (``handlers.users_info``: the DM's language look-up too), filled as it is asked, so a storm of
+    refusals for one person asks Slack once, and not again after the language."""
     triage = services.settings.triage_channel_id
     if recorded is FailOutcome.GIVEN_UP and aimed_at_triage(message, triage_channel_id=triage):
         _tell_staff(services, client, message, error)
@@ -66,11 +67,11 @@ def after_failure(
         # a recruiting DM too: its mark is what recruiting reads (``bot.needs.recruiting``); not a redraw (an
         # update of a DM sent before: its refusal says nothing of whether the person can get a DM)
         if permanent and redraw_of(message) is None:
-            _asker_unreachable(services, client, message, error, lookups)
+            _asker_unreachable(services, client, message, error, answers)
         return
     if message.routing_id is None or message.kind not in UNREACHABLE_KINDS:
         return
-    found, reason = _verdict(client, message, error, lookups) if permanent else (Verdict.OTHER, "")
+    found, reason = _verdict(client, message, error, answers) if permanent else (Verdict.OTHER, "")
     if found is Verdict.GONE:  # the account deactivated: all their requests move on, their own questions withdrawn
         _person_gone(services, client, message, error)
     elif found in (Verdict.UNREACHABLE, Verdict.KNOWN_ACTIVE):
@@ -109,41 +110,34 @@ def _tell_staff(services: Services, client: WebClient, message: OutboxMessage, e
 
 
 def _verdict(
-    client: WebClient, message: OutboxMessage, error: str, lookups: dict[str, Lookup] | None
+    client: WebClient, message: OutboxMessage, error: str, answers: BatchAnswers | None
 ) -> tuple[Verdict, str]:
     """What Slack's refusal ``error`` says of the recipient (``bot.register.refusals.verdict``: one rule for every
     kind of DM), ``users.info`` asked only after a refusal its answer decides (``LOOKED_UP``), and once per
-    recipient in a batch (``lookups``): a failed call too is not repeated, so a rate limit (``429``, waited on up to
+    person in a batch (``answers``): a failed call too is not repeated, so a rate limit (``429``, waited on up to
     ``MAX_RATE_LIMIT_WAIT``) holds the sender up once, not once per refusal."""
     if error not in LOOKED_UP:
         return verdict(error, Lookup.FAILED)
-    user = message.recipient_slack_id
-    if lookups is not None and user and user in lookups:
-        return verdict(error, lookups[user])
-    lookup = _lookup(client, user, error)
-    if lookups is not None and user:
-        lookups[user] = lookup
-    return verdict(error, lookup)
+    return verdict(error, _lookup(client, message.recipient_slack_id, error, answers or BatchAnswers()))
 
 
-def _lookup(client: WebClient, user_id: str | None, error: str) -> Lookup:
+def _lookup(client: WebClient, user_id: str | None, error: str, answers: BatchAnswers) -> Lookup:
     """What ``users.info`` answers of ``user_id``'s account after Slack refused a DM with ``error``: with a dead
     token (``account_inactive`` said of the bot's own) that call fails too (``FAILED``), and nobody is marked or
     moved on; ``user_not_found`` is Slack answering about the recipient (``NOT_FOUND``)."""
     if not user_id:
         return Lookup.FAILED
-    try:
-        account = account_at_slack(client, user_id)
-    except (SlackApiError, OSError) as exc:
-        log.info("users.info for %s after %s: %r", user_id, error, exc)
-        return Lookup.FAILED
-    if account is None:
+    answer = answers.ask(client, user_id)
+    if answer.unknown:
         return Lookup.NOT_FOUND
-    return Lookup.DEACTIVATED if is_deactivated(account) else Lookup.ACTIVE
+    if answer.account is None:
+        log.info("users.info for %s after %s: %s", user_id, error, answer.error)
+        return Lookup.FAILED
+    return Lookup.DEACTIVATED if is_deactivated(answer.account) else Lookup.ACTIVE
 
 
 def _asker_unreachable(
-    services: Services, client: WebClient, message: OutboxMessage, error: str, lookups: dict[str, Lookup] | None
+    services: Services, client: WebClient, message: OutboxMessage, error: str, answers: BatchAnswers | None
 ) -> None:
     """A DM to the asker (or a recruiting DM) failed for good: when it can never arrive (their account
     deactivated: ``Verdict.GONE``), they are treated as gone (``_person_gone``), which withdraws everything they
@@ -153,7 +147,7 @@ def _asker_unreachable(
     while staff check the id, or, the account active, lets the next ask try again. Otherwise nothing follows but a
     log line."""
     user, asker = message.recipient_slack_id, message.kind is not OutboxKind.EXPERTISE_REQUEST
-    found, reason = _verdict(client, message, error, lookups)
+    found, reason = _verdict(client, message, error, answers)
     if found is Verdict.GONE:
         _person_gone(services, client, message, error)
     elif not asker:

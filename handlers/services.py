@@ -31,6 +31,7 @@ from bot.routing import RoutingService
 from bot.text import strip_invisible
 from handlers.channels import ChannelDirectory
 from handlers.marked_away import MarkedAwayCache
+from handlers.users_info import BatchAnswers
 from storage.db import Database
 from storage.session import Session
 
@@ -226,7 +227,17 @@ class LocaleCache:
         hit = self._memory.get(user_id)
         return hit.value if hit is not None and hit.fresh(now) else None
 
-    def language(self, *, session: Session, client: WebClient, user_id: str | None, now: datetime) -> str:
+    def language(
+        self,
+        *,
+        session: Session,
+        client: WebClient,
+        user_id: str | None,
+        now: datetime,
+        answers: BatchAnswers | None = None,
+    ) -> str:
+        """``user_id``'s language: known here, in the database's copy, else from ``users.info`` (through
+        ``answers``, a batch's memory of it, when given: asked once there for whatever else the batch reads)."""
         if not user_id:
             return self.default_language
         with self._lock:
@@ -240,7 +251,7 @@ class LocaleCache:
                 self._memory.put(user_id, _Known(lang, stored.fetched_at))
                 self._fetched.pop(user_id)  # a profile ``person`` fetched is not needed for the language
             return lang
-        fetched = self._fetch(client=client, user_id=user_id, now=now)
+        fetched = self._fetch(client=client, user_id=user_id, now=now, answers=answers)
         if fetched is None:
             return self.cached(user_id) or self.default_language
         locale, name = fetched
@@ -251,14 +262,23 @@ class LocaleCache:
             log.warning("could not cache the Slack profile of %s (database locked)", user_id)
         return self.cached(user_id) or self.default_language
 
-    def _fetch(self, *, client: WebClient, user_id: str, now: datetime) -> tuple[str, str] | None:
-        """users.info once per user, even when their requests arrive together (single flight)."""
+    def _fetch(
+        self, *, client: WebClient, user_id: str, now: datetime, answers: BatchAnswers | None = None
+    ) -> tuple[str, str] | None:
+        """users.info once per user, even when their requests arrive together (single flight); from ``answers``
+        when given."""
         with self._user_lock(user_id):
             with self._lock:
                 if self._fresh(user_id, now) is not None:
                     return None  # another request of this user fetched it meanwhile
                 stashed = self._fetched.pop(user_id)
             user = stashed.value if stashed is not None and stashed.fresh(now) else None
+            if user is None and answers is not None:
+                answer = answers.ask(client, user_id)
+                if answer.account is None:  # as for an error below: the default language, the request goes on
+                    log.warning("users.info failed for %s: %s", user_id, answer.error)
+                    return None
+                user = answer.account
             try:
                 if user is None:
                     user = client.users_info(user=user_id, include_locale=True).get("user") or {}

@@ -2,7 +2,9 @@
 
 The emulator waits long for an ack (a loaded machine never turns a slow ack into a missing one), so the check is by
 order: while the block holds the database's write lock and Slack's answers, an ack that waits for either never comes.
-Shown here with a small Bolt app whose listeners ack before their work, or deliberately after it.
+Shown here with a small Bolt app whose listeners ack before their work, or deliberately after it. A delivery sent
+without waiting is checked once the block let both go: an ack withheld until then comes, and what the emulator saw
+at that ack (the lock let go, Slack answering) fails the check.
 """
 
 from __future__ import annotations
@@ -64,3 +66,34 @@ def test_the_check_fails_a_listener_that_acks_after_its_work(emulator: SlackEmul
         # let go, every listener finishes its work
         emulator.wait_for(lambda: len(emulator.messages(CHANNEL)) == 3, timeout=30)
         assert sorted(m["text"] for m in emulator.messages(CHANNEL)) == ["early", "late-slack", "warm"]
+
+
+@pytest.mark.parametrize(("late", "said"), [("late-db", "database lock"), ("late-slack", "")])
+def test_the_check_fails_an_ack_withheld_until_the_block_let_go(
+    emulator: SlackEmulator, tmp_path: Path, late: str, said: str
+) -> None:
+    """The ack comes, but only once the lock (or Slack) is let go: acked, yet not while the slow work was held."""
+    path = tmp_path / "work.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE done (what TEXT)")
+    app = make_app(emulator)
+
+    @app.command("/wieweet")
+    def command(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        text = body["text"]
+        if text == "late-db":
+            write(path, text)
+        elif text == "late-slack":
+            client.chat_postMessage(channel=CHANNEL, text=text)
+        ack()
+
+    with bolt_socket(app, emulator):
+        emulator.send_command(NL_USER, CHANNEL, text="warm")
+        with (
+            pytest.raises(AssertionError, match=f"acked only after .*{said}") as failed,
+            acks_while_locked(emulator, f"sqlite:///{path}") as acked_under_the_lock,
+        ):
+            withheld = emulator.send_command(NL_USER, CHANNEL, text=late, wait=False)
+            acked_under_the_lock(withheld)
+        assert withheld.acked, failed.value  # it was acked: what failed is when

@@ -44,7 +44,7 @@ def _run(bodies: list[dict[str, Any]], client: GateClient) -> int:
         request.context["bot_user_id"] = "UBOT"
         if gate(request, BoltResponse(status=200), lambda: BoltResponse(status=200, body="passed")).body == "passed":
             passed += 1
-    gate._pool.shutdown(wait=True)
+    gate._pool.shutdown()
     return passed
 
 

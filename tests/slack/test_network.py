@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +17,7 @@ from bot.config import Settings, read_settings
 from bot.errors import ConfigError
 from bot.network import Network, is_inside, parse_allowed_teams
 from digests.errors import PermanentPostError
-from handlers.after_ack import AckThen, after_ack
+from handlers.after_ack import AckThen, BoundedPool, after_ack
 from handlers.app import create_app
 from handlers.channels import is_shared_outside
 from handlers.digest_post import not_shared_outside
@@ -228,7 +227,7 @@ def gate_run(body: dict[str, Any], client: GateClient, network: Network = HOME) 
 
     response = gate(request, BoltResponse(status=200), next_)
     after_ack(response)  # as the adapters do once the ack is sent (``handlers.after_ack``)
-    gate._pool.shutdown(wait=True)  # the message to the refused person has been sent
+    gate._pool.shutdown()  # the message to the refused person has been sent
     return (None if passed else response), bool(passed)
 
 
@@ -306,7 +305,7 @@ def test_gate_keeps_a_form_open_it_could_not_check_and_ignores_a_redelivery() ->
     assert again.body == "" and quiet.calls == []
     clock[0] = 601.0  # long after: the same trigger is no redelivery any more (never, in practice)
     assert run(GateClient(team="T0HOME")).body == "passed"
-    gate._pool.shutdown(wait=True)
+    gate._pool.shutdown()
 
 
 def test_a_redelivery_of_a_request_told_could_not_check_is_ignored_by_another_replica_too(database: Database) -> None:
@@ -328,13 +327,13 @@ def test_a_redelivery_of_a_request_told_could_not_check_is_ignored_by_another_re
 
     told = run(replicas[0], command, GateClient(error="internal_error"))
     assert "nagaan wie je bent" in json.loads(told.body)["text"]
-    replicas[0]._pool.shutdown(wait=True)  # what it told is noted (after the ack, on its own pool)
+    replicas[0]._pool.shutdown()  # what it told is noted (after the ack, on its own pool)
     again = run(replicas[1], command, quiet := GateClient(team="T0HOME"))  # Slack's retry reaches the other one
     assert again.body == "" and quiet.calls == []
     other = {**command, "trigger_id": "9.8.8"}  # a request of the person's own: checked as usual
     assert run(replicas[1], other, GateClient(team="T0HOME")).body == "passed"
     for gate in replicas:
-        gate._pool.shutdown(wait=True)
+        gate._pool.shutdown()
 
 
 def test_a_member_made_a_guest_is_kept_out_by_every_replica_within_minutes() -> None:
@@ -373,7 +372,7 @@ def test_a_member_made_a_guest_is_kept_out_by_every_replica_within_minutes() -> 
     assert not passes(replicas[1], click)  # ... for 10 minutes at most, then it asks Slack again
     assert looked_up() == 4
     for gate in replicas:
-        gate._pool.shutdown(wait=True)  # the refused person's messages are sent
+        gate._pool.shutdown()  # the refused person's messages are sent
 
 
 def test_the_refused_persons_message_waits_for_the_ack() -> None:
@@ -387,9 +386,9 @@ def test_the_refused_persons_message_waits_for_the_ack() -> None:
     request.context.update(client=client, bot_user_id="UBOT", user_id="U9", channel_id="C1")
     response = gate(request, BoltResponse(status=200), lambda: BoltResponse(status=200, body="passed"))
     assert isinstance(response, AckThen) and response.body == ""
-    gate._pool.shutdown(wait=True)
+    gate._pool.shutdown()
     assert [name for name, _ in client.calls] == ["users.info"]  # the check's own look-up: nothing said yet
-    gate._pool = ThreadPoolExecutor(max_workers=1)
+    gate._pool = BoundedPool(workers=1, name="network-check-test")
     after_ack(response)
-    gate._pool.shutdown(wait=True)
+    gate._pool.shutdown()
     assert [name for name, _ in client.calls] == ["users.info", "chat.postEphemeral"]

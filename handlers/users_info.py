@@ -1,0 +1,65 @@
+"""One memory of what ``users.info`` answered in an outbox batch (``handlers.outbox.OutboxSender``).
+
+A DM whose payload names no language (a recruiting DM) looks the recipient's language up (``LocaleCache.language``);
+when Slack then refuses the DM, what the account is now (deleted, unknown, active: ``handlers.outbox_refused``)
+is read from that same answer. Each person is asked about once per batch, whatever Slack refuses and however many
+DMs of theirs the batch holds; a failed call is not repeated either (a rate limit holds the sender up once). A new
+batch asks again: the answer says what Slack says now, not what it said an hour ago.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger(__name__)
+
+GONE = frozenset({"user_not_found"})  # Slack no longer knows the account
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What ``users.info`` answered of one person: the account (``include_locale``), or Slack's ``error`` (an error
+    code, or what failed when no answer came)."""
+
+    account: dict[str, Any] | None
+    error: str = ""
+
+    @property
+    def unknown(self) -> bool:
+        """Slack answered that it does not know the account."""
+        return self.account is None and self.error in GONE
+
+
+class BatchAnswers:
+    """``users.info`` asked once per person while this memory lives (one outbox batch)."""
+
+    def __init__(self) -> None:
+        self._answers: dict[str, Answer] = {}
+        self._lock = threading.Lock()
+
+    def ask(self, client: WebClient, user_id: str) -> Answer:
+        """What Slack answered of ``user_id`` in this batch, asked now when it was not yet."""
+        with self._lock:
+            known = self._answers.get(user_id)
+        if known is not None:
+            return known
+        try:
+            user = client.users_info(user=user_id, include_locale=True).get("user")
+            answer = Answer(user if isinstance(user, dict) else {})
+        except SlackApiError as exc:
+            answer = Answer(None, str(exc.response.get("error") or exc.response.status_code))
+        except OSError as exc:  # no answer at all (a timeout, a network error)
+            answer = Answer(None, repr(exc))
+        with self._lock:
+            return self._answers.setdefault(user_id, answer)
+
+    def clear(self) -> None:
+        """A new batch: Slack is asked again."""
+        with self._lock:
+            self._answers.clear()
