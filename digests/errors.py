@@ -131,10 +131,12 @@ class OperatorRefusalError(Exception):
 
 class ServiceUnreachableError(Exception):
     """Raised by a ``post`` function (or the look-ups a digest needs) when the chat service cannot be reached at all:
-    no connection, no answer in time, an answer that is not the service's (a proxy's page). Not the channel's doing,
-    and every other channel's call would meet it too: the pass stops there (``digests.sender.send_due_digests``),
-    the run it was sending is given up at once (stale, so the next pass takes it up, however soon; nothing marked
-    sent or failed) and the channels after it are not claimed. ``said``: what the operator is told, in the chat
+    no connection, or (a call that posts nothing) no answer in time, an answer that is not the service's (a proxy's
+    page) when the chat layer finds it is not one channel's own failure (``handlers.digest_sources.SlackReach``; a
+    post that may have been posted never raises it but for no connection). Every other channel's call would meet
+    it too: the pass stops there (``digests.sender.send_due_digests``), the run it was sending is given up at once
+    (stale, so the next pass takes it up, however soon, after the other channels; nothing marked sent or failed)
+    and the channels after it are not claimed. ``said``: what the operator is told, in the chat
     layer's words (the one line every command that needs the service says when it is out of reach); ``results``:
     the digests the pass finished before, set by the pass."""
 

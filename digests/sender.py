@@ -32,9 +32,10 @@ counted from the refusal (``clock``, or the run's ``now`` plus the time this sen
 from the run's start: no sender, this one or another replica's, takes it up before then (every takeover is the
 database's compare-and-set on a stale claim), nor later than needed; ``ServiceUnreachableError`` (the chat service
 out of reach, met by a post, a look-up or a permalink while rendering) stops the pass: the run it was sending is
-given up at once (``_give_up``: stale already, nothing marked sent or failed), the channels after it are not
-claimed, and the error carries the results before it (``results``); any other exception is recorded on the run,
-which stays claimed and is resumed once stale.
+given up at once (``_give_up``: stale already, nothing marked sent or failed; the next pass sends it after the other
+channels), the channels after it are not claimed, and the error carries the results before it (``results``); any
+other exception is recorded on the run (a post without an answer in time among them: it may have been posted), which
+stays claimed and is resumed once stale.
 """
 
 from __future__ import annotations
@@ -280,7 +281,9 @@ def send_due_digests(
     failed in one of the ``REFUSALS_REMEMBERED_WEEKS`` weeks before, with no digest of it out since, counts as
     refused then (``digests.refusals.last_refused``): one the app may not post in does not come first again each
     week, nor after a quiet week. A poster that stops a pass after a few refusals
-    (``handlers.digest_post.HeldRefusals``) so asks other channels in the next pass.
+    (``handlers.digest_post.HeldRefusals``) so asks other channels in the next pass. A run given up because the chat
+    service did not answer (``_give_up``) goes after all the others: a channel whose call keeps failing does not stop
+    every pass before the others are sent.
 
     The data is collected once per distinct window (channels with the same schedule share it). One channel's
     failure does not stop the others. ``clock``: as for ``send_digest`` (by default measured from this call's start).
@@ -297,7 +300,17 @@ def send_due_digests(
             for period in {period for _, period in due}
             for channel_id, at in last_refused(session, period=period).items()
         }
-    due.sort(key=lambda item: refused_last(refused.get((item[0].channel_id, item[1]))))
+        given_up = {
+            (channel_id, period)
+            for period in {period for _, period in due}
+            for channel_id in _given_up(session, period=period)
+        }
+    due.sort(
+        key=lambda item: (
+            (item[0].channel_id, item[1]) in given_up,
+            refused_last(refused.get((item[0].channel_id, item[1]))),
+        )
+    )
     cache: dict[tuple[datetime, datetime], DigestData] = {}
     quoted = _quoted_themes(due, tz)
     results: list[SendResult] = []
@@ -453,6 +466,16 @@ def _claim(
 
 
 GIVEN_UP = timedelta(days=1)  # how much further back than stale a given-up claim is moved (``_give_up``)
+
+
+def _given_up(session: Session, *, period: str) -> list[str]:
+    """The channels whose run of ``period`` was given up by a pass the chat service stopped (``_give_up``), not
+    taken up with another outcome since."""
+    runs = digest_repo.list_digest_runs(session, period=period)
+    mark = f"{ServiceUnreachableError.__name__}:"
+    return [
+        c for c, run in runs.items() if run.status is DigestRunStatus.CLAIMED and (run.error or "").startswith(mark)
+    ]
 
 
 def _give_up(

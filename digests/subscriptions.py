@@ -26,7 +26,7 @@ from bot.text import is_slack_channel_id, shown_value
 from digests.errors import InvalidChannel, InvalidSchedule, UnknownTheme
 from digests.schedule import DAY_NAMES
 from storage import digest_repo, outbox_repo, register_repo
-from storage.models import DigestSubscription
+from storage.models import DigestSubscription, OutboxKind
 
 SHOWN_THEMES = 5  # how many refused themes a refusal names; the rest it counts
 SHOWN_CHANNELS = 5  # how many refused digest channels staff's notice names; the rest it counts
@@ -407,8 +407,9 @@ TOLD_WITH = "told_with"  # why such a copy ended unsent: its channel was told in
 def end_told_with(session: Session, *, dedupe_key: str, now: datetime) -> list[int]:
     """Once the notice queued under ``dedupe_key`` was sent: when it is a grouped notice of refused digest channels
     (``tell_channels_refused``) or source channels (``tell_sources_refused``), end unsent the copies queued for each
-    other channel it names or counts, not claimed yet (one being sent goes out: told twice rather than never). The
-    ids ended."""
+    other channel it names or counts whose post has not started, also those claimed (in the same outbox batch as
+    the grouped notice, when it went out late: their sender finds them ended, ``end_if_told_with``); one whose post
+    started goes out: told twice rather than never. The ids ended."""
     if dedupe_key.startswith(f"{_SOURCE_REFUSED}:"):  # of refused source channels (``tell_sources_refused``)
         _, period, first, cause = dedupe_key.split(":", 3)
         copies = outbox_repo.list_queued_outbox_messages_keyed(session, prefix=f"{_SOURCE_REFUSED}:{period}:")
@@ -417,13 +418,51 @@ def end_told_with(session: Session, *, dedupe_key: str, now: datetime) -> list[i
             for m in copies
             if str(m.payload.get("told_with") or "")[:40] == first and (m.dedupe_key or "").endswith(f":{cause}")
         ]
-        return outbox_repo.update_outbox_messages_ended(session, ids=ids, now=now, reason=TOLD_WITH)
+        return outbox_repo.update_outbox_messages_ended_unstarted(session, ids=ids, now=now, reason=TOLD_WITH)
     prefix, _, first = dedupe_key.rpartition(":")
     if not prefix.startswith(f"{_CHANNEL_REFUSED}:"):
         return []
     copies = outbox_repo.list_queued_outbox_messages_keyed(session, prefix=f"{prefix}:")
     ids = [m.id for m in copies if str(m.payload.get("told_with") or "")[:40] == first]
-    return outbox_repo.update_outbox_messages_ended(session, ids=ids, now=now, reason=TOLD_WITH)
+    return outbox_repo.update_outbox_messages_ended_unstarted(session, ids=ids, now=now, reason=TOLD_WITH)
+
+
+def end_if_told_with(session: Session, *, message_id: int, worker_id: str, now: datetime) -> bool:
+    """Right before a notice is posted (by the sender holding its claim as ``worker_id``, in the transaction that
+    marks the post started): a copy of a grouped notice of refused digest or source channels (``told_with``), queued
+    for a replica of a release before grouped notices, ends unsent (True; reason ``TOLD_WITH``) when this release
+    sends, or gave up, the grouped notice, whatever the copy's age: ended by ``end_told_with`` while it was claimed
+    (the grouped notice went out in the same batch: Slack out of reach for longer than ``GROUPED_WAIT``, a
+    backlog), or the grouped notice not sent yet (waiting, retried, given up: told by DM, grouped). A grouped
+    notice sent with its copy still queued was sent by a release before (which names only its first channel): the
+    copy goes out. False: post it."""
+    message = outbox_repo.get_outbox_message(session, message_id=message_id, lock=True)
+    if message is None or message.claimed_by != worker_id or message.kind is not OutboxKind.DIGEST_STOPPED:
+        return False
+    if message.sent_at is not None or message.failed_at is not None or message.post_started_at is not None:
+        return False
+    if message.ended_at is not None:  # ended while claimed (``end_told_with``): the claim is released here
+        ended = message.ended_reason == TOLD_WITH
+    else:
+        first = str((message.payload or {}).get("told_with") or "")[:40]
+        key = _grouped_key(message.dedupe_key or "", first) if first else None
+        grouped = outbox_repo.get_outbox_message_keyed(session, dedupe_key=key) if key is not None else None
+        ended = grouped is not None and grouped.sent_at is None
+        if ended:
+            message.ended_at, message.ended_reason = now, TOLD_WITH
+    if ended:
+        message.claimed_by = None
+        message.claimed_at = None
+    return ended
+
+
+def _grouped_key(copy_key: str, first: str) -> str | None:
+    """The outbox key of the grouped notice naming ``first`` first, of which ``copy_key`` is a copy's key."""
+    if copy_key.startswith(f"{_SOURCE_REFUSED}:"):
+        parts = copy_key.split(":", 3)
+        return f"{_SOURCE_REFUSED}:{parts[1]}:{first}:{parts[3]}" if len(parts) == 4 else None
+    prefix, _, _ = copy_key.rpartition(":")
+    return f"{prefix}:{first}" if prefix.startswith(f"{_CHANNEL_REFUSED}:") else None
 
 
 def _channel_refused_key(period: str, channel_id: str) -> str:

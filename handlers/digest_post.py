@@ -25,6 +25,7 @@ from digests.errors import (
     PermanentPostError,
     Refused,
     RetryLaterError,
+    ServiceUnreachableError,
 )
 from digests.model import DigestData, LeftOut, PrivateChannel, SubscriptionView
 from digests.period import TIMEZONE
@@ -50,8 +51,8 @@ from handlers.digest_sources import (
     LookUpLimit,
     OperatorRefusals,
     RefusedChannels,
+    SlackReach,
     SourceChannels,
-    reaching,
     slack_needed_scope,
     sort_failed_look_up,
 )
@@ -86,19 +87,25 @@ DIGEST_FAILED_ERRORS = frozenset(
 # ``no_permission`` for token-wide causes too (an organisation-wide app not granted this workspace), which only the
 # operator can fix.
 def slack_post(
-    client: WebClient, refusals: OperatorRefusals | None = None, held: HeldRefusals | None = None
+    client: WebClient,
+    refusals: OperatorRefusals | None = None,
+    held: HeldRefusals | None = None,
+    reach: SlackReach | None = None,
 ) -> Callable[[str, list[Block], str], str]:
     """``post(channel, blocks, fallback_text) -> ts`` through chat.postMessage (links not unfurled). A refusal only
     the operator can fix raises ``OperatorRefusalError`` (told to ``refusals``, the pass's); once it was, the rest
     of the pass raises it without asking Slack (``OperatorRefusals.refusing``). With ``held`` (the pass's), a
     ``no_permission`` while nothing of the pass went out raises ``OperatorRefusalError`` too (the run stays
     claimed) and the pass decides at its end whose refusal it was (``HeldRefusals``); after two such refusals with
-    nothing sent, the rest of the pass is held without asking Slack (``HeldRefusals.stopped``)."""
+    nothing sent, the rest of the pass is held without asking Slack (``HeldRefusals.stopped``). No connection raises
+    ``ServiceUnreachableError`` (``reach``, the pass's: nothing reached Slack); no answer in time, or a page that is
+    not Slack's, may have been posted: the error goes on, the run kept claimed until stale (``SlackReach``)."""
+    reach = reach or SlackReach(client)
 
     def post(channel: str, blocks: list[Block], text: str) -> str:
         _refuse_unasked(channel, refusals, held)
         try:
-            with reaching(client):  # Slack out of reach: the pass stops (``ServiceUnreachableError``)
+            with reach.call(POST, channel, write=True):  # no connection: the pass stops
                 response = client.chat_postMessage(
                     channel=channel, blocks=blocks, text=text, unfurl_links=False, unfurl_media=False
                 )
@@ -260,12 +267,15 @@ def look_up_failed(
     return ChatServiceError(str(exc), refused=refused)  # tried again once stale, naming what Slack answered
 
 
-def slack_permalink(client: WebClient, refusals: OperatorRefusals | None = None) -> Callable[[str, str], str | None]:
+def slack_permalink(
+    client: WebClient, refusals: OperatorRefusals | None = None, reach: SlackReach | None = None
+) -> Callable[[str, str], str | None]:
     """``permalink(channel, ts)`` through chat.getPermalink, remembered per (channel, ts); None when unknown. A
     refusal only the operator can fix is told to ``refusals`` (the pass's); once one refuses the method or the token,
     the rest of the pass asks Slack no more (no links)."""
     known: dict[tuple[str, str], str | None] = {}
     method = "chat.getPermalink"
+    reach = reach or SlackReach(client)
 
     def permalink(channel: str, ts: str) -> str | None:
         key = (channel, ts)
@@ -274,7 +284,7 @@ def slack_permalink(client: WebClient, refusals: OperatorRefusals | None = None)
         if refusals is not None and refusals.refusing(method) is not None:
             return None
         try:
-            with reaching(client):  # Slack out of reach: the pass stops, as at its post
+            with reach.call(method, channel):  # Slack out of reach: the pass stops (``SlackReach``)
                 response = client.chat_getPermalink(channel=channel, message_ts=ts)
             known[key] = str(response.get("permalink") or "") or None
         except SlackApiError as exc:
@@ -385,12 +395,14 @@ def due_digests_poster(
     time as the pass goes (claims, Slack's waits); by default the pass's ``now`` plus the time measured since."""
 
     refused_channels = RefusedChannels()  # source channels Slack refused to tell about: kept for the week
+    reach = SlackReach(client)  # whether a call Slack did not answer stops the pass, with its memory of those that did
 
     def post_due(now: datetime, worker_id: str) -> list[SendResult]:
         tick = clock or elapsed_clock(now)
+        reach.begin()
 
         def shared_outside(channel: str) -> bool:
-            with reaching(client):  # Slack out of reach: the pass stops (``ServiceUnreachableError``)
+            with reach.call(INFO, channel):  # Slack out of reach: the pass stops (``SlackReach``)
                 return channels.shared_outside_or_raise(client=client, channel_id=channel, now=tick())
 
         def known_shared(channel: str) -> bool | None:
@@ -411,10 +423,10 @@ def due_digests_poster(
             refusals=refusals,
             refused_channels=refused_channels,
             tz=tz,
-            stop_unreachable=True,  # Slack out of reach: the pass stops at its first look-up
+            reach=reach,  # Slack out of reach: the pass stops at its first look-up
         )
         post = not_shared_outside(
-            slack_post(client, refusals, held),
+            slack_post(client, refusals, held, reach),
             shared_outside,
             limit=limit,
             known=known_shared,
@@ -423,23 +435,30 @@ def due_digests_poster(
             unasked=lambda channel: _refuse_unasked(channel, refusals, held),
             held=held,
         )
-        results = send_due_digests(
-            db,
-            now=now,
-            worker_id=worker_id,
-            post=post,
-            permalink=slack_permalink(client, refusals),
-            private_channel=sources,
-            tz=tz,
-            clock=tick,
-            left_out=sources.left_out,
-        )
+        stopped: ServiceUnreachableError | None = None
+        try:
+            results = send_due_digests(
+                db,
+                now=now,
+                worker_id=worker_id,
+                post=post,
+                permalink=slack_permalink(client, refusals, reach),
+                private_channel=sources,
+                tz=tz,
+                clock=tick,
+                left_out=sources.left_out,
+            )
+        except ServiceUnreachableError as exc:  # stopped: what was met before the stop is still settled and told
+            stopped, results = exc, exc.results
         sources.report()
         held.tried(results)  # tried and failed for a passing reason: nothing left to wait for
         results = fail_held(db, results, held.settle(refusals), worker_id=worker_id, now=now)
         tell_refused(db, results, now=now)
         settle_sources(db, sources, pass_refused=held.pass_refused, now=now, tz=tz)
         refusals.tell_staff(db, now=now, tz=tz)
+        if stopped is not None:  # then the pass's one line (``--send-due``, ``wieweet run``), with its results
+            stopped.results = results
+            raise stopped
         return results
 
     return post_due

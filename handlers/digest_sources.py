@@ -105,18 +105,59 @@ def out_of_reach(exc: Exception) -> str | None:
     return unreachable_kind(exc)
 
 
-@contextmanager
-def reaching(client: WebClient) -> Iterator[None]:
-    """Run a digest pass's call to Slack: Slack out of reach (``out_of_reach``) raises ``ServiceUnreachableError``
-    saying so in the one line every command that needs Slack says (``handlers.slack_settings.slack_unreachable``):
-    the pass stops there (``digests.sender``), not each channel failing on its own."""
-    try:
-        yield
-    except (SlackApiError, OSError) as exc:
-        kind = out_of_reach(exc)
-        if kind is None:
+class SlackReach:
+    """Whether a digest pass's call to Slack that met no answer (``out_of_reach``) stops the pass: it raises
+    ``ServiceUnreachableError`` (``digests.sender`` stops there, saying the one line every command that needs Slack
+    says, ``handlers.slack_settings.slack_unreachable``), or the call's own error goes on, a failure of that channel
+    alone (as any other: a look-up answered by the database, a run kept claimed until stale, no link).
+
+    - No connection (refused, DNS, TLS): nothing reached Slack and every other call would meet it: stops.
+    - A post (``write``) without an answer in time, or answered by a page that is not Slack's, may have been posted:
+      never stops, its run keeps its claim until stale (not posted again by the next pass; ``digests.sender``).
+    - Any other call without an answer: stops when nothing of the pass was answered yet, or another channel's call
+      met no answer since the last answer (Slack gone during the pass). A call that stopped a pass
+      (``suspects``, this process's) is its channel's own failure next time: one channel that keeps failing does
+      not stop every pass before the others (the run it stopped goes after the others, ``send_due_digests``).
+
+    One per process (``due_digests_poster``), ``begin`` at each pass."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+        self.suspects: set[tuple[str, str]] = set()  # (method, channel) whose call stopped a pass, not answered since
+        self.begin()
+
+    def begin(self) -> None:
+        self.answered = False  # a call of this pass was answered by Slack
+        self.failing: set[tuple[str, str]] = set()  # calls not answered since the last answer
+
+    @contextmanager
+    def call(self, method: str, channel: str, *, write: bool = False) -> Iterator[None]:
+        key = (method, channel)
+        try:
+            yield
+        except (SlackApiError, OSError) as exc:
+            kind = out_of_reach(exc)
+            if kind is None:  # Slack answered, with an error
+                self._answered(key)
+                raise
+            if self._stops(key, kind, write=write):
+                self.suspects.add(key)
+                raise ServiceUnreachableError(unreachable_error(self.client, exc, kind)) from exc
+            self.failing.add(key)
             raise
-        raise ServiceUnreachableError(unreachable_error(client, exc, kind)) from exc
+        self._answered(key)
+
+    def _answered(self, key: tuple[str, str]) -> None:
+        self.answered = True
+        self.failing.clear()
+        self.suspects.discard(key)
+
+    def _stops(self, key: tuple[str, str], kind: str, *, write: bool) -> bool:
+        if kind == "unreachable":
+            return True
+        if write or key in self.suspects:
+            return False
+        return not self.answered or bool(self.failing - {key})
 
 
 def sort_failed_look_up(exc: Exception) -> FailedLookUp:
@@ -291,9 +332,10 @@ class RefusedChannels:
 
 class SourceChannels:
     """``private_channel(channel_id) -> bool`` (``digests.model.PrivateChannel``) for one digest pass.
-    ``stop_unreachable`` (the weekly pass's): Slack out of reach (``out_of_reach``: no connection, no answer in time,
-    an answer that is not Slack's) raises ``ServiceUnreachableError``, which stops the pass before it asks about
-    every other channel; else (a preview) that look-up, like any passing failure, is answered by the database."""
+    ``reach`` (the weekly pass's): Slack out of reach (``out_of_reach``: no connection, no answer in time, an answer
+    that is not Slack's) may raise ``ServiceUnreachableError`` (``SlackReach``), which stops the pass before it asks
+    about every other channel; else (a preview, or a channel's own failure) that look-up, like any passing failure,
+    is answered by the database."""
 
     def __init__(
         self,
@@ -307,10 +349,10 @@ class SourceChannels:
         refusals: OperatorRefusals | None = None,
         refused_channels: RefusedChannels | None = None,
         tz: ZoneInfo = TIMEZONE,
-        stop_unreachable: bool = False,
+        reach: SlackReach | None = None,
     ) -> None:
         self.db = db
-        self.stop_unreachable = stop_unreachable  # Slack out of reach stops the pass (``reaching``), not the DB's
+        self.reach = reach  # Slack out of reach stops the pass (``SlackReach``), not the DB's answer
         self.client = client
         self.channels = channels
         self.now = now
@@ -345,8 +387,8 @@ class SourceChannels:
         if self.limit.seconds_left() or self._refused(channel_id, known):
             return known[0] if known is not None else self._stored(channel_id)
         try:
-            if self.stop_unreachable:
-                with reaching(self.client):  # the pass's first call Slack does not answer stops it
+            if self.reach is not None:
+                with self.reach.call(INFO, channel_id):  # Slack out of reach stops the pass
                     private = self.channels.private_or_raise(
                         client=self.client, channel_id=channel_id, now=self.clock()
                     )

@@ -48,7 +48,7 @@ from bot.outbox import (
 from bot.routing.policy import RoutingPolicy
 from bot.routing.stopped import end_if_not_askable
 from bot.staffdm import STAFF_KINDS, aimed_at_triage, end_if_decided
-from digests.subscriptions import end_told_with
+from digests.subscriptions import end_if_told_with, end_told_with
 from handlers.home import publish_homes
 from handlers.kit import Rendered
 from handlers.marker import MARKER_EVENT, find_marked_message
@@ -345,10 +345,11 @@ class OutboxSender:
         with self.services.db.session() as session:
             worker, now = message.claimed_by or "", self.services.clock()
             # decided while it waited (a staff post, a DM copy), a request to someone not to be asked any more, or a
-            # recruiting DM whose label may no longer be shown: ended unsent, committed with this unit of work
+            # recruiting DM whose label may no longer be shown, or a copy of a grouped notice of refused channels (for
+            # a release before grouped notices): ended unsent, committed with this unit of work
             ended = any(
                 end(session, message_id=message.id, worker_id=worker, now=now)
-                for end in (end_if_decided, end_if_not_askable, end_if_label_gone)
+                for end in (end_if_decided, end_if_not_askable, end_if_label_gone, end_if_told_with)
             )
             ours = not ended and mark_outbox_post_started(
                 session,

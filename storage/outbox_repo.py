@@ -276,6 +276,24 @@ def update_outbox_messages_ended(session: Session, *, ids: Collection[int], now:
     return sorted(ended)
 
 
+def update_outbox_messages_ended_unstarted(
+    session: Session, *, ids: Collection[int], now: datetime, reason: str
+) -> list[int]:
+    """End unsent messages among ``ids`` whose post has not started (``ended_at``/``ended_reason``), claimed or not:
+    a claimed one's sender finds it ended right before its post (its claim is left for it to see why; nothing takes
+    an ended message up again). Returns the ids ended, in order."""
+    if not ids:
+        return []
+    ended = session.scalars(
+        update(OutboxMessage)
+        .where(*_queued(), OutboxMessage.post_started_at.is_(None), OutboxMessage.id.in_(sorted(ids)))
+        .values(ended_at=now, ended_reason=reason[:64])
+        .returning(OutboxMessage.id),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(ended)
+
+
 def update_routing_messages_ended(
     session: Session, *, routing_ids: Collection[int], kinds: Collection[OutboxKind], now: datetime, reason: str
 ) -> list[int]:

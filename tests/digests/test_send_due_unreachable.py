@@ -113,7 +113,7 @@ class GoneAfter:
 
 def test_the_pass_stops_at_the_first_call_slack_does_not_answer(database: Database) -> None:
     """What went out before is kept and said (the exception's ``results``); the run being sent is given up at once
-    (stale: the next pass takes it up, however soon), the ones after it are not even claimed."""
+    (stale: the next pass takes it up, however soon, after the others), the ones after it are not even claimed."""
     seed_busy_week(database, practices=3)
     for channel in CHANNELS:
         subscribe(database, channel)
@@ -126,7 +126,8 @@ def test_the_pass_stops_at_the_first_call_slack_does_not_answer(database: Databa
     assert sorted(held) == list(CHANNELS[:2])  # the third was never claimed
     assert held[CHANNELS[1]].status is DigestRunStatus.CLAIMED and held[CHANNELS[1]].parts_sent == []
     again = send_due_digests(database, now=NOW + timedelta(minutes=1), worker_id="w2", post=GoneAfter(10).post)
-    assert [(r.channel_id, r.status) for r in again] == [(c, SendStatus.SENT) for c in CHANNELS[1:]]
+    # the run given up goes after the others (review54: a channel whose call keeps failing does not hold them up)
+    assert [(r.channel_id, r.status) for r in again] == [(c, SendStatus.SENT) for c in (CHANNELS[2], CHANNELS[1])]
 
 
 def test_the_source_channels_are_not_each_asked_once_slack_is_out_of_reach(
