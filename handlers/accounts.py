@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.error import HTTPError, URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -43,6 +44,18 @@ def unreachable_kind(exc: Exception) -> str | None:
     if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
         return "timeout"
     return "unreachable" if isinstance(exc, OSError) else None  # URLError is one
+
+
+def never_sent(exc: Exception) -> bool:
+    """Whether ``exc`` says the request cannot have reached Slack: the connection or the sending failed (refused,
+    DNS, a TLS handshake), which urllib raises wrapped in a ``URLError``, not for a timeout (which may have come
+    after the request was sent). What reading the answer raises (the connection closed or reset once the request
+    was sent: ``RemoteDisconnected``, ``ConnectionResetError``; an ``ssl.SSLError``) urllib does not wrap: Slack may
+    have taken the request. ``handlers.app.SafeConnectionErrorRetryHandler`` draws the same line for a write's
+    retry, narrower (a refused connection only)."""
+    if not isinstance(exc, URLError) or isinstance(exc, HTTPError):  # an HTTPError is an answer
+        return False
+    return not isinstance(exc.reason, TimeoutError)
 
 
 def slack_account(client: WebClient, user_id: str, *, reachable: bool = False) -> SlackAccount:

@@ -122,6 +122,18 @@ class HeldRefusals:
         self._tried.update(r.channel_id for r in results if r.status in (SendStatus.RETRY, SendStatus.ERROR))
 
     @property
+    def decided(self) -> bool:
+        """Whether every refusal held is its channel's whatever the rest of the pass shows: a digest of the week
+        went out (or the week's digests were held long enough). A pass that stopped (Slack out of reach) settles
+        its held refusals only then: else it did not learn whose they are, and they stay held for the next pass."""
+        return self._sent
+
+    @property
+    def holding(self) -> bool:
+        """Whether a refusal is held (not settled yet)."""
+        return bool(self._held)
+
+    @property
     def pass_refused(self) -> bool:
         """Whether ``settle`` found the held refusals the pass's (the operator's to fix), not each channel's."""
         return self._pass_refused

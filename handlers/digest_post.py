@@ -452,11 +452,18 @@ def due_digests_poster(
             stopped, results = exc, exc.results
         sources.report()
         held.tried(results)  # tried and failed for a passing reason: nothing left to wait for
-        results = fail_held(db, results, held.settle(refusals), worker_id=worker_id, now=now)
-        tell_refused(db, results, now=now)
-        settle_sources(db, sources, pass_refused=held.pass_refused, now=now, tz=tz)
+        # a stopped pass decides held refusals only when a post went out (each its channel's): else it did not learn
+        # whose they are, and they stay held (claimed) for the next pass
+        if stopped is None or held.decided:
+            results = fail_held(db, results, held.settle(refusals), worker_id=worker_id, now=now)
+        tell_refused(db, results, now=now)  # what failed for the week is certain
+        told: list[str] = []
+        if stopped is None or not held.holding:  # held refusals left open: the sources' may be part of them
+            told = settle_sources(db, sources, pass_refused=held.pass_refused, now=now, tz=tz)
         refusals.tell_staff(db, now=now, tz=tz)
         if stopped is not None:  # then the pass's one line (``--send-due``, ``wieweet run``), with its results
+            for channel in sources.refused.keys() - set(told):  # not told: asked again by the next pass
+                refused_channels.forget(channel)
             stopped.results = results
             raise stopped
         return results

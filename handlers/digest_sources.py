@@ -41,7 +41,7 @@ from digests.errors import ServiceUnreachableError
 from digests.period import TIMEZONE, IsoWeek
 from digests.sender import logged
 from digests.subscriptions import CHANNEL_GONE, tell_digests_refused
-from handlers.accounts import NOT_JSON, unreachable_error, unreachable_kind
+from handlers.accounts import NOT_JSON, never_sent, unreachable_error, unreachable_kind
 from handlers.channels import ChannelDirectory
 from handlers.services import slack_rate_limit_wait, slack_transient
 from storage.db import Database
@@ -111,13 +111,15 @@ class SlackReach:
     says, ``handlers.slack_settings.slack_unreachable``), or the call's own error goes on, a failure of that channel
     alone (as any other: a look-up answered by the database, a run kept claimed until stale, no link).
 
-    - No connection (refused, DNS, TLS): nothing reached Slack and every other call would meet it: stops.
-    - A post (``write``) without an answer in time, or answered by a page that is not Slack's, may have been posted:
-      never stops, its run keeps its claim until stale (not posted again by the next pass; ``digests.sender``).
-    - Any other call without an answer: stops when nothing of the pass was answered yet, or another channel's call
-      met no answer since the last answer (Slack gone during the pass). A call that stopped a pass
-      (``suspects``, this process's) is its channel's own failure next time: one channel that keeps failing does
-      not stop every pass before the others (the run it stopped goes after the others, ``send_due_digests``).
+    - No connection (refused, DNS, a TLS handshake: ``handlers.accounts.never_sent``): nothing reached Slack and
+      every other call would meet it: stops.
+    - A post (``write``) that may have reached Slack (no answer in time, a page that is not Slack's, the connection
+      closed or reset after the request was sent) may have been posted: never stops, its run keeps its claim until
+      stale (not posted again by the next pass; ``digests.sender``).
+    - Any other call without an answer: stops only when another, different call met no answer since the last
+      answer (Slack gone during the pass; from the start, one more call is waited for). One channel whose call never
+      answers stops no pass, in any process (cron's ``--send-due`` too): it is that channel's own failure. A call
+      that stopped a pass (``suspects``, this process's) is its channel's own failure next time.
 
     One per process (``due_digests_poster``), ``begin`` at each pass."""
 
@@ -127,7 +129,6 @@ class SlackReach:
         self.begin()
 
     def begin(self) -> None:
-        self.answered = False  # a call of this pass was answered by Slack
         self.failing: set[tuple[str, str]] = set()  # calls not answered since the last answer
 
     @contextmanager
@@ -140,7 +141,7 @@ class SlackReach:
             if kind is None:  # Slack answered, with an error
                 self._answered(key)
                 raise
-            if self._stops(key, kind, write=write):
+            if self._stops(key, exc, write=write):
                 self.suspects.add(key)
                 raise ServiceUnreachableError(unreachable_error(self.client, exc, kind)) from exc
             self.failing.add(key)
@@ -148,16 +149,15 @@ class SlackReach:
         self._answered(key)
 
     def _answered(self, key: tuple[str, str]) -> None:
-        self.answered = True
         self.failing.clear()
         self.suspects.discard(key)
 
-    def _stops(self, key: tuple[str, str], kind: str, *, write: bool) -> bool:
-        if kind == "unreachable":
+    def _stops(self, key: tuple[str, str], exc: Exception, *, write: bool) -> bool:
+        if never_sent(exc):
             return True
         if write or key in self.suspects:
             return False
-        return not self.answered or bool(self.failing - {key})
+        return bool(self.failing - {key})
 
 
 def sort_failed_look_up(exc: Exception) -> FailedLookUp:
@@ -323,6 +323,10 @@ class RefusedChannels:
         """Slack's error for ``channel_id`` if it was refused in ``week``, else None."""
         kept = self._refused.get(channel_id)
         return kept[1] if kept is not None and kept[0] == week else None
+
+    def forget(self, channel_id: str) -> None:
+        """Ask about ``channel_id`` again: its refusal was not told to staff (the pass stopped before it knew)."""
+        self._refused.pop(channel_id, None)
 
     def remember(self, channel_id: str, *, week: str, error: str) -> None:
         self._refused[channel_id] = (week, error)
