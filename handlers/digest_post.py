@@ -98,8 +98,9 @@ def slack_post(
     ``no_permission`` while nothing of the pass went out raises ``OperatorRefusalError`` too (the run stays
     claimed) and the pass decides at its end whose refusal it was (``HeldRefusals``); after two such refusals with
     nothing sent, the rest of the pass is held without asking Slack (``HeldRefusals.stopped``). No connection raises
-    ``ServiceUnreachableError`` (``reach``, the pass's: nothing reached Slack); no answer in time, or a page that is
-    not Slack's, may have been posted: the error goes on, the run kept claimed until stale (``SlackReach``)."""
+    ``ServiceUnreachableError`` (``reach``, the pass's: nothing reached Slack); no answer in time, a page that is not
+    Slack's, or the connection closed after the post was sent, may have been posted: the error goes on, the run kept
+    claimed until stale (``SlackReach``)."""
     reach = reach or SlackReach(client)
 
     def post(channel: str, blocks: list[Block], text: str) -> str:

@@ -314,7 +314,8 @@ def untold(error: str, needed: str) -> str:
 class RefusedChannels:
     """The source channels Slack refused to tell about (``CHANNEL_REFUSALS``) this ISO week, kept across the passes
     of one process: such a channel is not asked again that week (left out, as any refusal to say), and the refusal
-    is logged once per channel per week, not every pass. A new week asks again; so does a restarted process."""
+    is logged once per channel per week, not every pass. A new week asks again; so does a restarted process, and a
+    pass after one that stopped before its refusal was told to staff (``forget``)."""
 
     def __init__(self) -> None:
         self._refused: dict[str, tuple[str, str]] = {}  # channel -> (ISO week, Slack's error)
