@@ -40,14 +40,25 @@ log = logging.getLogger(__name__)
 
 
 class AckThen(BoltResponse):
-    """The acknowledgement (``status``, ``body``), and ``then``: what is done once Slack has it."""
+    """The acknowledgement (``status``, ``body``), and ``then``: what is done once Slack has it; ``unsent``: what
+    gives back what ``then`` was to use (``Places.release``) when the adapter could not send the ack (``not_sent``)."""
 
-    def __init__(self, *, status: int, body: str | dict[str, Any], then: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        *,
+        status: int,
+        body: str | dict[str, Any],
+        then: Callable[[], None],
+        unsent: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(status=status, body=body)
         self.then = then
+        if unsent is not None:
+            setattr(self, _UNSENT, unsent)
 
 
 _THEN = "wieweet_then"  # the work ``defer`` leaves on a response Bolt made
+_UNSENT = "wieweet_unsent"  # what an ``AckThen`` gives back when it could not be sent
 ANSWER = "wieweet_answer"  # in a request's context: its ``Answering``, given by the adapter before dispatching
 WAITING_MAX = 100  # messages waiting for a thread of a ``BoundedPool``; beyond that they are dropped (logged)
 DROPS_PERIOD = 60.0  # seconds: a ``BoundedPool`` logs the first message it dropped, then how many more in this time
@@ -243,7 +254,18 @@ def sent_as(response: BoltResponse) -> BoltResponse:
     then = work_after(response)
     if then is not None:
         defer(copy, then)
+    unsent = getattr(response, _UNSENT, None)
+    if callable(unsent):
+        setattr(copy, _UNSENT, unsent)
     return copy
+
+
+def not_sent(response: BoltResponse) -> None:
+    """The adapter could not send ``response`` (the connection failed): its work never starts, and what it kept for
+    that work is given back (``AckThen``'s ``unsent``)."""
+    unsent = getattr(response, _UNSENT, None)
+    if callable(unsent):
+        unsent()
 
 
 def after_ack(response: BoltResponse | None, context: dict[str, Any] | None = None) -> None:

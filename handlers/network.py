@@ -361,7 +361,7 @@ class NetworkGate:
                 return BoltResponse(status=200, body=body)
             self._told_outside.remember(person)
             kept = found
-        return AckThen(status=200, body=body, then=lambda: self._later(work, what, kept))
+        return AckThen(status=200, body=body, then=lambda: self._later(work, what, kept), unsent=kept.release)
 
     def _not_acknowledged(self, what: str, last: str | None) -> BoltResponse:
         """No ack (500): Slack delivers the event again, or shows the person their click failed; logged, at ERROR

@@ -17,7 +17,7 @@ import pytest
 from slack_bolt import BoltRequest, BoltResponse
 
 from bot.config import Settings
-from handlers.after_ack import DROPS_PERIOD, WAITING_MAX, after_ack
+from handlers.after_ack import DROPS_PERIOD, WAITING_MAX, after_ack, not_sent, sent_as
 from handlers.network import LAST_RETRY, REFUSAL_SPARE, TOLD_OUTSIDE_TTL, NetworkGate
 from handlers.services import Services
 from tests.slack.test_network import HOME, GateClient
@@ -208,3 +208,18 @@ def test_slacks_last_delivery_not_acknowledged_is_an_error_with_where_not_what(
     assert [r.levelno for r in acks] == [logging.WARNING, logging.ERROR]
     assert "channel=C1 ts=1.2" in acks[1].getMessage() and "lost" in acks[1].getMessage()
     assert all("geheim" not in r.getMessage() for r in caplog.records)
+
+
+def test_an_ack_the_adapter_could_not_send_gives_its_places_back(release: threading.Event) -> None:
+    """The places kept before the ack are given back when the ack never went out (the socket failed): the work
+    never starts, and the pool is not left a place short for good."""
+    gate, run = gate_and_run()
+    answers = [
+        run(mention(), GateClient(error="internal_error"), acked=False),
+        run(click("UOUT"), GateClient(), acked=False),
+    ]
+    assert gate._pool._held == 3  # a message and its note, and a refusal's message
+    for answer in answers:
+        not_sent(sent_as(answer))  # as the Socket Mode adapter does when it cannot write the ack
+    assert gate._pool._held == 0
+    gate._pool.shutdown()
