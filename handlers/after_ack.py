@@ -19,8 +19,10 @@ answer went instead, or when the ack would come too late for Slack anyway (``ACK
 Work handed to a pool after the ack goes to a ``BoundedPool``: a few threads and a bounded queue (one for the error
 handler's messages, one for the network check's). During an outage (the database, Slack) every request may fail and
 queue a message: beyond ``WAITING_MAX`` waiting, a message is dropped with one WARNING line, not kept in memory to be
-sent minutes late. A caller whose dropped message would leave a person's request unanswered without a word asks
-first (``has_room``) and does not acknowledge the request then, so Slack delivers it again.
+sent minutes late (the first one dropped logged with what it was, the others counted once a minute). A caller whose
+dropped message would leave a person's request unanswered without a word keeps its places before the ack
+(``reserve``: no other thread can take them meanwhile) and does not acknowledge the request when they do not fit, so
+Slack delivers it again.
 """
 
 from __future__ import annotations
@@ -38,16 +40,28 @@ log = logging.getLogger(__name__)
 
 
 class AckThen(BoltResponse):
-    """The acknowledgement (``status``, ``body``), and ``then``: what is done once Slack has it."""
+    """The acknowledgement (``status``, ``body``), and ``then``: what is done once Slack has it; ``unsent``: what
+    gives back what ``then`` was to use (``Places.release``) when the adapter could not send the ack (``not_sent``)."""
 
-    def __init__(self, *, status: int, body: str | dict[str, Any], then: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        *,
+        status: int,
+        body: str | dict[str, Any],
+        then: Callable[[], None],
+        unsent: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(status=status, body=body)
         self.then = then
+        if unsent is not None:
+            setattr(self, _UNSENT, unsent)
 
 
 _THEN = "wieweet_then"  # the work ``defer`` leaves on a response Bolt made
+_UNSENT = "wieweet_unsent"  # what an ``AckThen`` gives back when it could not be sent
 ANSWER = "wieweet_answer"  # in a request's context: its ``Answering``, given by the adapter before dispatching
 WAITING_MAX = 100  # messages waiting for a thread of a ``BoundedPool``; beyond that they are dropped (logged)
+DROPS_PERIOD = 60.0  # seconds: a ``BoundedPool`` logs the first message it dropped, then how many more in this time
 
 
 ACK_WITHIN = 2.5  # seconds after its arrival an ack may still reach Slack in time (Slack waits 3 s from sending)
@@ -106,32 +120,101 @@ def _start(then: Callable[[], None]) -> None:
         log.exception("the work after an acknowledgement could not be started")
 
 
+class Places:
+    """Places kept on a ``BoundedPool`` (``reserve``) before the ack, for the jobs handed over after it: another
+    thread's job cannot take them meanwhile. ``submit`` uses one (beyond those kept: as ``BoundedPool.submit``);
+    ``release`` gives back those not used."""
+
+    def __init__(self, pool: BoundedPool, count: int) -> None:
+        self._pool, self._left = pool, count
+
+    def submit(self, work: Callable[[], None], *, what: str) -> bool:
+        with self._pool._lock:
+            kept = self._left > 0
+            if kept:
+                self._left -= 1
+        if not kept:
+            return self._pool.submit(work, what=what)
+        self._pool._start(work, what)
+        return True
+
+    def release(self) -> None:
+        with self._pool._lock:
+            self._pool._held -= self._left
+            self._left = 0
+
+
 class BoundedPool:
     """``workers`` threads and at most ``waiting`` jobs waiting for one: ``submit`` drops a job beyond that, with
-    one WARNING line naming ``what``."""
+    one WARNING line naming ``what`` for the first one dropped in ``DROPS_PERIOD`` seconds and one line counting the
+    others once that period is over (a flood writes a line a minute, not one per message)."""
 
-    def __init__(self, *, workers: int, waiting: int = WAITING_MAX, name: str) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int,
+        waiting: int = WAITING_MAX,
+        name: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
         self._lock = threading.Lock()
         self._limit = workers + waiting  # running + waiting
         self._held = 0
+        self._clock = clock
+        self._drops_from: float | None = None  # when the period of the drops counted began
+        self._drops_unlogged = 0
         self.name = name
 
-    def has_room(self, jobs: int = 1) -> bool:
-        """Whether ``jobs`` submitted now would be kept (a caller deciding before the ack; another thread may still
-        take the last place first, and that job is then dropped as any other)."""
+    def reserve(self, jobs: int, *, spare: int = 0) -> Places | None:
+        """``jobs`` places kept now for jobs handed over later (``Places``), while ``spare`` places stay free for
+        others; None (nothing kept) when they do not fit."""
+        self._log_drops()
         with self._lock:
-            return self._held + jobs <= self._limit
+            if self._held + jobs > self._limit - spare:
+                return None
+            self._held += jobs
+        return Places(self, jobs)
 
     def submit(self, work: Callable[[], None], *, what: str) -> bool:
         """Queue ``work``; False (and logged) when ``waiting`` jobs wait already."""
+        self._log_drops()
         with self._lock:
             full = self._held >= self._limit
             if not full:
                 self._held += 1
         if full:
-            log.warning("%s: too many messages waiting, dropped %s", self.name, what)
+            self.dropped(what)
             return False
+        self._start(work, what)
+        return True
+
+    def dropped(self, what: str) -> None:
+        """Log ``what`` dropped: the first of a period at WARNING, the others counted (``_log_drops``)."""
+        now = self._clock()
+        with self._lock:
+            first = self._drops_from is None
+            if first:
+                self._drops_from = now
+            else:
+                self._drops_unlogged += 1
+        if first:
+            log.warning("%s: too many messages waiting, dropped %s", self.name, what)
+        else:
+            self._log_drops()
+
+    def _log_drops(self) -> None:
+        """One line counting the messages dropped since the first one logged, once ``DROPS_PERIOD`` is over."""
+        now = self._clock()
+        with self._lock:
+            if self._drops_from is None or now - self._drops_from < DROPS_PERIOD:
+                return
+            count, self._drops_from, self._drops_unlogged = self._drops_unlogged, None, 0
+        if count:
+            log.warning("%s: too many messages waiting, %d more dropped in the last minute or so", self.name, count)
+
+    def _start(self, work: Callable[[], None], what: str) -> None:
+        """Run ``work`` on a thread (its place counted already), the place given back when it ends."""
 
         def run() -> None:
             try:
@@ -143,7 +226,6 @@ class BoundedPool:
                     self._held -= 1
 
         self._pool.submit(run)
-        return True
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
@@ -172,7 +254,18 @@ def sent_as(response: BoltResponse) -> BoltResponse:
     then = work_after(response)
     if then is not None:
         defer(copy, then)
+    unsent = getattr(response, _UNSENT, None)
+    if callable(unsent):
+        setattr(copy, _UNSENT, unsent)
     return copy
+
+
+def not_sent(response: BoltResponse) -> None:
+    """The adapter could not send ``response`` (the connection failed): its work never starts, and what it kept for
+    that work is given back (``AckThen``'s ``unsent``)."""
+    unsent = getattr(response, _UNSENT, None)
+    if callable(unsent):
+        unsent()
 
 
 def after_ack(response: BoltResponse | None, context: dict[str, Any] | None = None) -> None:

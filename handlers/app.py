@@ -36,7 +36,7 @@ from bot.errors import ConfigError, Problem
 from bot.health import HealthMonitor
 from bot.network import Network
 from bot.text import shown_text
-from handlers.after_ack import after_ack, answering, sent_as
+from handlers.after_ack import after_ack, answering, not_sent, sent_as
 from handlers.http_edge import HttpEdge, WsgiApp
 from handlers.services import Services, retry_after_seconds
 from handlers.slack_settings import MISSING_SECRET, quiet_client_failures, slack_unreachable
@@ -406,7 +406,11 @@ class AckFirstSocketModeHandler(SocketModeHandler):
         request = BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
         answering(request.context)
         response = sent_as(self.app.dispatch(request))
-        send_response(client, req, response, start)
+        try:
+            send_response(client, req, response, start)
+        except Exception:  # no ack went out: Slack sends the request again; what was kept for after it is given back
+            not_sent(response)
+            raise
         after_ack(response, request.context)
 
     def close(self) -> None:

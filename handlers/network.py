@@ -25,10 +25,13 @@ the gate's own pool, and read only where the payload alone does not decide (wher
 
 The messages go to the gate's own ``BoundedPool`` (``handlers.after_ack``: ``POOL_WORKERS`` threads, at most
 ``WAITING_MAX`` waiting): a burst of refused requests during an outage never grows threads or memory without bound.
-Beyond that a refusal's message is dropped with one WARNING line (the request is refused either way). A request the
-check could not decide on whose message would not fit is not acknowledged (and not remembered as told): Slack
-delivers an event again, and shows the person that a click did not go through, so what they asked is never dropped
-without a word.
+A person refused is told so once per ``TOLD_OUTSIDE_TTL`` (their other requests meanwhile are refused without a
+word), and a refusal's message takes a place only while ``REFUSAL_SPARE`` places stay free: beyond that it is dropped
+(the request is refused either way), so that nobody outside can fill the pool. A request the check could not decide
+on keeps its places (its message and the note of it) before the ack, so no other request takes them meanwhile; when
+they do not fit it is not acknowledged (and not remembered as told): Slack delivers an event again (three times, over
+some minutes; the last time not acknowledged is logged at ERROR with its channel and ts: that question is lost), and
+shows the person that a click did not go through.
 
 An event gets that one message (refused, or could not check) only when it is a question wieweet would have
 answered (``handlers.addressed``: a mention, a person's direct message, with a file or without); any other event
@@ -52,8 +55,9 @@ from slack_sdk.models.views import View
 
 from bot.i18n import locale_language, t
 from bot.network import Network, guest_kept_out, is_inside
+from bot.text import shown_text
 from handlers.addressed import addressed_to_the_bot
-from handlers.after_ack import AckThen, BoundedPool
+from handlers.after_ack import AckThen, BoundedPool, Places
 from handlers.claims import log_refusal
 from handlers.errors import REF, tell_user
 from handlers.kit import section
@@ -72,6 +76,10 @@ CHECK_TIMEOUT = 2
 PROFILES_LOGGED_KEPT = 10_000
 UNCHECKED_KIND = "network_unchecked"  # the deduplication key's kind: a request told "could not check"
 POOL_WORKERS = 2  # the threads that send what the gate tells people (``BoundedPool``: a bounded queue too)
+# places of the gate's pool a refusal's message never takes: kept for the requests the check could not decide on
+REFUSAL_SPARE = 10
+TOLD_OUTSIDE_TTL = 60.0  # seconds: a person refused is told so once in this time, later requests without a word
+LAST_RETRY = 3  # Slack delivers an event that was not acknowledged again, at most this many times
 
 
 class Unchecked(Exception):
@@ -174,7 +182,7 @@ class NetworkGate:
         self.services = services
         self.network = network
         self.client = client  # ``quick_client``; None: the request's own client
-        self._pool = BoundedPool(workers=POOL_WORKERS, name="network-check")
+        self._pool = BoundedPool(workers=POOL_WORKERS, name="network-check", clock=clock)
         self._unchecked = ToldOnce(
             kind=UNCHECKED_KIND,
             clock=clock,
@@ -183,6 +191,7 @@ class NetworkGate:
             later=lambda note: self._pool.submit(note, what="a note of a request told could not check"),
         )
         self._profiles_logged = SeenOnce(ttl=float("inf"), kept=PROFILES_LOGGED_KEPT, clock=clock)
+        self._told_outside = SeenOnce(ttl=TOLD_OUTSIDE_TTL, clock=clock)  # people told "you are outside" just now
 
     def inside(self, *, client: WebClient, body: Mapping[str, Any], user_id: str) -> tuple[bool, str, str | None]:
         """Whether ``user_id`` is inside; the team it was decided on (for the log) and the locale Slack gave.
@@ -231,9 +240,13 @@ class NetworkGate:
             context[REF] = ref
             log.warning("network check failed ref=%s user=%s: %s", ref, user_id, exc)
             lang = self.services.locales.cached(user_id) or self.services.locales.default_language
-            answer = self._answer(body, context, t("network.unchecked", lang), unchecked=True)
+            places = self._pool.reserve(2)  # the message and the note of it: no other request takes them meanwhile
+            text = t("network.unchecked", lang)
+            answer = self._answer(body, context, text, unchecked=True, places=places, last=last_delivery(req))
             if delivery is not None and answer.status == 200:  # told: a redelivery is ignored
-                self._remember(delivery)
+                self._remember(delivery, places)
+            if places is not None and not isinstance(answer, AckThen):  # nothing sent after the ack
+                places.release()
             return answer
         if inside:
             return next()
@@ -269,9 +282,13 @@ class NetworkGate:
         only when the payload alone does not decide, as it did not then)."""
         return self._unchecked.told_before(delivery, ask_database=self._looks_up(body))
 
-    def _remember(self, delivery: str) -> None:
-        """Remember a delivery told "could not check": here at once, for the other processes after the ack."""
-        self._unchecked.remember(delivery)
+    def _remember(self, delivery: str, places: Places | None) -> None:
+        """Remember a delivery told "could not check": here at once, for the other processes on a place kept for it
+        (``places``; None: as any other job of the pool)."""
+        what = "a note of a request told could not check"
+        self._unchecked.remember(
+            delivery, later=None if places is None else lambda note: places.submit(note, what=what)
+        )
 
     def _answer(
         self,
@@ -280,10 +297,12 @@ class NetworkGate:
         text: str | None,
         *,
         unchecked: bool = False,
+        places: Places | None = None,
+        last: str | None = None,
     ) -> BoltResponse:
         """The acknowledgement, and the one message (``text``; None: nothing is said), as fits the kind of request,
         sent after the ack (``_then``). ``unchecked``: a modal submission stays open (nothing was decided: the person
-        submits it again)."""
+        submits it again); ``places`` and ``last`` as for ``_then``."""
         kind = str(body.get("type") or "")
         if text is None:
             return BoltResponse(status=200, body={"options": []} if kind == "block_suggestion" else "")
@@ -296,10 +315,11 @@ class NetworkGate:
         if kind == "event_callback":
             event = body.get("event") or {}
             if event.get("type") == "app_home_opened":
-                return self._then(context, lambda: self._publish_home(context, text), unchecked=unchecked)
+                home = lambda: self._publish_home(context, text)  # noqa: E731
+                return self._then(context, home, unchecked=unchecked, places=places, last=last)
             if addressed_to_the_bot(event):  # what wieweet would have answered
                 tell_event = lambda: tell_user(self.services.settings, dict(body), context, context.client, text)  # noqa: E731
-                return self._then(context, tell_event, unchecked=unchecked)
+                return self._then(context, tell_event, unchecked=unchecked, places=places, last=last)
             return BoltResponse(status=200, body="")
         if kind == "view_submission" and unchecked:  # the form stays as typed, under a notice to close
             return BoltResponse(
@@ -307,25 +327,60 @@ class NetworkGate:
             )
         tell = lambda: tell_user(self.services.settings, dict(body), context, context.client, text)  # noqa: E731
         ack = {"response_action": "clear"} if kind == "view_submission" else ""
-        return self._then(context, tell, ack, unchecked=unchecked)
+        return self._then(context, tell, ack, unchecked=unchecked, places=places, last=last)
 
     def _then(
-        self, context: BoltContext, work: Callable[[], None], body: str | dict[str, Any] = "", *, unchecked: bool
+        self,
+        context: BoltContext,
+        work: Callable[[], None],
+        body: str | dict[str, Any] = "",
+        *,
+        unchecked: bool,
+        places: Places | None = None,
+        last: str | None = None,
     ) -> BoltResponse:
         """The ack (``body``), and ``work`` on the gate's pool once Slack has it (``handlers.after_ack``): the
-        message never reaches Slack before the ack. ``unchecked`` (nothing was decided, nothing done) and no room
-        left on the pool: no ack (500), so that Slack delivers the request again (an event) or shows the person it
-        failed (a click), rather than the person hearing nothing."""
+        message never reaches Slack before the ack. ``unchecked`` (nothing was decided, nothing done): ``work`` takes
+        a place kept for it (``places``), and with none kept (no room) no ack (500), so that Slack delivers the
+        request again (an event) or shows the person it failed (a click), rather than the person hearing nothing;
+        ``last``: where the event is, when this was Slack's last delivery of it (logged at ERROR then). A refusal:
+        told once per ``TOLD_OUTSIDE_TTL``, and only while ``REFUSAL_SPARE`` places stay free."""
         what = f"the network check's message to {context.user_id} ref={context.get(REF)}"
-        if unchecked and not self._pool.has_room(2):  # the message, and the note of it for the other processes
+        if unchecked:
+            if places is None:
+                return self._not_acknowledged(what, last)
+            kept = places
+        else:
+            person = str(context.user_id)
+            if self._told_outside.seen(person):  # told just now: refused without a word, as a redelivery is
+                log.debug("network check: %s not sent, told just before", what)
+                return BoltResponse(status=200, body=body)
+            found = self._pool.reserve(1, spare=REFUSAL_SPARE)
+            if found is None:  # the places left are kept for requests the check could not decide on
+                self._pool.dropped(what)
+                return BoltResponse(status=200, body=body)
+            self._told_outside.remember(person)
+            kept = found
+        return AckThen(status=200, body=body, then=lambda: self._later(work, what, kept), unsent=kept.release)
+
+    def _not_acknowledged(self, what: str, last: str | None) -> BoltResponse:
+        """No ack (500): Slack delivers the event again, or shows the person their click failed; logged, at ERROR
+        when Slack will not deliver it again (``last``: the question is lost)."""
+        if last is not None:
+            log.error(
+                "network check: too many messages waiting, %s not acknowledged on Slack's last delivery of "
+                "the event at %s: that question is lost",
+                what,
+                last,
+            )
+        else:
             log.warning("network check: too many messages waiting, %s not acknowledged (Slack delivers again)", what)
-            return BoltResponse(status=500, body="")
-        return AckThen(status=200, body=body, then=lambda: self._later(work, what))
+        return BoltResponse(status=500, body="")
 
     def _publish_home(self, context: BoltContext, text: str) -> None:
         context.client.views_publish(user_id=str(context.user_id), view=build_notice_home(text))
 
-    def _later(self, work: Callable[[], None], what: str) -> None:
+    def _later(self, work: Callable[[], None], what: str, places: Places) -> None:
         def run() -> None:
             try:
                 work()
@@ -334,7 +389,21 @@ class NetworkGate:
             except Exception:  # a thread of its own: nothing else would report it
                 log.exception("could not tell a person outside the network")
 
-        self._pool.submit(run, what=what)
+        places.submit(run, what=what)
+        places.release()  # the place kept for a note not written (no database)
+
+
+def last_delivery(req: BoltRequest) -> str | None:
+    """Where the event is (its channel and ts, shown masked) when this is Slack's last delivery of it
+    (``x-slack-retry-num``, which Socket Mode's ``retry_attempt`` sets too); None for any other request."""
+    values = req.headers.get("x-slack-retry-num") or []
+    retry = next(iter(values), "")
+    if not (isinstance(retry, str) and retry.isdigit() and int(retry) >= LAST_RETRY):
+        return None
+    event = req.body.get("event") if isinstance(req.body, dict) else None
+    event = event if isinstance(event, dict) else {}
+    channel, ts = event.get("channel"), event.get("ts") or event.get("event_ts")
+    return f"channel={shown_text(str(channel or '-'))} ts={shown_text(str(ts or '-'))}"
 
 
 def register(app: App, services: Services, network: Network) -> None:

@@ -127,7 +127,7 @@ def _lookup(client: WebClient, user_id: str | None, error: str, answers: BatchAn
     moved on; ``user_not_found`` is Slack answering about the recipient (``NOT_FOUND``)."""
     if not user_id:
         return Lookup.FAILED
-    answer = answers.ask(client, user_id)
+    answer = answers.ask(client, user_id, refusal=error)
     if answer.unknown:
         return Lookup.NOT_FOUND
     if answer.account is None:

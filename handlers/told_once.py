@@ -102,10 +102,11 @@ class ToldOnce:
         self._note(key)
         return True
 
-    def remember(self, key: str) -> None:
-        """Remember ``key`` as told: here at once, for the other processes after the ack."""
+    def remember(self, key: str, *, later: Callable[[Callable[[], None]], object] | None = None) -> None:
+        """Remember ``key`` as told: here at once, for the other processes after the ack (through ``later`` when
+        given: a place kept for it, else the caller's pool)."""
         self._here.remember(key)
-        self._note(key)
+        self._note(key, later)
 
     def _claimed(self, key: str) -> bool:
         if self._database is None:
@@ -116,7 +117,7 @@ class ToldOnce:
             log.warning("could not read whether %s was told before (%s)", key, self.kind, exc_info=True)
             return False
 
-    def _note(self, key: str) -> None:
+    def _note(self, key: str, later: Callable[[Callable[[], None]], object] | None = None) -> None:
         database = self._database
         if database is None:
             return
@@ -129,4 +130,4 @@ class ToldOnce:
             except Exception:  # only this process knows then: logged, the person was told all the same
                 log.warning("could not note %s (%s) for the other processes", key, self.kind, exc_info=True)
 
-        self._later(note)
+        (later or self._later)(note)

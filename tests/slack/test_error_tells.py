@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
 
 from handlers import errors
-from handlers.after_ack import ACK_WITHIN, Answering, BoundedPool, after_ack, answering
+from handlers.after_ack import ACK_WITHIN, DROPS_PERIOD, Answering, BoundedPool, after_ack, answering
 from handlers.told_once import ToldOnce
 from storage.db import Database
 
@@ -69,10 +69,14 @@ def test_an_ack_is_late_once_slack_can_no_longer_take_it() -> None:
     assert answer.late()
 
 
-def test_the_telling_pool_drops_what_waits_beyond_its_bound_with_one_warning_each(
+def test_the_telling_pool_drops_what_waits_beyond_its_bound_with_one_warning_a_minute(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    pool, release, ran = BoundedPool(workers=1, waiting=2, name="error-tell-test"), threading.Event(), []
+    """The first message dropped is logged with what it was, the others of that minute counted in one line after
+    it (a flood writes a line a minute, not one per message: review55 #6)."""
+    now = [0.0]
+    pool = BoundedPool(workers=1, waiting=2, name="error-tell-test", clock=lambda: now[0])
+    release, ran = threading.Event(), []
 
     def job(n: int) -> Callable[[], None]:
         def run() -> None:
@@ -82,14 +86,21 @@ def test_the_telling_pool_drops_what_waits_beyond_its_bound_with_one_warning_eac
         return run
 
     with caplog.at_level(logging.WARNING, logger="handlers.after_ack"):
-        assert [pool.submit(job(n), what=f"message {n}") for n in range(5)] == [True, True, True, False, False]
+        assert [pool.submit(job(n), what=f"message {n}") for n in range(6)] == [True, True, True, False, False, False]
+        now[0] = DROPS_PERIOD - 1
+        assert not pool.submit(job(6), what="message 6")
+        logged_within = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        now[0] = DROPS_PERIOD + 1  # the minute is over: the next submit counts what was dropped since the first
+        assert not pool.submit(job(7), what="message 7")
     release.set()
     pool.shutdown()
     assert sorted(ran) == [0, 1, 2]
+    assert logged_within == ["error-tell-test: too many messages waiting, dropped message 3"]
     dropped = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert dropped == [
         "error-tell-test: too many messages waiting, dropped message 3",
-        "error-tell-test: too many messages waiting, dropped message 4",
+        "error-tell-test: too many messages waiting, 3 more dropped in the last minute or so",
+        "error-tell-test: too many messages waiting, dropped message 7",  # a new minute
     ]
 
 
