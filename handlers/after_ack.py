@@ -19,10 +19,10 @@ answer went instead, or when the ack would come too late for Slack anyway (``ACK
 Work handed to a pool after the ack goes to a ``BoundedPool``: a few threads and a bounded queue (one for the error
 handler's messages, one for the network check's). During an outage (the database, Slack) every request may fail and
 queue a message: beyond ``WAITING_MAX`` waiting, a message is dropped with one WARNING line, not kept in memory to be
-sent minutes late (the first one dropped logged with what it was, the others counted once a minute). A caller whose
-dropped message would leave a person's request unanswered without a word keeps its places before the ack
-(``reserve``: no other thread can take them meanwhile) and does not acknowledge the request when they do not fit, so
-Slack delivers it again.
+sent minutes late (the first one dropped logged with what it was, the others counted in one line with the next job
+after a minute, which says how long it counted). A caller whose dropped message would leave a person's request
+unanswered without a word keeps its places before the ack (``reserve``: no other thread can take them meanwhile) and
+does not acknowledge the request when they do not fit, so Slack delivers it again.
 """
 
 from __future__ import annotations
@@ -209,9 +209,15 @@ class BoundedPool:
         with self._lock:
             if self._drops_from is None or now - self._drops_from < DROPS_PERIOD:
                 return
-            count, self._drops_from, self._drops_unlogged = self._drops_unlogged, None, 0
-        if count:
-            log.warning("%s: too many messages waiting, %d more dropped in the last minute or so", self.name, count)
+            count, since = self._drops_unlogged, now - self._drops_from
+            self._drops_from, self._drops_unlogged = None, 0
+        if count:  # written with the next job, which may come long after the minute: the line says how long it counted
+            log.warning(
+                "%s: too many messages waiting, %d more dropped in the %s since the first one",
+                self.name,
+                count,
+                _span(since),
+            )
 
     def _start(self, work: Callable[[], None], what: str) -> None:
         """Run ``work`` on a thread (its place counted already), the place given back when it ends."""
@@ -229,6 +235,16 @@ class BoundedPool:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def _span(seconds: float) -> str:
+    """A time span for the operator: ``61 s``, ``45 min``, ``3 h 0 min``."""
+    whole = int(seconds)
+    if whole < 120:
+        return f"{whole} s"
+    if whole < 7200:
+        return f"{whole // 60} min"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
 
 
 def defer(response: BoltResponse, then: Callable[[], None]) -> None:

@@ -99,8 +99,31 @@ def test_the_telling_pool_drops_what_waits_beyond_its_bound_with_one_warning_a_m
     dropped = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert dropped == [
         "error-tell-test: too many messages waiting, dropped message 3",
-        "error-tell-test: too many messages waiting, 3 more dropped in the last minute or so",
+        "error-tell-test: too many messages waiting, 3 more dropped in the 61 s since the first one",
         "error-tell-test: too many messages waiting, dropped message 7",  # a new minute
+    ]
+
+
+def test_the_count_of_dropped_messages_says_how_long_it_counted(caplog: pytest.LogCaptureFixture) -> None:
+    """review57 #3: the count is written with the next message after the minute, which after a short burst may come
+    hours later: the line says the time since the first one dropped (the line's own time says when it was)."""
+    now = [0.0]
+    pool = BoundedPool(workers=1, waiting=1, name="error-tell-test", clock=lambda: now[0])
+    release = threading.Event()
+    with caplog.at_level(logging.WARNING, logger="handlers.after_ack"):
+        for n in range(2):
+            assert pool.submit(lambda: release.wait(30) and None, what=f"message {n}")
+        for n in range(2, 42):  # a burst of four seconds
+            now[0] = (n - 2) / 10
+            assert not pool.submit(lambda: None, what=f"message {n}")
+        now[0] = 3 * 3600.0  # quiet for three hours, then the next request (kept or not: the count is written)
+        kept = pool.reserve(1)
+        if kept is not None:
+            kept.release()
+        release.set()
+        pool.shutdown()
+    assert [r.getMessage() for r in caplog.records][1:] == [
+        "error-tell-test: too many messages waiting, 39 more dropped in the 3 h 0 min since the first one"
     ]
 
 
