@@ -21,12 +21,16 @@ try again"), one ``network check failed ref=…`` line is logged, and nothing is
 redelivery of that same request (Slack's retry, by its event id or trigger id) is acknowledged and ignored: the
 person was told once and tries again with a request of their own. This process remembers it, and every other
 process sharing the database learns it (``handlers.told_once``): the key is written after the acknowledgement, on
-the gate's own pool, and read only where the payload alone does not decide (where ``users.info`` had failed).
+the gate's own pool, and read only where the payload alone does not decide (where ``users.info`` had failed). When
+the acknowledgement could not be sent (the Socket Mode connection went), nothing stays remembered: Slack's
+redelivery is told. A message "could not check" that Slack does not take either is logged at ERROR with where the
+question is (acknowledged, it is not delivered again: an operator answers it by hand).
 
 The messages go to the gate's own ``BoundedPool`` (``handlers.after_ack``: ``POOL_WORKERS`` threads, at most
 ``WAITING_MAX`` waiting): a burst of refused requests during an outage never grows threads or memory without bound.
 A person refused is told so once per ``TOLD_OUTSIDE_TTL`` (their other requests meanwhile are refused without a
-word), and a refusal's message takes a place only while ``REFUSAL_SPARE`` places stay free: beyond that it is dropped
+word; the Home tab, which notifies nobody, counted apart; the bot's Messages tab opened is answered with nothing),
+and a refusal's message takes a place only while ``REFUSAL_SPARE`` places stay free: beyond that it is dropped
 (the request is refused either way), so that nobody outside can fill the pool. A request the check could not decide
 on keeps its places (its message and the note of it) before the ack, so no other request takes them meanwhile; when
 they do not fit it is not acknowledged (and not remembered as told): Slack delivers an event again (three times, over
@@ -57,7 +61,7 @@ from bot.i18n import locale_language, t
 from bot.network import Network, guest_kept_out, is_inside
 from bot.text import shown_text
 from handlers.addressed import addressed_to_the_bot
-from handlers.after_ack import AckThen, BoundedPool, Places
+from handlers.after_ack import AckThen, BoundedPool, Places, work_after
 from handlers.claims import log_refusal
 from handlers.errors import REF, tell_user
 from handlers.kit import section
@@ -244,7 +248,7 @@ class NetworkGate:
             text = t("network.unchecked", lang)
             answer = self._answer(body, context, text, unchecked=True, places=places, last=last_delivery(req))
             if delivery is not None and answer.status == 200:  # told: a redelivery is ignored
-                self._remember(delivery, places)
+                return self._remembered(answer, delivery, places)
             if places is not None and not isinstance(answer, AckThen):  # nothing sent after the ack
                 places.release()
             return answer
@@ -282,13 +286,32 @@ class NetworkGate:
         only when the payload alone does not decide, as it did not then)."""
         return self._unchecked.told_before(delivery, ask_database=self._looks_up(body))
 
-    def _remember(self, delivery: str, places: Places | None) -> None:
-        """Remember a delivery told "could not check": here at once, for the other processes on a place kept for it
-        (``places``; None: as any other job of the pool)."""
+    def _remembered(self, answer: BoltResponse, delivery: str, places: Places | None) -> AckThen:
+        """``answer``, a delivery told "could not check", remembered: here at once (a redelivery meanwhile is
+        ignored), for the other processes once Slack has the ack (the note on the place kept for it, ``places``;
+        None: as any other job of the pool). When the ack could not be sent (the Socket Mode connection went), it is
+        forgotten and the places come back: Slack delivers the request again, and that delivery is told."""
+        self._unchecked.hold(delivery)
+        message = work_after(answer)  # what is sent after the ack (it gives back the places it leaves), or nothing
         what = "a note of a request told could not check"
-        self._unchecked.remember(
-            delivery, later=None if places is None else lambda note: places.submit(note, what=what)
-        )
+
+        def then() -> None:
+            self._unchecked.note(
+                delivery, later=None if places is None else lambda note: places.submit(note, what=what)
+            )
+            if message is not None:
+                message()
+            elif places is not None:
+                places.release()
+
+        def unsent() -> None:
+            self._unchecked.forget(delivery)
+            if places is not None:
+                places.release()
+
+        told = AckThen(status=answer.status, body=answer.body, then=then, unsent=unsent)
+        told.headers = answer.headers
+        return told
 
     def _answer(
         self,
@@ -315,11 +338,15 @@ class NetworkGate:
         if kind == "event_callback":
             event = body.get("event") or {}
             if event.get("type") == "app_home_opened":
+                if event.get("tab", "home") != "home":  # the bot's Messages tab opened: nothing to answer (review57)
+                    return BoltResponse(status=200, body="")
                 home = lambda: self._publish_home(context, text)  # noqa: E731
-                return self._then(context, home, unchecked=unchecked, places=places, last=last)
+                return self._then(context, home, kind="home", unchecked=unchecked, places=places, last=last)
             if addressed_to_the_bot(event):  # what wieweet would have answered
                 tell_event = lambda: tell_user(self.services.settings, dict(body), context, context.client, text)  # noqa: E731
-                return self._then(context, tell_event, unchecked=unchecked, places=places, last=last)
+                return self._then(
+                    context, tell_event, unchecked=unchecked, places=places, last=last, at=where_asked(body)
+                )
             return BoltResponse(status=200, body="")
         if kind == "view_submission" and unchecked:  # the form stays as typed, under a notice to close
             return BoltResponse(
@@ -327,7 +354,7 @@ class NetworkGate:
             )
         tell = lambda: tell_user(self.services.settings, dict(body), context, context.client, text)  # noqa: E731
         ack = {"response_action": "clear"} if kind == "view_submission" else ""
-        return self._then(context, tell, ack, unchecked=unchecked, places=places, last=last)
+        return self._then(context, tell, ack, unchecked=unchecked, places=places, last=last, at=where_asked(body))
 
     def _then(
         self,
@@ -336,32 +363,53 @@ class NetworkGate:
         body: str | dict[str, Any] = "",
         *,
         unchecked: bool,
+        kind: str = "message",
         places: Places | None = None,
         last: str | None = None,
+        at: str | None = None,
     ) -> BoltResponse:
         """The ack (``body``), and ``work`` on the gate's pool once Slack has it (``handlers.after_ack``): the
         message never reaches Slack before the ack. ``unchecked`` (nothing was decided, nothing done): ``work`` takes
         a place kept for it (``places``), and with none kept (no room) no ack (500), so that Slack delivers the
         request again (an event) or shows the person it failed (a click), rather than the person hearing nothing;
-        ``last``: where the event is, when this was Slack's last delivery of it (logged at ERROR then). A refusal:
-        told once per ``TOLD_OUTSIDE_TTL``, and only while ``REFUSAL_SPARE`` places stay free."""
+        ``last``: where the event is, when this was Slack's last delivery of it (logged at ERROR then); ``at``: where
+        the request is (logged at ERROR when the message fails: nobody answers that question). A refusal: told once
+        per ``TOLD_OUTSIDE_TTL`` and ``kind`` (a message, the Home tab: opening it never uses up the message), only
+        while ``REFUSAL_SPARE`` places stay free, and not remembered when the ack could not be sent."""
         what = f"the network check's message to {context.user_id} ref={context.get(REF)}"
         if unchecked:
             if places is None:
                 return self._not_acknowledged(what, last)
-            kept = places
-        else:
-            person = str(context.user_id)
-            if self._told_outside.seen(person):  # told just now: refused without a word, as a redelivery is
-                log.debug("network check: %s not sent, told just before", what)
-                return BoltResponse(status=200, body=body)
-            found = self._pool.reserve(1, spare=REFUSAL_SPARE)
-            if found is None:  # the places left are kept for requests the check could not decide on
-                self._pool.dropped(what)
-                return BoltResponse(status=200, body=body)
-            self._told_outside.remember(person)
-            kept = found
-        return AckThen(status=200, body=body, then=lambda: self._later(work, what, kept), unsent=kept.release)
+            failed = self._unchecked_failed(context, at)
+            return AckThen(
+                status=200, body=body, then=lambda: self._later(work, what, places, failed), unsent=places.release
+            )
+        told = f"{kind}:{context.user_id}"
+        if not self._told_outside.first(told):  # told just now: refused without a word, as a redelivery is
+            log.debug("network check: %s not sent, told just before", what)
+            return BoltResponse(status=200, body=body)
+        found = self._pool.reserve(1, spare=REFUSAL_SPARE)
+        if found is None:  # the places left are kept for requests the check could not decide on
+            self._told_outside.forget(told)
+            self._pool.dropped(what)
+            return BoltResponse(status=200, body=body)
+
+        def unsent() -> None:  # no ack went out: the person is told on Slack's redelivery, or their next request
+            self._told_outside.forget(told)
+            found.release()
+
+        refused = (logging.INFO, "could not tell a person outside the network")
+        return AckThen(status=200, body=body, then=lambda: self._later(work, what, found, refused), unsent=unsent)
+
+    @staticmethod
+    def _unchecked_failed(context: BoltContext, at: str | None) -> tuple[int, str]:
+        """How a "could not check" message that Slack did not take is logged: at ERROR with where the request is
+        (``at``: acknowledged, Slack will not deliver it again, and the person was not told to ask again, so an
+        operator can answer it by hand); a Home tab (``at`` None), which asks nothing, at WARNING."""
+        who = f"{shown_text(str(context.user_id))} ref={context.get(REF)}"
+        if at is None:
+            return logging.WARNING, f"network check: could not show {who} on their Home tab that the check failed"
+        return logging.ERROR, f"network check: could not tell {who} that the check failed: the question at {at} is lost"
 
     def _not_acknowledged(self, what: str, last: str | None) -> BoltResponse:
         """No ack (500): Slack delivers the event again, or shows the person their click failed; logged, at ERROR
@@ -380,14 +428,17 @@ class NetworkGate:
     def _publish_home(self, context: BoltContext, text: str) -> None:
         context.client.views_publish(user_id=str(context.user_id), view=build_notice_home(text))
 
-    def _later(self, work: Callable[[], None], what: str, places: Places) -> None:
+    def _later(self, work: Callable[[], None], what: str, places: Places, failed: tuple[int, str]) -> None:
+        """``work`` on a place kept for it; when Slack does not take it, logged as ``failed`` (level, line)."""
+        level, line = failed
+
         def run() -> None:
             try:
                 work()
-            except SlackApiError as exc:  # e.g. the person cannot be messaged: the refusal stands, logged above
-                log.info("could not tell a person outside the network (%s)", exc.response.get("error"))
+            except SlackApiError as exc:  # e.g. the person cannot be messaged (a refusal stands, logged above)
+                log.log(level, "%s (%s)", line, exc.response.get("error"))
             except Exception:  # a thread of its own: nothing else would report it
-                log.exception("could not tell a person outside the network")
+                log.exception("%s", line)
 
         places.submit(run, what=what)
         places.release()  # the place kept for a note not written (no database)
@@ -400,9 +451,20 @@ def last_delivery(req: BoltRequest) -> str | None:
     retry = next(iter(values), "")
     if not (isinstance(retry, str) and retry.isdigit() and int(retry) >= LAST_RETRY):
         return None
-    event = req.body.get("event") if isinstance(req.body, dict) else None
-    event = event if isinstance(event, dict) else {}
-    channel, ts = event.get("channel"), event.get("ts") or event.get("event_ts")
+    return where_asked(req.body if isinstance(req.body, dict) else {})
+
+
+def where_asked(body: Mapping[str, Any]) -> str:
+    """Where a request was made, for the operator: its channel and ts (an event's; a click's message), shown masked,
+    ``-`` where the payload has none (a global shortcut)."""
+    event = body.get("event")
+    if isinstance(event, dict):
+        channel, ts = event.get("channel"), event.get("ts") or event.get("event_ts")
+    else:
+        found, message, container = (body.get(name) for name in ("channel", "message", "container"))
+        container = container if isinstance(container, dict) else {}
+        channel = found.get("id") if isinstance(found, dict) else container.get("channel_id")
+        ts = (message.get("ts") if isinstance(message, dict) else None) or container.get("message_ts")
     return f"channel={shown_text(str(channel or '-'))} ts={shown_text(str(ts or '-'))}"
 
 

@@ -5,7 +5,7 @@ tells them nothing more: the network check's "could not check" (``handlers.netwo
 This process remembers a request for ``TOLD_TTL`` (``SeenOnce``); every other process sharing the database learns
 it from the deduplication keys Slack deliveries already claim (``bot.inbox``, ``processed_events``, kept for their
 retention), under a kind of the caller's: the key is written after the acknowledgement, on the caller's pool, and
-read only where the caller asks for it.
+read only where the caller asks for it. A key held before an ack that could not be sent is forgotten again.
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ class SeenOnce:
                 return False
             self._remember(key, now)
             return True
+
+    def forget(self, key: str) -> None:
+        """``key`` not remembered any more (what it stood for did not happen after all)."""
+        with self._lock:
+            self._seen.pop(key, None)
 
     def _remember(self, key: str, now: float) -> None:
         self._expire(now)
@@ -107,6 +112,20 @@ class ToldOnce:
         given: a place kept for it, else the caller's pool)."""
         self._here.remember(key)
         self._note(key, later)
+
+    def hold(self, key: str) -> None:
+        """Remember ``key`` as told here, before the ack; ``note`` it once Slack has the ack, or ``forget`` it when
+        the ack could not be sent (Slack delivers the request again: it is told then)."""
+        self._here.remember(key)
+
+    def note(self, key: str, *, later: Callable[[Callable[[], None]], object] | None = None) -> None:
+        """Note ``key`` for the other processes (through ``later`` when given: a place kept for it, else the
+        caller's pool); nothing without a database."""
+        self._note(key, later)
+
+    def forget(self, key: str) -> None:
+        """``key`` held but never told: this process asks again (nothing was noted for the others)."""
+        self._here.forget(key)
 
     def _claimed(self, key: str) -> bool:
         if self._database is None:

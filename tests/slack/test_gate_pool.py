@@ -14,13 +14,20 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError, SlackClientNotConnectedError
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
+from bot import inbox as inbox_core
 from bot.config import Settings
 from handlers.after_ack import DROPS_PERIOD, WAITING_MAX, after_ack, not_sent, sent_as
-from handlers.network import LAST_RETRY, REFUSAL_SPARE, TOLD_OUTSIDE_TTL, NetworkGate
+from handlers.app import AckFirstSocketModeHandler
+from handlers.network import LAST_RETRY, REFUSAL_SPARE, TOLD_OUTSIDE_TTL, UNCHECKED_KIND, NetworkGate
 from handlers.services import Services
-from tests.slack.test_network import HOME, GateClient
+from storage.db import Database
+from tests.slack.test_network import HOME, NOW, GateClient
 
 WORKERS = 2  # the gate's threads
 LIMIT = WAITING_MAX + WORKERS  # places in the gate's pool: running + waiting
@@ -224,3 +231,185 @@ def test_an_ack_the_adapter_could_not_send_gives_its_places_back(release: thread
         not_sent(sent_as(answer))  # as the Socket Mode adapter does when it cannot write the ack
     assert gate._pool._held == 0
     gate._pool.shutdown()
+
+
+# --- review57: the messages tab, an ack the adapter could not write, a member's message lost in the outage --------
+
+
+class HomeClient(GateClient):
+    """``GateClient`` that also publishes Home tabs (noted as ``views.publish``)."""
+
+    def views_publish(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("views.publish", kwargs))
+        return {"ok": True}
+
+
+def home_opened(user: str, tab: str, event_id: str) -> dict[str, Any]:
+    event = {"type": "app_home_opened", "user": user, "channel": "D0DM", "tab": tab}
+    return {"type": "event_callback", "event_id": event_id, "event": event}
+
+
+def direct_message(user: str, event_id: str, team: str = "T0OTHER") -> dict[str, Any]:
+    event = {"type": "message", "channel_type": "im", "user": user, "user_team": team, "channel": "D0DM"}
+    return {"type": "event_callback", "event_id": event_id, "event": event | {"ts": "1.2", "text": "hallo, wie weet"}}
+
+
+def said(client: GateClient) -> list[str]:
+    """What the gate sent, in order: a ``message`` (ephemeral or by DM), a ``home`` tab published."""
+    return [
+        "message" if name.startswith("chat.") else "home"
+        for name, _ in client.calls
+        if name.startswith("chat.") or name == "views.publish"
+    ]
+
+
+def test_opening_the_messages_tab_leaves_the_outsiders_first_dm_its_answer() -> None:
+    """review57 #2: Slack sends ``app_home_opened`` (``tab: messages``) each time someone opens the bot's DM. The
+    gate answered it with a Home tab nobody sees, which used up the person's message of the minute: their first DM
+    then got no answer. Now only the Home tab is answered, and a Home tab does not use up the message."""
+    gate, run = gate_and_run()
+    client = HomeClient(team="T0OTHER")
+    assert run(home_opened("UOUT", "messages", "Ev1"), client).status == 200
+    assert run(direct_message("UOUT", "Ev2"), client).status == 200
+    assert run(home_opened("UOUT", "home", "Ev3"), client).status == 200  # the Home tab: its notice
+    assert run(direct_message("UOUT", "Ev4"), client).status == 200  # within the minute: without a word
+    gate._pool.shutdown()
+    assert said(client) == ["message", "home"]
+
+
+def test_a_refusal_in_a_channel_does_not_leave_the_old_home_tab_in_place() -> None:
+    """review57 #2: refused in a channel, then the Home tab opened within the minute: the Home tab still gets the
+    notice (a former member's Home would otherwise keep showing the register)."""
+    gate, run = gate_and_run()
+    client = HomeClient(team="T0OTHER")
+    run(click("UOUT"), client)
+    run(home_opened("UOUT", "home", "Ev1"), client)
+    gate._pool.shutdown()
+    assert said(client) == ["message", "home"]
+
+
+class Connection:
+    """Socket Mode's connection, as ``AckFirstSocketModeHandler`` writes the ack to it; ``fail``: replaced meanwhile
+    (the ack cannot be written)."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail, self.sent = fail, list[SocketModeResponse]()
+        self.logger = logging.getLogger(__name__)
+
+    def send_socket_mode_response(self, response: SocketModeResponse) -> None:
+        if self.fail:
+            raise SlackClientNotConnectedError("the connection was replaced")
+        self.sent.append(response)
+
+
+@pytest.fixture
+def socket_mode() -> Iterator[Callable[[NetworkGate, GateClient], AckFirstSocketModeHandler]]:
+    """The real Socket Mode adapter, with a Bolt app whose only middleware is ``gate`` (Slack as ``client``)."""
+    handlers: list[AckFirstSocketModeHandler] = []
+
+    def make(gate: NetworkGate, client: GateClient) -> AckFirstSocketModeHandler:
+        def authorize(**_kwargs: Any) -> AuthorizeResult:
+            return AuthorizeResult(enterprise_id=None, team_id="T0HOME", bot_user_id="UBOT", bot_token="xoxb-x")
+
+        app = App(signing_secret="s", request_verification_enabled=False, authorize=authorize)
+
+        @app.middleware
+        def network_gate(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+            req.context["client"] = client  # Slack: users.info and the message to the person
+            return gate(req, resp, next)
+
+        handlers.append(AckFirstSocketModeHandler(app, app_token="xapp-x"))
+        return handlers[-1]
+
+    yield make
+    for handler in handlers:
+        handler.close()
+
+
+def delivered(body: dict[str, Any], attempt: int) -> SocketModeRequest:
+    """Slack's delivery ``attempt`` of ``body`` over Socket Mode (0: the first)."""
+    return SocketModeRequest(
+        type="events_api", envelope_id=f"env{attempt}", payload=body, retry_attempt=attempt, retry_reason=""
+    )
+
+
+def services_on(database: Database | None) -> Services:
+    return Services(settings=Settings(default_language="nl"), db=database, knowledge=None, clock=lambda: NOW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("body", "client"),
+    [
+        (mention(), GateClient(error="internal_error")),  # a member's question the check could not decide on
+        (direct_message("UOUT", "Ev0001"), GateClient(team="T0OTHER")),  # a person outside the network
+    ],
+    ids=["could-not-check", "outside"],
+)
+def test_an_ack_the_connection_could_not_take_leaves_slacks_redelivery_its_message(
+    body: dict[str, Any],
+    client: GateClient,
+    socket_mode: Callable[[NetworkGate, GateClient], AckFirstSocketModeHandler],
+) -> None:
+    """review57 #1: the ack was not written (the connection replaced meanwhile, as happens when Slack has trouble):
+    the places kept come back, and the request is not remembered as told, so Slack's redelivery on the new
+    connection gets the one message instead of a silent ack."""
+    gate = NetworkGate(services_on(None), HOME)
+    handler = socket_mode(gate, client)
+    with pytest.raises(SlackClientNotConnectedError):
+        handler.handle(Connection(fail=True), delivered(body, 0))  # type: ignore[arg-type]
+    assert gate._pool._held == 0
+    new = Connection()
+    handler.handle(new, delivered(body, 1))  # type: ignore[arg-type]
+    handler.handle(new, delivered(body, 2))  # type: ignore[arg-type]  # acked and told already: nothing more
+    gate._pool.shutdown()
+    assert len(new.sent) == 2
+    assert len([name for name, _ in client.calls if name.startswith("chat.")]) == 1
+
+
+def test_a_request_whose_ack_was_not_written_is_not_noted_for_the_other_processes(
+    database: Database, socket_mode: Callable[[NetworkGate, GateClient], AckFirstSocketModeHandler]
+) -> None:
+    """review57 #1: the note that tells the other processes a request was told "could not check" is written only
+    once Slack has the ack (on the place kept for it): Slack's redelivery after an ack that was not written reaches
+    another process, which tells the person; once told, every process ignores the request."""
+    first, second, third = (NetworkGate(services_on(database), HOME, database=database) for _ in range(3))
+    unsure = GateClient(error="internal_error")
+    with pytest.raises(SlackClientNotConnectedError):
+        socket_mode(first, unsure).handle(Connection(fail=True), delivered(mention(), 0))  # type: ignore[arg-type]
+    first._pool.shutdown()  # whatever it handed to its pool is done
+    assert not inbox_core.delivery_claimed(database, key=f"{UNCHECKED_KIND}:event_id:Ev0001")
+    socket_mode(second, unsure).handle(Connection(), delivered(mention(), 1))  # type: ignore[arg-type]
+    second._pool.shutdown()
+    assert inbox_core.delivery_claimed(database, key=f"{UNCHECKED_KIND}:event_id:Ev0001")
+    quiet = GateClient(error="internal_error")
+    socket_mode(third, quiet).handle(Connection(), delivered(mention(), 2))  # type: ignore[arg-type]
+    third._pool.shutdown()
+    assert told(unsure, "U9") == 1 and quiet.calls == []
+
+
+class Down(BlockedClient):
+    """Slack in the same outage for users.info and for the message to the person."""
+
+    def _held(self, name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((name, kwargs))
+        raise SlackApiError("down", {"ok": False, "error": "internal_error"})  # type: ignore[no-untyped-call]
+
+
+def test_a_members_could_not_check_message_lost_in_the_outage_is_an_error_with_where_not_what(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """review57 #4: users.info fails, the mention is acked (Slack will not deliver it again), then the "could not
+    check, try again" message fails too: the question is lost, logged at ERROR with the person, channel and ts (not
+    the text) so that an operator can answer it by hand; the "outside the network" wording stays for refusals."""
+    gate, run = gate_and_run()
+    with caplog.at_level(logging.INFO, logger="handlers.network"):
+        assert run(mention(), Down(error="internal_error")).status == 200
+        run(click("UOUT"), Down(team="T0OTHER"))
+        gate._pool.shutdown()
+    lost = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(lost) == 1
+    assert "U9" in lost[0].getMessage() and "channel=C1 ts=1.2" in lost[0].getMessage()
+    assert "lost" in lost[0].getMessage() and "outside" not in lost[0].getMessage()
+    outside = [r for r in caplog.records if r.name == "handlers.network" and "outside the net" in r.getMessage()]
+    assert [r.levelno for r in outside] == [logging.INFO]  # the refused click's message
+    assert all("geheim" not in r.getMessage() for r in caplog.records)

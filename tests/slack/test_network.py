@@ -327,6 +327,7 @@ def test_a_redelivery_of_a_request_told_could_not_check_is_ignored_by_another_re
 
     told = run(replicas[0], command, GateClient(error="internal_error"))
     assert "nagaan wie je bent" in json.loads(told.body)["text"]
+    after_ack(told)  # the adapter sent the ack (the message itself): only now is the request noted as told
     replicas[0]._pool.shutdown()  # what it told is noted (after the ack, on its own pool)
     again = run(replicas[1], command, quiet := GateClient(team="T0HOME"))  # Slack's retry reaches the other one
     assert again.body == "" and quiet.calls == []
