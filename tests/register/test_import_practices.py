@@ -138,7 +138,7 @@ def test_duplicate_key_in_the_file_names_both_rows(database: Database, write: Wr
 
 
 def test_city_is_part_of_the_key_so_its_column_is_required(database: Database, write: Write) -> None:
-    with pytest.raises(ImportFailed, match=r"lacks the required column\(s\) 'city'"):
+    with pytest.raises(ImportFailed, match=r"lacks the required column 'city'"):
         run_import(database, "practices", write("p.csv", "title,summary\nT,S\n"))
 
 

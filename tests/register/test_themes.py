@@ -78,7 +78,7 @@ def test_themes_dry_run_writes_nothing(database: Database, write: Write) -> None
 
 
 def test_themes_header_is_checked(database: Database, write: Write) -> None:
-    with pytest.raises(ImportFailed, match=r"lacks the required column\(s\) 'label_en'"):
+    with pytest.raises(ImportFailed, match=r"lacks the required column 'label_en'"):
         run_import(database, "themes", write("t.csv", "key,label_nl\nzorg,Zorg\n"))
 
 
