@@ -61,6 +61,27 @@ def no_connection() -> OSError:
     return urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
 
 
+def script_posts(
+    monkeypatch: pytest.MonkeyPatch, emulator: SlackEmulator, *, refused_at: int = 0, unreachable_at: int
+) -> list[str]:
+    """``chat.postMessage`` as the pass meets it: the ``refused_at``-th post (1-based; 0: none) is refused
+    ``no_permission`` by Slack, the ``unreachable_at``-th finds no connection; returns the channels posted to, in
+    order (every call, the failed ones too)."""
+    original = WebClient.chat_postMessage
+    order: list[str] = []
+
+    def post(self: WebClient, **kw: Any) -> Any:
+        order.append(kw["channel"])
+        if len(order) == refused_at:
+            emulator.fail_next(POST, error="no_permission", times=1)
+        if len(order) == unreachable_at:
+            raise no_connection()
+        return original(self, **kw)
+
+    monkeypatch.setattr(WebClient, "chat_postMessage", post)
+    return order
+
+
 def posted(emulator: SlackEmulator) -> dict[str, int]:
     return {channel: len(emulator.messages(channel)) for channel in DIGESTS}
 
@@ -105,16 +126,7 @@ def test_a_post_with_no_connection_stops_the_pass_and_the_next_pass_sends_it(
 ) -> None:
     """Nothing reached Slack: the run is released at once (the next pass, 30 s later, sends it)."""
     seed_week(database)
-    original = WebClient.chat_postMessage
-    calls: list[str] = []
-
-    def post(self: WebClient, **kw: Any) -> Any:
-        calls.append(kw["channel"])
-        if len(calls) == 2:
-            raise no_connection()
-        return original(self, **kw)
-
-    monkeypatch.setattr(WebClient, "chat_postMessage", post)
+    calls = script_posts(monkeypatch, emulator, unreachable_at=2)
     poster = due_digests_poster(database, client_for(emulator), ChannelDirectory())
     with pytest.raises(ServiceUnreachableError) as stopped:
         poster(NOW, "w1")
@@ -183,18 +195,7 @@ def test_a_failure_for_the_week_before_the_stop_is_told_to_staff(
     """The second channel's post is refused (``no_permission``, after a digest went out: that channel's, failed for
     the week), then Slack is out of reach: the pass stops, and staff are told of the failed channel all the same."""
     seed_week(database)
-    original = WebClient.chat_postMessage
-    order: list[str] = []
-
-    def post(self: WebClient, **kw: Any) -> Any:
-        order.append(kw["channel"])
-        if len(order) == 2:
-            emulator.fail_next(POST, error="no_permission", times=1)
-        if len(order) == 3:
-            raise no_connection()
-        return original(self, **kw)
-
-    monkeypatch.setattr(WebClient, "chat_postMessage", post)
+    order = script_posts(monkeypatch, emulator, refused_at=2, unreachable_at=3)
     with pytest.raises(ServiceUnreachableError) as stopped:
         due_digests_poster(database, client_for(emulator), ChannelDirectory())(NOW, "w1")
     assert [(r.channel_id, r.status) for r in stopped.value.results] == [
@@ -212,16 +213,7 @@ def test_a_refused_source_channel_met_before_the_stop_is_told_to_staff(
     source channel by that pass (a later pass of the same process answers it from memory, without asking)."""
     seed_week(database)
     emulator.fail_next(INFO, error="no_permission", channel=PUBLIC_SOURCES[0], times=100)
-    original = WebClient.chat_postMessage
-    calls = {"n": 0}
-
-    def post(self: WebClient, **kw: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise no_connection()
-        return original(self, **kw)
-
-    monkeypatch.setattr(WebClient, "chat_postMessage", post)
+    script_posts(monkeypatch, emulator, unreachable_at=1)
     poster = due_digests_poster(database, client_for(emulator), ChannelDirectory())
     with pytest.raises(ServiceUnreachableError):
         poster(NOW, "w1")

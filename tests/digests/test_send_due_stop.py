@@ -34,7 +34,7 @@ from storage.db import Database
 from storage.models import DigestRunStatus
 from tests.digests.conftest import NOW
 from tests.digests.test_operator_refusals import notices
-from tests.digests.test_send_due_reach import client_for, no_connection, posted, runs
+from tests.digests.test_send_due_reach import client_for, no_connection, posted, runs, script_posts
 from tests.digests.test_source_lookup import DIGESTS, PUBLIC_SOURCES, seed_week
 from tests.emulator import SlackEmulator
 from tests.test_cli_operator import closed_port
@@ -161,18 +161,7 @@ def test_a_refusal_held_when_the_pass_stopped_is_not_failed_for_the_week(
     then the next finds no connection: the stopped pass did not learn whose refusal it was, so it fails nothing for
     the week and tells nobody; the held run stays claimed, and is tried again once stale (Slack back: it goes out)."""
     seed_week(database)
-    original = WebClient.chat_postMessage
-    order: list[str] = []
-
-    def post(self: WebClient, **kw: Any) -> Any:
-        order.append(kw["channel"])
-        if len(order) == 1:
-            emulator.fail_next(POST, error="no_permission", times=1)
-        if len(order) == 2:
-            raise no_connection()
-        return original(self, **kw)
-
-    monkeypatch.setattr(WebClient, "chat_postMessage", post)
+    order = script_posts(monkeypatch, emulator, refused_at=1, unreachable_at=2)
     poster = due_digests_poster(database, client_for(emulator), ChannelDirectory())
     with pytest.raises(ServiceUnreachableError):
         poster(NOW, "w1")
